@@ -1,0 +1,151 @@
+"""The intermediate model between resolved specs and templates.
+
+Language-neutral and fully checked: every name here is valid and unique, every type is
+one the renderers support. Renderers turn it into Python (and later TypeScript) without
+making decisions of their own.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .spec import Location
+
+__all__ = [
+    "AppIR",
+    "Constraints",
+    "ConsumerIR",
+    "DemuxIR",
+    "EventIR",
+    "FieldIR",
+    "HandlerIR",
+    "ListOf",
+    "LiteralOf",
+    "Nullable",
+    "PayloadIR",
+    "Prim",
+    "Ref",
+    "RouteIR",
+    "TypeIR",
+]
+
+Scalar = str | int | float | bool | None
+
+
+@attrs.frozen
+class Constraints:
+    min_len: int | None = None
+    max_len: int | None = None
+    ge: int | float | None = None
+    gt: int | float | None = None
+    le: int | float | None = None
+    lt: int | float | None = None
+    pattern: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in attrs.astuple(self))
+
+
+@attrs.frozen
+class Prim:
+    """A JSON scalar: str, int, float, bool, datetime (ISO 8601 string) or none."""
+
+    name: str
+    constraints: Constraints = Constraints()
+
+
+@attrs.frozen
+class ListOf:
+    item: TypeIR
+    constraints: Constraints = Constraints()
+
+
+@attrs.frozen
+class Nullable:
+    inner: TypeIR
+
+
+@attrs.frozen
+class Ref:
+    """A nested payload, by its name in the app."""
+
+    name: str
+
+
+@attrs.frozen
+class LiteralOf:
+    values: tuple[str | int | bool, ...]
+
+
+TypeIR = Prim | ListOf | Nullable | Ref | LiteralOf
+
+
+@attrs.frozen
+class Default:
+    """A field default: a JSON scalar, or an empty list (made fresh per instance)."""
+
+    value: Scalar | tuple[()]
+
+
+@attrs.frozen
+class FieldIR:
+    name: str
+    type: TypeIR
+    default: Default | None = None
+
+
+@attrs.frozen
+class PayloadIR:
+    name: str
+    doc: str
+    fields: tuple[FieldIR, ...]
+    location: Location
+
+
+@attrs.frozen
+class HandlerIR:
+    msg_type: str
+    method: str
+    payload: str
+    reply: str | None
+
+
+@attrs.frozen
+class EventIR:
+    name: str
+    payload: str
+
+
+@attrs.frozen
+class ConsumerIR:
+    name: str
+    handlers: tuple[HandlerIR, ...]
+    events: tuple[EventIR, ...]
+    group_templates: tuple[str, ...]
+
+    @property
+    def base_name(self) -> str:
+        return f"{self.name}Base"
+
+
+@attrs.frozen
+class DemuxIR:
+    name: str
+    streams: tuple[tuple[str, str], ...]  # (stream, consumer name)
+
+
+@attrs.frozen
+class RouteIR:
+    pattern: str
+    target: str
+
+
+@attrs.frozen
+class AppIR:
+    name: str
+    spec_file: str  # relative to the spec directory, for the generated header
+    handlers_module: str
+    payloads: tuple[PayloadIR, ...]  # dependencies before dependents
+    consumers: tuple[ConsumerIR, ...]
+    demuxes: tuple[DemuxIR, ...]
+    routes: tuple[RouteIR, ...]

@@ -1,0 +1,86 @@
+"""Import spec modules from a directory and collect the ``App`` objects they define.
+
+This is one of the two stages that touch the disk (the writer is the other). A spec
+module that fails to import is reported as a located error, like any other spec error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+
+import attrs
+
+from .errors import SpecError, SpecErrors, UsageError
+from .spec import App, Location
+
+__all__ = ["LoadedApp", "load_apps"]
+
+
+@attrs.frozen
+class LoadedApp:
+    app: App
+    module_file: Path
+
+
+def spec_files(spec_dir: Path) -> list[Path]:
+    """Spec modules in ``spec_dir``, in a stable order; private ``_*.py`` are helpers."""
+    if not spec_dir.is_dir():
+        raise UsageError(f"spec directory {str(spec_dir)!r} does not exist")
+    return sorted(p for p in spec_dir.glob("*.py") if not p.name.startswith("_"))
+
+
+def load_apps(spec_dir: Path) -> list[LoadedApp]:
+    """Import every spec module and return its Apps; raise SpecErrors if any fails."""
+    spec_dir = spec_dir.resolve()
+    files = spec_files(spec_dir)
+    if not files:
+        raise UsageError(f"no spec modules (*.py) in {str(spec_dir)!r}")
+    # Spec modules may import each other as `specs.x` or import project code.
+    for entry in (str(spec_dir.parent), str(spec_dir)):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    loaded: list[LoadedApp] = []
+    errors: list[SpecError] = []
+    for file in files:
+        try:
+            module = _import(file)
+        except Exception as exc:
+            errors.append(_import_error(file, exc))
+            continue
+        seen: set[int] = set()
+        for value in vars(module).values():
+            if isinstance(value, App) and id(value) not in seen:
+                seen.add(id(value))
+                loaded.append(LoadedApp(value, file))
+    if errors:
+        raise SpecErrors(errors)
+    return loaded
+
+
+def _import(file: Path) -> ModuleType:
+    name = f"_chgen_spec_{file.stem}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _import_error(file: Path, exc: Exception) -> SpecError:
+    """Locate an import failure at the deepest frame inside the spec file itself."""
+    line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
+    if line is None:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(file)]
+        line = frames[-1].lineno if frames and frames[-1].lineno else 0
+    message = f"the spec module failed to import: {type(exc).__name__}: {exc}"
+    return SpecError(Location(str(file), line), "$", message, "fix the Python error above")

@@ -1,0 +1,1 @@
+"""Renderers: the IR in, source text out. No disk access."""

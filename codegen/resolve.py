@@ -1,0 +1,624 @@
+"""Check loaded specs and turn them into the IR; report every problem at once.
+
+Nothing here touches the disk. Each error names the spec object's file and line, a
+``$.`` path inside it, what is wrong and, where a name is close to a known one, a
+did-you-mean.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import re
+import string
+import typing
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
+
+from . import naming
+from .errors import SpecError, SpecErrors
+from .ir import (
+    AppIR,
+    ConsumerIR,
+    Default,
+    DemuxIR,
+    EventIR,
+    FieldIR,
+    HandlerIR,
+    ListOf,
+    Nullable,
+    PayloadIR,
+    Ref,
+    RouteIR,
+    TypeIR,
+)
+from .loader import LoadedApp
+from .spec import (
+    App,
+    Handler,
+    JsonWebsocketConsumer,
+    Location,
+    Route,
+    WebsocketDemultiplexer,
+    is_payload,
+    payload_location,
+)
+from .typemap import UnsupportedType, translate
+
+__all__ = ["resolve"]
+
+# Names the generated modules import or define themselves; a spec name must not shadow them.
+GENERATED_NAMES = frozenset(
+    {
+        "annotations",
+        "attrs",
+        "Annotated",
+        "Literal",
+        "ClassVar",
+        "datetime",
+        "MinLen",
+        "MaxLen",
+        "Ge",
+        "Gt",
+        "Le",
+        "Lt",
+        "Pattern",
+        "DispatchTable",
+        "MessageRoute",
+        "JsonWebsocketConsumer",
+        "WebsocketDemultiplexer",
+        "Router",
+        "route",
+        "routes",
+        "application",
+        "payloads",
+        "consumers",
+        "routing",
+    }
+)
+# Message types become handler methods; they must not hide the consumer's own API.
+CONSUMER_ATTRIBUTES = frozenset(n for n in dir(RuntimeConsumer) if not n.startswith("__"))
+RESERVED_TYPES = frozenset({"error"})
+_APP_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+_TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]*\Z")
+_MEMBER_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+_STREAM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+
+
+def resolve(loaded: Sequence[LoadedApp], spec_root: Path) -> list[AppIR]:
+    """The IR of every app, or SpecErrors listing every problem found."""
+    errors: list[SpecError] = []
+    apps: list[AppIR] = []
+    seen_apps: dict[str, App] = {}
+    for item in loaded:
+        app = item.app
+        if app.name in seen_apps and seen_apps[app.name] is not app:
+            first = seen_apps[app.name].defined_at
+            errors.append(
+                SpecError(
+                    app.defined_at,
+                    "$.name",
+                    f"app {app.name!r} is also defined at {first}",
+                    "give each App a unique name: it names the generated package",
+                )
+            )
+            continue
+        seen_apps[app.name] = app
+        resolver = _AppResolver(app, item.module_file, spec_root)
+        ir = resolver.resolve()
+        errors.extend(resolver.errors)
+        if ir is not None:
+            apps.append(ir)
+    if errors:
+        raise SpecErrors(errors)
+    return sorted(apps, key=lambda a: a.name)
+
+
+class _AppResolver:
+    def __init__(self, app: App, module_file: Path, spec_root: Path) -> None:
+        self.app = app
+        self.module_file = module_file
+        self.spec_root = spec_root.resolve()
+        self.errors: list[SpecError] = []
+        self.payload_classes: dict[str, type[Any]] = {}
+        self.payloads: dict[str, PayloadIR] = {}
+        self.consumers: dict[str, ConsumerIR] = {}
+        self.consumer_specs: dict[str, JsonWebsocketConsumer] = {}
+        self.demuxes: dict[str, DemuxIR] = {}
+        self.demux_specs: dict[str, WebsocketDemultiplexer] = {}
+        self.names: dict[str, tuple[str, Location]] = {}  # generated top-level names
+
+    def error(self, where: Location, path: str, message: str, hint: str = "") -> None:
+        self.errors.append(SpecError(where, path, message, hint))
+
+    # -- app ---------------------------------------------------------------------------
+
+    def resolve(self) -> AppIR | None:
+        app = self.app
+        at = app.defined_at
+        if not isinstance(app.name, str) or not _APP_NAME.match(app.name):
+            self.error(
+                at,
+                "$.name",
+                f"app name {app.name!r} is not a valid package name",
+                "use lowercase letters, digits and underscores, starting with a letter",
+            )
+        elif naming.reserved_reason(app.name):
+            self.error(
+                at,
+                "$.name",
+                f"app name is reserved: {naming.reserved_reason(app.name)}",
+                "choose another name",
+            )
+        self._check_module_path(app.handlers, at, "$.handlers")
+        routes = [self._route(r, f"$.routes[{i}]") for i, r in enumerate(app.routes)]
+        if not app.routes:
+            self.error(at, "$.routes", "the app has no routes", "add route(path, consumer) entries")
+        if self.errors:
+            return None
+        return AppIR(
+            name=app.name,
+            spec_file=self._relative(self.module_file),
+            handlers_module=app.handlers,
+            payloads=self._ordered_payloads(),
+            consumers=tuple(self.consumers[n] for n in sorted(self.consumers)),
+            demuxes=tuple(self.demuxes[n] for n in sorted(self.demuxes)),
+            routes=tuple(r for r in routes if r is not None),
+        )
+
+    def _check_module_path(self, value: Any, at: Location, path: str) -> None:
+        parts = value.split(".") if isinstance(value, str) else [""]
+        if not all(naming.is_python_identifier(p) for p in parts):
+            self.error(
+                at,
+                path,
+                f"{value!r} is not a dotted module path",
+                'name the module holding the handler classes, e.g. "handlers.chat"',
+            )
+
+    def _relative(self, file: Path) -> str:
+        try:
+            return file.resolve().relative_to(self.spec_root.parent).as_posix()
+        except ValueError:
+            return file.name
+
+    # -- routes ------------------------------------------------------------------------
+
+    def _route(self, spec: Any, path: str) -> RouteIR | None:
+        if not isinstance(spec, Route):
+            self.error(
+                self.app.defined_at,
+                path,
+                f"expected a route(...), got {_kind(spec)}",
+                "build routes with route(path, consumer) or consumer.as_route(path)",
+            )
+            return None
+        at = spec.defined_at
+        try:
+            pattern = re.compile(spec.path)
+        except (re.error, TypeError) as exc:
+            self.error(
+                at,
+                "$.path",
+                f"invalid regular expression {spec.path!r}: {exc}",
+                'the path is a Python regex, e.g. r"^/ws/(?P<room>[a-z0-9-]+)/$"',
+            )
+            pattern = None
+        target = spec.target
+        if isinstance(target, JsonWebsocketConsumer):
+            name = self._consumer(target)
+            consumers = [target]
+        elif isinstance(target, WebsocketDemultiplexer):
+            name = self._demux(target)
+            consumers = [
+                c for c in target.consumers.values() if isinstance(c, JsonWebsocketConsumer)
+            ]
+        else:
+            self.error(
+                at, "$.target", f"a route serves a consumer or demultiplexer, got {_kind(target)}"
+            )
+            return None
+        if pattern is not None:
+            for consumer in consumers:
+                self._check_groups(consumer, set(pattern.groupindex), spec)
+        if name is None or pattern is None:
+            return None
+        return RouteIR(spec.path, name)
+
+    def _check_groups(
+        self, consumer: JsonWebsocketConsumer, captured: set[str], route: Route
+    ) -> None:
+        for i, template in enumerate(consumer.connection_groups):
+            for field in _placeholders(template):
+                if field not in captured:
+                    known = ", ".join(sorted(captured)) or "none"
+                    self.error(
+                        consumer.defined_at,
+                        f"$.connection_groups[{i}]",
+                        f"group template {template!r} uses {{{field}}}, which the route "
+                        f"{route.path!r} (at {route.defined_at}) does not capture "
+                        f"(it captures: {known})",
+                        _did_you_mean(field, captured)
+                        or "capture it with (?P<name>...) in the route",
+                    )
+
+    # -- consumers ---------------------------------------------------------------------
+
+    def _claim(self, name: str, what: str, at: Location, path: str) -> bool:
+        """Reserve a generated top-level name; report clashes and bad names."""
+        if not isinstance(name, str) or not _TYPE_NAME.match(name):
+            self.error(
+                at,
+                path,
+                f"{what} name {name!r} is not a valid type name",
+                "use PascalCase ASCII letters and digits, e.g. ChatRoom",
+            )
+            return False
+        reason = naming.reserved_reason(name)
+        if reason is None and name in GENERATED_NAMES:
+            reason = f"{name!r} is used by the generated code"
+        if reason:
+            self.error(at, path, f"{what} name is reserved: {reason}", "choose another name")
+            return False
+        if name in self.names:
+            other, where = self.names[name]
+            self.error(
+                at,
+                path,
+                f"{what} name {name!r} is already used by {other} at {where}",
+                "names of payloads, consumers and demultiplexers share one namespace",
+            )
+            return False
+        self.names[name] = (what, at)
+        return True
+
+    def _consumer(self, spec: JsonWebsocketConsumer) -> str | None:
+        known = self.consumer_specs.get(spec.name)
+        if known is spec:
+            return spec.name
+        at = spec.defined_at
+        if known is not None:
+            self.error(
+                at,
+                "$.name",
+                f"consumer {spec.name!r} is also defined at {known.defined_at}",
+                "give each consumer a unique name",
+            )
+            return None
+        ok = self._claim(spec.name, "consumer", at, "$.name")
+        ok = self._claim(f"{spec.name}Base", "consumer base", at, "$.name") and ok
+        if not ok:
+            return None
+        self.consumer_specs[spec.name] = spec
+        events = self._events(spec)
+        handlers = self._handlers(
+            spec, {f"send_{e.name}" for e in events} | {f"group_send_{e.name}" for e in events}
+        )
+        templates = tuple(self._template(t, spec, i) for i, t in enumerate(spec.connection_groups))
+        self.consumers[spec.name] = ConsumerIR(spec.name, handlers, events, templates)
+        return spec.name
+
+    def _template(self, template: Any, spec: JsonWebsocketConsumer, index: int) -> str:
+        path = f"$.connection_groups[{index}]"
+        if not isinstance(template, str):
+            self.error(
+                spec.defined_at, path, f"a group template is a string, got {_kind(template)}"
+            )
+            return ""
+        try:
+            _placeholders(template)
+        except ValueError as exc:
+            self.error(
+                spec.defined_at,
+                path,
+                f"invalid group template {template!r}: {exc}",
+                'use named placeholders only, e.g. "room.{room}"',
+            )
+        return template
+
+    def _handlers(
+        self, spec: JsonWebsocketConsumer, helper_names: set[str]
+    ) -> tuple[HandlerIR, ...]:
+        handlers: list[HandlerIR] = []
+        methods: dict[str, str] = {}
+        for msg_type, handler in spec.method_mapping.items():
+            path = f"$.method_mapping[{naming.py_str(str(msg_type))}]"
+            if not self._member_name(msg_type, "message type", spec.defined_at, path):
+                continue
+            if not isinstance(handler, Handler):
+                self.error(
+                    spec.defined_at,
+                    path,
+                    f"expected Handler(...), got {_kind(handler)}",
+                    f"write Handler(PayloadClass) for {msg_type!r}",
+                )
+                continue
+            method = handler.method or msg_type
+            if handler.method is not None and not self._member_name(
+                handler.method, "handler method", handler.defined_at, "$.method"
+            ):
+                continue
+            if method in helper_names:
+                self.error(
+                    handler.defined_at,
+                    "$.method",
+                    f"handler method {method!r} clashes with a generated send helper",
+                    "set Handler(..., method=...) to another name",
+                )
+                continue
+            if method in methods:
+                self.error(
+                    handler.defined_at,
+                    "$.method",
+                    f"handler method {method!r} already handles {methods[method]!r}",
+                    "each message type needs its own method",
+                )
+                continue
+            methods[method] = msg_type
+            payload = self._payload_ref(handler.payload, handler.defined_at, "$.payload")
+            reply = None
+            if handler.reply is not None:
+                reply = self._payload_ref(handler.reply, handler.defined_at, "$.reply")
+            if payload is not None and (handler.reply is None or reply is not None):
+                handlers.append(HandlerIR(msg_type, method, payload, reply))
+        return tuple(sorted(handlers, key=lambda h: h.msg_type))
+
+    def _events(self, spec: JsonWebsocketConsumer) -> tuple[EventIR, ...]:
+        events: list[EventIR] = []
+        for name, cls in spec.sends.items():
+            path = f"$.sends[{naming.py_str(str(name))}]"
+            if not self._member_name(name, "event", spec.defined_at, path):
+                continue
+            ref = self._payload_ref(cls, spec.defined_at, path)
+            if ref is not None:
+                events.append(EventIR(name, ref))
+        return tuple(sorted(events, key=lambda e: e.name))
+
+    def _member_name(self, name: Any, what: str, at: Location, path: str) -> bool:
+        if not isinstance(name, str) or not _MEMBER_NAME.match(name):
+            self.error(
+                at,
+                path,
+                f"{what} {name!r} is not a valid name",
+                "use lowercase ASCII letters, digits and underscores, starting with a letter",
+            )
+            return False
+        reason = naming.reserved_reason(name)
+        if reason is None and name in RESERVED_TYPES:
+            reason = f"{name!r} is the protocol's error frame type"
+        if reason is None and name in CONSUMER_ATTRIBUTES:
+            reason = f"{name!r} is a method of every consumer"
+        if reason:
+            self.error(at, path, f"{what} name is reserved: {reason}", "choose another name")
+            return False
+        return True
+
+    def _demux(self, spec: WebsocketDemultiplexer) -> str | None:
+        known = self.demux_specs.get(spec.name)
+        if known is spec:
+            return spec.name
+        at = spec.defined_at
+        if known is not None:
+            self.error(
+                at, "$.name", f"demultiplexer {spec.name!r} is also defined at {known.defined_at}"
+            )
+            return None
+        if not self._claim(spec.name, "demultiplexer", at, "$.name"):
+            return None
+        self.demux_specs[spec.name] = spec
+        streams: list[tuple[str, str]] = []
+        if not spec.consumers:
+            self.error(
+                at,
+                "$.consumers",
+                "the demultiplexer has no streams",
+                'map stream names to consumers: consumers={"chat": chat}',
+            )
+        for stream, consumer in spec.consumers.items():
+            path = f"$.consumers[{naming.py_str(str(stream))}]"
+            if not isinstance(stream, str) or not _STREAM_NAME.match(stream):
+                self.error(
+                    at,
+                    path,
+                    f"stream name {stream!r} is not valid",
+                    "use ASCII letters, digits, '_', '.' and '-'",
+                )
+                continue
+            if not isinstance(consumer, JsonWebsocketConsumer):
+                self.error(
+                    at,
+                    path,
+                    f"a stream is served by a JsonWebsocketConsumer, got {_kind(consumer)}",
+                )
+                continue
+            name = self._consumer(consumer)
+            if name is not None:
+                streams.append((stream, name))
+        self.demuxes[spec.name] = DemuxIR(spec.name, tuple(sorted(streams)))
+        return spec.name
+
+    # -- payloads ----------------------------------------------------------------------
+
+    def _payload_ref(self, cls: Any, at: Location, path: str) -> str | None:
+        if not is_payload(cls):
+            hint = "decorate the class with @payload" if isinstance(cls, type) else ""
+            if not hint:
+                hint = _did_you_mean(str(cls), self.payload_classes) or "pass a @payload class"
+            self.error(at, path, f"expected a @payload class, got {_kind(cls)}", hint)
+            return None
+        self._payload(cls)
+        return str(cls.__name__)
+
+    def _payload(self, cls: type[Any]) -> None:
+        name = cls.__name__
+        known = self.payload_classes.get(name)
+        if known is cls:
+            return
+        at = payload_location(cls)
+        if known is not None:
+            self.error(
+                at,
+                "$",
+                f"payload {name!r} is also defined at {payload_location(known)}",
+                "rename one of them: payload names are unique within an app",
+            )
+            return
+        if not self._claim(name, "payload", at, "$"):
+            return
+        self.payload_classes[name] = cls
+        try:
+            hints = typing.get_type_hints(cls, include_extras=True)
+        except Exception as exc:
+            self.error(
+                at,
+                "$",
+                f"cannot resolve the field types of {name}: {exc}",
+                "define referenced payloads before this one",
+            )
+            return
+        fields = []
+        for field in attrs.fields(cls):
+            where = Location(at.file, _field_line(cls, field.name) or at.line)
+            fields.append(self._field(field, hints.get(field.name), where))
+        doc = inspect.cleandoc(cls.__doc__) if cls.__doc__ and _own_doc(cls) else ""
+        self.payloads[name] = PayloadIR(name, doc, tuple(f for f in fields if f is not None), at)
+
+    def _field(self, field: attrs.Attribute[Any], tp: Any, at: Location) -> FieldIR | None:
+        path = f"$.{field.name}"
+        if field.name.startswith("_"):
+            self.error(at, path, "field names must not start with '_'", "rename the field")
+            return None
+        reason = naming.reserved_reason(field.name)
+        if reason and field.name in naming.PYTHON_SOFT_KEYWORDS:
+            reason = None  # a soft keyword is a fine attribute name
+        if (
+            reason
+            and field.name not in naming.PYTHON_BUILTINS
+            and field.name not in naming.TS_RESERVED
+        ):
+            self.error(at, path, f"field name is reserved: {reason}", "rename the field")
+            return None
+        try:
+            type_ir = translate(tp, self._payload)
+        except UnsupportedType as exc:
+            self.error(at, path, exc.message, exc.hint)
+            return None
+        return FieldIR(field.name, type_ir, self._default(field, type_ir, at, path))
+
+    def _default(
+        self, field: attrs.Attribute[Any], tp: TypeIR, at: Location, path: str
+    ) -> Default | None:
+        if field.default is attrs.NOTHING:
+            return None
+        value: Any = field.default
+        if isinstance(value, attrs.Factory):  # type: ignore[arg-type]
+            if value.factory is list and isinstance(tp, ListOf):
+                return Default(())
+            self.error(
+                at,
+                path,
+                "only an empty list factory is supported as a default factory",
+                "use attrs.field(factory=list) or a constant default",
+            )
+            return None
+        if value is None and not isinstance(tp, Nullable):
+            self.error(
+                at,
+                path,
+                "default None on a field that is not optional",
+                "annotate the field as `T | None`",
+            )
+            return None
+        if type(value) not in (str, int, float, bool, type(None)):
+            self.error(
+                at,
+                path,
+                f"unsupported default {value!r}",
+                "defaults must be a string, number, boolean or None",
+            )
+            return None
+        return Default(value)
+
+    def _ordered_payloads(self) -> tuple[PayloadIR, ...]:
+        """Dependencies first, then by name, so generated code never needs forward refs."""
+        ordered: list[PayloadIR] = []
+        state: dict[str, int] = {}
+
+        def visit(name: str) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                payload = self.payloads[name]
+                self.error(
+                    payload.location,
+                    "$",
+                    f"payload {name!r} refers to itself",
+                    "recursive payloads are not supported",
+                )
+                return
+            state[name] = 1
+            for dep in sorted(_refs(f.type for f in self.payloads[name].fields)):
+                if dep in self.payloads:
+                    visit(dep)
+            state[name] = 2
+            ordered.append(self.payloads[name])
+
+        for name in sorted(self.payloads):
+            visit(name)
+        return tuple(ordered)
+
+
+def _refs(types: Iterable[TypeIR]) -> set[str]:
+    found: set[str] = set()
+    for tp in types:
+        if isinstance(tp, Ref):
+            found.add(tp.name)
+        elif isinstance(tp, ListOf):
+            found |= _refs([tp.item])
+        elif isinstance(tp, Nullable):
+            found |= _refs([tp.inner])
+    return found
+
+
+def _placeholders(template: str) -> list[str]:
+    """Named fields of a str.format template; ValueError for positional or formatted ones."""
+    names = []
+    for _, field, spec, conversion in string.Formatter().parse(template):
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise ValueError(f"placeholder {{{field}}} must be a plain name like {{room}}")
+        names.append(field)
+    return names
+
+
+def _field_line(cls: type[Any], name: str) -> int | None:
+    try:
+        lines, start = inspect.getsourcelines(cls)
+    except (OSError, TypeError):
+        return None
+    pattern = re.compile(rf"\s+{re.escape(name)}\s*:")
+    for offset, line in enumerate(lines):
+        if pattern.match(line):
+            return start + offset
+    return None
+
+
+def _own_doc(cls: type[Any]) -> bool:
+    return "__doc__" in vars(cls) and cls.__doc__ is not None
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, type):
+        return f"class {value.__name__}"
+    return f"{type(value).__name__} {value!r}"[:80]

@@ -1,0 +1,155 @@
+"""The spec language: what users write under ``specs/`` to describe a WebSocket API.
+
+Specs are plain Python: ``@payload`` classes for message schemas, consumers and
+demultiplexers as frozen attrs objects, routes, and an ``App`` that the loader collects.
+Every object remembers the file and line that created it, so the generator can point
+at the exact spec line when something is wrong.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from runtime.codec import Pattern
+
+__all__ = [
+    "App",
+    "Handler",
+    "JsonWebsocketConsumer",
+    "Location",
+    "Pattern",
+    "Route",
+    "WebsocketDemultiplexer",
+    "is_payload",
+    "payload",
+    "route",
+]
+
+T = TypeVar("T")
+
+_PAYLOAD_MARK = "__chgen_payload__"
+_THIS_FILE = str(Path(__file__).resolve())
+
+
+@attrs.frozen
+class Location:
+    """A place in a spec file; ``line`` is 1-based."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def _caller_location() -> Location:
+    """The first frame outside this module and attrs' generated ``__init__``s."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename != _THIS_FILE and not filename.startswith("<attrs generated"):
+            return Location(filename, frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return Location("<unknown>", 0)
+
+
+def _located() -> Any:
+    return attrs.field(factory=_caller_location, eq=False, repr=False, kw_only=True)
+
+
+def payload(cls: type[T]) -> type[T]:
+    """Make ``cls`` a payload schema: a frozen, keyword-only attrs class.
+
+    Fields are annotated with the supported types; constraints ride along as
+    ``annotated_types`` metadata, e.g. ``Annotated[str, MaxLen(2000)]``.
+    """
+    made = attrs.frozen(kw_only=True)(cls)
+    try:
+        line = inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        line = 0
+    file = inspect.getsourcefile(cls) or "<unknown>"
+    setattr(made, _PAYLOAD_MARK, Location(str(Path(file).resolve()), line))
+    return made
+
+
+def is_payload(obj: object) -> bool:
+    return isinstance(obj, type) and _PAYLOAD_MARK in vars(obj)
+
+
+def payload_location(cls: type[Any]) -> Location:
+    location: Location = vars(cls)[_PAYLOAD_MARK]
+    return location
+
+
+@attrs.frozen
+class Handler:
+    """How one client message type is handled: its payload and, optionally, its reply.
+
+    ``method`` names the handler method; it defaults to the message type.
+    """
+
+    payload: Any
+    reply: Any = None
+    method: str | None = None
+    defined_at: Location = _located()
+
+
+@attrs.frozen
+class JsonWebsocketConsumer:
+    """A JSON consumer: client messages to typed handlers, plus the events it sends."""
+
+    name: str
+    method_mapping: Mapping[str, Handler] = attrs.field(factory=dict)
+    sends: Mapping[str, Any] = attrs.field(factory=dict)
+    connection_groups: Sequence[str] = ()
+    defined_at: Location = _located()
+
+    def as_route(self, path: str) -> Route:
+        """A route serving this consumer alone on ``path``."""
+        return Route(path, self)
+
+
+@attrs.frozen
+class WebsocketDemultiplexer:
+    """Several JSON consumers over one socket, each on its own named stream."""
+
+    name: str
+    consumers: Mapping[str, JsonWebsocketConsumer] = attrs.field(factory=dict)
+    defined_at: Location = _located()
+
+
+Target = JsonWebsocketConsumer | WebsocketDemultiplexer
+
+
+@attrs.frozen
+class Route:
+    """A WebSocket path (a regex; named groups become kwargs) served by ``target``."""
+
+    path: str
+    target: Target
+    defined_at: Location = _located()
+
+
+def route(path: str, target: Target) -> Route:
+    return Route(path, target)
+
+
+@attrs.frozen
+class App:
+    """One generated package: its routes, and the module holding the handler classes.
+
+    ``handlers`` is a dotted module path; it must define one class per consumer, named
+    as the consumer, subclassing the generated ``<Name>Base``.
+    """
+
+    name: str
+    routes: Sequence[Route]
+    handlers: str
+    defined_at: Location = _located()

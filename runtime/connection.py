@@ -1,0 +1,106 @@
+"""One WebSocket connection: the ASGI send side, its layer channel and group memberships.
+
+Every consumer serving the socket (one, or one per stream behind a demultiplexer) shares
+this object. The layer channel and the task reading it exist only once a group is joined,
+so connections that never join a group cost nothing extra.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .layers import ChannelLayer
+
+__all__ = ["Connection"]
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+LayerHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Connection:
+    def __init__(self, scope: MutableMapping[str, Any], send: Send, layer: ChannelLayer) -> None:
+        self.scope = scope
+        self.layer = layer
+        self.accepted = False
+        self.closed = False
+        self.channel_name: str | None = None
+        self._send = send
+        self._groups: Counter[str] = Counter()
+        self._pump: asyncio.Task[None] | None = None
+        self._on_layer_message: LayerHandler | None = None
+
+    def on_layer_message(self, handler: LayerHandler) -> None:
+        """Set where messages arriving on this connection's channel go."""
+        self._on_layer_message = handler
+
+    async def accept(self, subprotocol: str | None = None) -> None:
+        if self.accepted or self.closed:
+            return
+        self.accepted = True
+        await self._send({"type": "websocket.accept", "subprotocol": subprotocol})
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+    async def send_text(self, text: str) -> None:
+        if not self.closed:
+            await self._send({"type": "websocket.send", "text": text})
+
+    async def join(self, group: str) -> None:
+        """Add the connection to ``group``; joins are counted per consumer."""
+        self._groups[group] += 1
+        if self._groups[group] == 1:
+            await self.layer.group_add(group, await self._channel())
+
+    async def leave(self, group: str) -> None:
+        if self._groups[group] <= 0:
+            return
+        self._groups[group] -= 1
+        if self._groups[group] == 0:
+            del self._groups[group]
+            if self.channel_name is not None:
+                await self.layer.group_discard(group, self.channel_name)
+
+    async def release(self) -> None:
+        """Leave every group and stop reading the channel; safe to call more than once."""
+        for group in list(self._groups):
+            self._groups[group] = 1
+            try:
+                await self.leave(group)
+            except Exception:
+                log.exception("could not leave group %s", group)
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
+        close_channel = getattr(self.layer, "close_channel", None)
+        if self.channel_name is not None and close_channel is not None:
+            await close_channel(self.channel_name)
+
+    async def _channel(self) -> str:
+        if self.channel_name is None:
+            self.channel_name = await self.layer.new_channel()
+            self._pump = asyncio.create_task(self._read_channel(self.channel_name))
+        return self.channel_name
+
+    async def _read_channel(self, channel: str) -> None:
+        while True:
+            message = await self.layer.receive(channel)
+            if self._on_layer_message is None:
+                continue
+            try:
+                await self._on_layer_message(message)
+            except Exception:
+                # A bad layer message must not end delivery for the rest of the connection.
+                log.exception("error handling layer message of type %r", message.get("type"))

@@ -1,0 +1,114 @@
+"""``WebsocketDemultiplexer``: several stream consumers over one socket.
+
+Frames travel as ``{"stream": S, "payload": <frame>}``. Each stream consumer gets a
+``Multiplexer`` that wraps what it sends in its stream, so a consumer class works the
+same on its own route or behind any stream name.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import orjson
+
+from .connection import Connection
+from .consumer import JsonWebsocketConsumer
+from .protocol import (
+    BAD_FRAME,
+    UNKNOWN_STREAM,
+    Detail,
+    ProtocolError,
+    decode_json,
+    encode_json,
+    error_frame,
+    parse_envelope,
+    wrap,
+)
+
+__all__ = ["Multiplexer", "WebsocketDemultiplexer"]
+
+log = logging.getLogger(__name__)
+
+
+class Multiplexer:
+    """A stream consumer's view of the socket: ``.stream``, ``.demultiplexer``, ``.send()``."""
+
+    def __init__(
+        self, stream: str, demultiplexer: WebsocketDemultiplexer, connection: Connection
+    ) -> None:
+        self.stream = stream
+        self.demultiplexer = demultiplexer
+        self._connection = connection
+        # Frames are wrapped by concatenation so a group event encoded once by its sender
+        # is never decoded and re-encoded per member.
+        self._prefix = '{"stream":' + orjson.dumps(stream).decode() + ',"payload":'
+
+    async def send(self, frame: Any) -> None:
+        await self.send_text(encode_json(frame))
+
+    async def send_text(self, frame_json: str) -> None:
+        await self._connection.send_text(self._prefix + frame_json + "}")
+
+
+class WebsocketDemultiplexer:
+    consumers: ClassVar[Mapping[str, type[JsonWebsocketConsumer]]] = {}
+    max_message_size: ClassVar[int] = 1 << 20  # characters of a text frame
+
+    def __init__(self, connection: Connection, kwargs: Mapping[str, str]) -> None:
+        self.connection = connection
+        self.kwargs = dict(kwargs)
+        self.streams: dict[str, JsonWebsocketConsumer] = {
+            stream: consumer_class(connection, kwargs, Multiplexer(stream, self, connection))
+            for stream, consumer_class in self.consumers.items()
+        }
+        self._known = ", ".join(sorted(self.streams)) or "(none)"
+
+    @classmethod
+    def encode(cls, stream: str, payload: Any) -> str:
+        """The JSON text of ``payload`` wrapped for ``stream``, as clients receive it."""
+        return encode_json(wrap(stream, payload))
+
+    async def connect(self) -> None:
+        """Called once every stream's groups are joined. Accepts by default."""
+        await self.connection.accept()
+
+    async def on_connect(self) -> None:
+        for consumer in self.streams.values():
+            await consumer.join_groups()
+        await self.connect()
+        if self.connection.accepted and not self.connection.closed:
+            for consumer in self.streams.values():
+                await consumer.connect()
+
+    async def on_text(self, text: str) -> None:
+        try:
+            envelope = parse_envelope(decode_json(text))
+            consumer = self.streams.get(envelope.stream)
+            if consumer is None:
+                raise ProtocolError(
+                    UNKNOWN_STREAM,
+                    f"unknown stream {envelope.stream!r}",
+                    (Detail("$.stream", f"expected one of: {self._known}"),),
+                )
+        except ProtocolError as exc:
+            # The frame belongs to no stream, so the error goes out unwrapped.
+            await self.connection.send_text(encode_json(exc.frame()))
+            return
+        await consumer.receive_json(envelope.payload)
+
+    async def on_bytes(self, data: bytes) -> None:
+        frame = error_frame(BAD_FRAME, "binary frames are not accepted; send JSON text")
+        await self.connection.send_text(encode_json(frame))
+
+    async def on_disconnect(self, code: int) -> None:
+        for stream, consumer in self.streams.items():
+            try:
+                await consumer.on_disconnect(code)
+            except Exception:
+                log.exception("disconnect of stream %r failed", stream)
+
+    async def on_layer_message(self, message: dict[str, Any]) -> None:
+        for consumer in self.streams.values():
+            await consumer.deliver_layer_message(message)

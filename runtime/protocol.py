@@ -1,0 +1,217 @@
+"""Wire protocol v1, without I/O: decoding frames, the stream envelope, error frames.
+
+Everything here is synchronous and pure so it can be tested without an event loop;
+the ASGI consumers are thin adapters that feed it text and send what it returns.
+See docs/protocol.md for the contract clients rely on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+import orjson
+
+__all__ = [
+    "BAD_FRAME",
+    "BAD_JSON",
+    "FORBIDDEN",
+    "INTERNAL",
+    "INVALID",
+    "UNKNOWN_STREAM",
+    "UNKNOWN_TYPE",
+    "Detail",
+    "Envelope",
+    "Message",
+    "MessageId",
+    "ProtocolError",
+    "decode_json",
+    "encode_json",
+    "error_frame",
+    "event_frame",
+    "parse_envelope",
+    "parse_message",
+    "reply_frame",
+    "wrap",
+]
+
+BAD_JSON: Final = "bad_json"
+BAD_FRAME: Final = "bad_frame"
+UNKNOWN_STREAM: Final = "unknown_stream"
+UNKNOWN_TYPE: Final = "unknown_type"
+INVALID: Final = "invalid"
+FORBIDDEN: Final = "forbidden"
+INTERNAL: Final = "internal"
+
+MessageId = str | int
+
+_MESSAGE_KEYS: Final = frozenset({"type", "data", "id"})
+_ENVELOPE_KEYS: Final = frozenset({"stream", "payload"})
+
+
+@attrs.frozen
+class Detail:
+    """One problem inside a frame, located by a JSONPath such as ``$.data.text``."""
+
+    path: str
+    message: str
+
+
+class ProtocolError(Exception):
+    """A frame the runtime refuses; becomes an error frame, never a closed socket."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: tuple[Detail, ...] = (),
+        id: MessageId | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+        self.id = id
+
+    def frame(self) -> dict[str, Any]:
+        return error_frame(self.code, self.message, self.details, self.id)
+
+
+@attrs.frozen
+class Message:
+    """A decoded client message: ``{"type": T, "data": {...}, "id": I?}``."""
+
+    type: str
+    data: Mapping[str, Any]
+    id: MessageId | None
+    raw: Mapping[str, Any]
+
+
+@attrs.frozen
+class Envelope:
+    """The multiplexing envelope ``{"stream": S, "payload": <frame>}``."""
+
+    stream: str
+    payload: Any
+
+
+def decode_json(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(BAD_JSON, f"frame is not valid JSON: {exc}") from None
+
+
+def encode_json(frame: Mapping[str, Any]) -> str:
+    return orjson.dumps(frame).decode()
+
+
+def parse_message(frame: Any) -> Message:
+    """Check the shape of a client message; raise ``bad_frame`` with details if wrong."""
+    if type(frame) is not dict:
+        raise ProtocolError(
+            BAD_FRAME,
+            'a message must be a JSON object {"type": ..., "data": {...}}',
+            (Detail("$", f"expected an object, got {_json_kind(frame)}"),),
+        )
+    msg_id = frame.get("id")
+    if msg_id is not None and type(msg_id) not in (str, int):
+        # The id cannot be echoed back, so the error goes out uncorrelated.
+        raise ProtocolError(
+            BAD_FRAME,
+            "message id must be a string or an integer",
+            (Detail("$.id", f"expected a string or integer, got {_json_kind(msg_id)}"),),
+        )
+    details: list[Detail] = []
+    msg_type = frame.get("type")
+    if type(msg_type) is not str:
+        details.append(_wrong_field(frame, "type", "a string"))
+    data = frame.get("data", _MISSING)
+    if data is _MISSING:
+        data = {}
+    elif type(data) is not dict:
+        details.append(_wrong_field(frame, "data", "an object"))
+    if len(frame) > 3 or not _MESSAGE_KEYS.issuperset(frame):
+        extra = sorted(set(frame) - _MESSAGE_KEYS)
+        details.append(Detail("$", f"unexpected keys: {', '.join(extra)}"))
+    if details:
+        raise ProtocolError(BAD_FRAME, "malformed message", tuple(details), msg_id)
+    return Message(frame["type"], data, msg_id, frame)
+
+
+def parse_envelope(frame: Any) -> Envelope:
+    """Check the multiplexing envelope; raise ``bad_frame`` with details if wrong."""
+    if type(frame) is not dict:
+        raise ProtocolError(
+            BAD_FRAME,
+            'a multiplexed frame must be {"stream": ..., "payload": ...}',
+            (Detail("$", f"expected an object, got {_json_kind(frame)}"),),
+        )
+    details: list[Detail] = []
+    stream = frame.get("stream")
+    if type(stream) is not str:
+        details.append(_wrong_field(frame, "stream", "a string"))
+    if "payload" not in frame:
+        details.append(Detail("$.payload", "required field missing"))
+    if not _ENVELOPE_KEYS.issuperset(frame):
+        extra = sorted(set(frame) - _ENVELOPE_KEYS)
+        details.append(Detail("$", f"unexpected keys: {', '.join(extra)}"))
+    if details:
+        raise ProtocolError(BAD_FRAME, "malformed multiplexed frame", tuple(details))
+    return Envelope(frame["stream"], frame["payload"])
+
+
+def reply_frame(msg_type: str, msg_id: MessageId, data: Any) -> dict[str, Any]:
+    return {"type": msg_type, "id": msg_id, "data": data}
+
+
+def event_frame(event: str, data: Any) -> dict[str, Any]:
+    return {"type": event, "data": data}
+
+
+def error_frame(
+    code: str,
+    message: str,
+    details: tuple[Detail, ...] = (),
+    msg_id: MessageId | None = None,
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = [{"path": d.path, "message": d.message} for d in details]
+    frame: dict[str, Any] = {"type": "error"}
+    if msg_id is not None:
+        frame["id"] = msg_id
+    frame["error"] = error
+    return frame
+
+
+def wrap(stream: str, frame: Any) -> dict[str, Any]:
+    return {"stream": stream, "payload": frame}
+
+
+class _Missing:
+    pass
+
+
+_MISSING: Final = _Missing()
+
+_KINDS: Final = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def _json_kind(value: Any) -> str:
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def _wrong_field(frame: dict[str, Any], key: str, expected: str) -> Detail:
+    if key not in frame:
+        return Detail(f"$.{key}", "required field missing")
+    return Detail(f"$.{key}", f"expected {expected}, got {_json_kind(frame[key])}")

@@ -1,0 +1,92 @@
+"""Regex routes from a WebSocket path to a root consumer; named groups become kwargs.
+
+Patterns match from the start of the path (as Django's ``re_path`` does); anchor the end
+with ``$``. Routes are tried in order and the first match wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+
+from .asgi import Receive, RootConsumer, Scope, Send, serve
+from .connection import Connection
+from .layers import ChannelLayer, InMemoryChannelLayer
+
+__all__ = ["Route", "Router", "route"]
+
+log = logging.getLogger(__name__)
+
+
+class RootFactory(Protocol):
+    def __call__(self, connection: Connection, kwargs: Mapping[str, str]) -> RootConsumer: ...
+
+
+@attrs.frozen
+class Route:
+    pattern: re.Pattern[str]
+    consumer: RootFactory
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.match(path)
+        if found is None:
+            return None
+        return {k: v for k, v in found.groupdict().items() if v is not None}
+
+
+def route(path: str, consumer: RootFactory) -> Route:
+    """A route from ``path`` (a regex) to a consumer or demultiplexer class."""
+    return Route(re.compile(path), consumer)
+
+
+class Router:
+    """The ASGI application: WebSocket paths to root consumers, sharing one channel layer."""
+
+    def __init__(self, routes: Sequence[Route], layer: ChannelLayer | None = None) -> None:
+        self.routes = tuple(routes)
+        self.layer: ChannelLayer = layer if layer is not None else InMemoryChannelLayer()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await _lifespan(receive, send)
+        elif kind == "http":
+            await _not_found(send)
+        else:
+            raise RuntimeError(f'Expected "websocket", "http" or "lifespan" scope, got {kind!r}')
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        for candidate in self.routes:
+            kwargs = candidate.match(path)
+            if kwargs is not None:
+                scope["url_route"] = {"args": (), "kwargs": kwargs}
+                connection = Connection(scope, send, self.layer)
+                await serve(candidate.consumer(connection, kwargs), connection, receive)
+                return
+        log.info("no route for WebSocket path %r; refusing the handshake", path)
+        await receive()  # the websocket.connect event
+        await send({"type": "websocket.close", "code": 1000, "reason": ""})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        event = await receive()
+        if event["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif event["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _not_found(send: Send) -> None:
+    body = b"Not Found: this application only serves WebSocket routes.\n"
+    headers: list[tuple[bytes, Any]] = [(b"content-type", b"text/plain; charset=utf-8")]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
