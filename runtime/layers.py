@@ -81,6 +81,10 @@ class InMemoryChannelLayer:
                 self.dropped += 1
                 log.warning("channel %s is full; dropped a message for group %s", channel, group)
 
+    def members(self, group: str) -> frozenset[str]:
+        """The channels currently in ``group``, for monitoring and tests."""
+        return frozenset(self._groups.get(group, ()))
+
     async def close_channel(self, channel: str) -> None:
         """Forget a channel whose connection ended (not part of Channels' interface)."""
         self._queues.pop(channel, None)
