@@ -37,11 +37,11 @@ class SpecError:
     hint: str = ""
 
     def render(self, root: str | None = None) -> str:
-        file = self.location.file
-        if root is not None and file.startswith(root):
-            file = file[len(root) :].lstrip("/")
-        text = f"{file}:{self.location.line}: {self.path}: {self.message}"
-        return f"{text}\n    {self.hint}" if self.hint else text
+        text = f"{self.location}: {self.path}: {self.message}"
+        if self.hint:
+            text = f"{text}\n    {self.hint}"
+        # Locations inside messages are absolute too; show them all relative to root.
+        return text.replace(f"{root.rstrip('/')}/", "") if root else text
 
 
 class SpecErrors(ChgenError):

@@ -328,7 +328,8 @@ class _AppResolver:
         methods: dict[str, str] = {}
         for msg_type, handler in spec.method_mapping.items():
             path = f"$.method_mapping[{naming.py_str(str(msg_type))}]"
-            if not self._member_name(msg_type, "message type", spec.defined_at, path):
+            at = handler.defined_at if isinstance(handler, Handler) else spec.defined_at
+            if not self._member_name(msg_type, "message type", at, path):
                 continue
             if not isinstance(handler, Handler):
                 self.error(
