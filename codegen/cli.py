@@ -29,7 +29,11 @@ def main() -> None:
 @main.command()
 @click.argument("spec_dir", type=click.Path(path_type=Path))
 @click.option(
-    "-o", "--out", "out_dir", type=click.Path(path_type=Path), default=None,
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Output directory (default: generated/ beside SPEC_DIR).",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if output is stale.")

@@ -55,7 +55,10 @@ def test_output_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> 
         env = {**os.environ, "PYTHONHASHSEED": seed}
         subprocess.run(
             [sys.executable, "-m", "codegen", "build", str(SPECS), "-o", str(out)],
-            check=True, env=env, cwd=ROOT, capture_output=True,
+            check=True,
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
         )
         produced = {
             p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
@@ -148,9 +151,20 @@ def test_generated_code_and_handlers_pass_mypy_strict(tmp_path: Path) -> None:
     for package in ("handlers", "runtime"):
         shutil.copytree(ROOT / package, tmp_path / package)
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
-         "-p", "generated", "-p", "handlers"],
-        cwd=tmp_path, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "-p",
+            "generated",
+            "-p",
+            "handlers",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -96,8 +96,14 @@ class PythonTypes:
         if not constraints:
             return base
         metadata = []
-        for key, cls in (("min_len", "MinLen"), ("max_len", "MaxLen"), ("ge", "Ge"),
-                         ("gt", "Gt"), ("le", "Le"), ("lt", "Lt")):
+        for key, cls in (
+            ("min_len", "MinLen"),
+            ("max_len", "MaxLen"),
+            ("ge", "Ge"),
+            ("gt", "Gt"),
+            ("le", "Le"),
+            ("lt", "Lt"),
+        ):
             value = getattr(constraints, key)
             if value is not None:
                 metadata.append(f"{self.imports.add('annotated_types', cls)}({_number(value)})")
