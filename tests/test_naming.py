@@ -10,12 +10,12 @@ import functools
 import inspect
 import json
 import random
-import shutil
 import subprocess
 import tokenize
 from io import BytesIO
 
 import pytest
+from prereq import require_executable
 
 from codegen.naming import (
     PYTHON_BUILTINS,
@@ -161,9 +161,7 @@ process.stdout.write(JSON.stringify(results));
 
 
 def _run_node(scripts: list[str]) -> list[dict[str, object]]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    node = require_executable("node", "Node.js 20 runs the TypeScript encoder checks")
     completed = subprocess.run(
         [node, "-e", _NODE_RUNNER],
         input=json.dumps(scripts),
