@@ -7,10 +7,10 @@ from .codec import CONVERTER, Pattern, decoder, encoder
 from .connection import Connection
 from .consumer import JsonWebsocketConsumer
 from .demux import Multiplexer, WebsocketDemultiplexer
-from .dispatch import DispatchTable, MessageRoute
+from .dispatch import DispatchTable, MessageRoute, unimplemented
 from .layers import ChannelFull, ChannelLayer, InMemoryChannelLayer
 from .protocol import Detail, Message, ProtocolError
-from .routing import Route, Router, route
+from .routing import HandlersMissing, Route, Router, route
 
 __all__ = [
     "CONVERTER",
@@ -19,6 +19,7 @@ __all__ = [
     "Connection",
     "Detail",
     "DispatchTable",
+    "HandlersMissing",
     "InMemoryChannelLayer",
     "JsonWebsocketConsumer",
     "Message",
@@ -32,4 +33,5 @@ __all__ = [
     "decoder",
     "encoder",
     "route",
+    "unimplemented",
 ]

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from typing import Any, ClassVar, Final, Protocol
 
 from .connection import Connection
-from .dispatch import DispatchTable
+from .dispatch import DispatchTable, is_unimplemented
 from .protocol import (
     BAD_FRAME,
     INTERNAL,
@@ -28,12 +28,21 @@ from .protocol import (
     reply_frame,
 )
 
-__all__ = ["GROUP_EVENT", "FrameSink", "JsonWebsocketConsumer"]
+__all__ = ["GROUP_EVENT", "FrameSink", "JsonWebsocketConsumer", "is_group_event"]
 
 log = logging.getLogger(__name__)
 
 # Layer message type carrying a group event; see group_send_event.
 GROUP_EVENT: Final = "chgen.event"
+
+
+def is_group_event(message: dict[str, Any]) -> bool:
+    """True for chgen's group events; anything else on the layer is logged and dropped."""
+    if message.get("type") == GROUP_EVENT:
+        return True
+    log.warning("dropped a layer message of unknown type %r", message.get("type"))
+    return False
+
 
 _current_message: ContextVar[Message] = ContextVar("chgen_current_message")
 
@@ -152,16 +161,19 @@ class JsonWebsocketConsumer:
             data = None if route.encode_reply is None else route.encode_reply(result)
             await self._sink.send_text(encode_json(reply_frame(message.type, message.id, data)))
 
-    async def deliver_layer_message(self, message: dict[str, Any]) -> None:
-        if message.get("type") != GROUP_EVENT:
-            log.warning(
-                "%s dropped a layer message of unknown type %r",
-                type(self).__name__,
-                message.get("type"),
-            )
-            return
+    async def deliver_group_event(self, message: dict[str, Any]) -> None:
+        """Forward a group event if this consumer sent its kind and is in its group."""
         if message["source"] == self.consumer_name and message["group"] in self.groups:
             await self._sink.send_text(message["frame"])
+
+    @classmethod
+    def missing_handlers(cls) -> list[str]:
+        """Handlers of the dispatch table that no subclass implemented, as ``Class.method``."""
+        return [
+            f"{cls.__name__}.{route.method}"
+            for route in cls.dispatch_table
+            if route.method and is_unimplemented(getattr(cls, route.method, None))
+        ]
 
     # -- as the root consumer of a socket (see runtime.asgi.serve) ---------------------
 
@@ -188,4 +200,5 @@ class JsonWebsocketConsumer:
             await self.leave_groups()
 
     async def on_layer_message(self, message: dict[str, Any]) -> None:
-        await self.deliver_layer_message(message)
+        if is_group_event(message):
+            await self.deliver_group_event(message)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import orjson
 
 from .connection import Connection
-from .consumer import JsonWebsocketConsumer
+from .consumer import JsonWebsocketConsumer, is_group_event
 from .protocol import (
     BAD_FRAME,
     UNKNOWN_STREAM,
@@ -110,5 +110,10 @@ class WebsocketDemultiplexer:
                 log.exception("disconnect of stream %r failed", stream)
 
     async def on_layer_message(self, message: dict[str, Any]) -> None:
-        for consumer in self.streams.values():
-            await consumer.deliver_layer_message(message)
+        if is_group_event(message):
+            for consumer in self.streams.values():
+                await consumer.deliver_group_event(message)
+
+    @classmethod
+    def missing_handlers(cls) -> list[str]:
+        return [name for c in cls.consumers.values() for name in c.missing_handlers()]

@@ -7,16 +7,29 @@ run time. Decoders and encoders are prepared once, when the table is built.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from .codec import Decoder, Encoder, decoder, encoder
 from .protocol import UNKNOWN_TYPE, Detail, ProtocolError
 
-__all__ = ["DispatchTable", "MessageRoute"]
+__all__ = ["DispatchTable", "MessageRoute", "is_unimplemented", "unimplemented"]
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+_UNIMPLEMENTED = "__chgen_unimplemented__"
+
+
+def unimplemented(method: F) -> F:
+    """Mark a generated placeholder handler; the router refuses to start while one is left."""
+    setattr(method, _UNIMPLEMENTED, True)
+    return method
+
+
+def is_unimplemented(method: object) -> bool:
+    return getattr(method, _UNIMPLEMENTED, False) is True
 
 
 @attrs.frozen
@@ -27,6 +40,7 @@ class MessageRoute:
     payload: type[Any]
     call: Handler
     reply: type[Any] | None = None
+    method: str = ""  # the consumer method ``call`` invokes, for startup checks
     decode: Decoder[Any] = attrs.field(init=False)
     encode_reply: Encoder | None = attrs.field(init=False)
 

@@ -17,13 +17,19 @@ from .asgi import Receive, RootConsumer, Scope, Send, serve
 from .connection import Connection
 from .layers import ChannelLayer, InMemoryChannelLayer
 
-__all__ = ["Route", "Router", "route"]
+__all__ = ["HandlersMissing", "Route", "Router", "route"]
 
 log = logging.getLogger(__name__)
 
 
 class RootFactory(Protocol):
     def __call__(self, connection: Connection, kwargs: Mapping[str, str]) -> RootConsumer: ...
+
+    def missing_handlers(self) -> list[str]: ...
+
+
+class HandlersMissing(Exception):
+    """A routed consumer still has generated placeholder handlers; raised at startup."""
 
 
 @attrs.frozen
@@ -48,6 +54,13 @@ class Router:
 
     def __init__(self, routes: Sequence[Route], layer: ChannelLayer | None = None) -> None:
         self.routes = tuple(routes)
+        missing = sorted({name for r in self.routes for name in r.consumer.missing_handlers()})
+        if missing:
+            raise HandlersMissing(
+                "these handlers are not implemented: "
+                + ", ".join(missing)
+                + ". Define them in the handler classes (see the generated base classes)."
+            )
         self.layer: ChannelLayer = layer if layer is not None else InMemoryChannelLayer()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

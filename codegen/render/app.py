@@ -50,7 +50,7 @@ def _payloads(env: jinja2.Environment, app: AppIR) -> str:
 def _consumers(env: jinja2.Environment, app: AppIR) -> str:
     imports = Imports()
     imports.add("typing", "ClassVar")
-    for name in ("DispatchTable", "JsonWebsocketConsumer", "MessageRoute"):
+    for name in ("DispatchTable", "JsonWebsocketConsumer", "MessageRoute", "unimplemented"):
         imports.add("runtime", name)
     used: set[str] = set()
     event_payloads: set[str] = set()

@@ -7,7 +7,13 @@ Subclass each in handlers.chat and implement its handlers.
 
 from typing import ClassVar
 
-from runtime import DispatchTable, JsonWebsocketConsumer, MessageRoute, encoder
+from runtime import (
+    DispatchTable,
+    JsonWebsocketConsumer,
+    MessageRoute,
+    encoder,
+    unimplemented,
+)
 
 from .payloads import Ack, Post, Posted, Say
 
@@ -18,6 +24,7 @@ class ChatBase(JsonWebsocketConsumer):
     consumer_name: ClassVar[str] = "Chat"
     connection_group_templates: ClassVar[tuple[str, ...]] = ("room.{room}",)
 
+    @unimplemented
     async def post(self, data: Post) -> Ack:
         """Handle a post message. The returned Ack is the reply."""
         raise NotImplementedError("Chat.post is not implemented")
@@ -35,7 +42,7 @@ async def _Chat_post(consumer: ChatBase, data: Post) -> Ack:
 
 ChatBase.dispatch_table = DispatchTable(
     [
-        MessageRoute("post", Post, _Chat_post, reply=Ack),
+        MessageRoute("post", Post, _Chat_post, reply=Ack, method="post"),
     ]
 )
 
@@ -46,6 +53,7 @@ class EchoBase(JsonWebsocketConsumer):
     consumer_name: ClassVar[str] = "Echo"
     connection_group_templates: ClassVar[tuple[str, ...]] = ()
 
+    @unimplemented
     async def say(self, data: Say) -> Say:
         """Handle a say message. The returned Say is the reply."""
         raise NotImplementedError("Echo.say is not implemented")
@@ -57,7 +65,7 @@ async def _Echo_say(consumer: EchoBase, data: Say) -> Say:
 
 EchoBase.dispatch_table = DispatchTable(
     [
-        MessageRoute("say", Say, _Echo_say, reply=Say),
+        MessageRoute("say", Say, _Echo_say, reply=Say, method="say"),
     ]
 )
 

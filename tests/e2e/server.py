@@ -30,8 +30,8 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 __all__ = [
-    "REPO_ROOT",
     "RECV_TIMEOUT",
+    "REPO_ROOT",
     "SubprocessServer",
     "ThreadServer",
     "assert_silent",

@@ -1,0 +1,93 @@
+"""Shared fixtures: real uvicorn servers for the end-to-end tests (tests/test_e2e_*.py).
+
+* ``chat_server``: the example app, ``generated.chat.routing:application``, in a uvicorn
+  subprocess started from the repository root, as a user would serve it.
+* ``faulty_app`` / ``faulty_server``: the fixture app in tests/fixtures/faulty, generated
+  into a temporary directory with ``codegen.build.generate`` + ``codegen.writer.write``,
+  imported, and served by uvicorn in a thread so tests can inspect its channel layer and
+  the handlers' records.
+
+Both are session-scoped: starting servers is the slow part of the suite.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import attrs
+import pytest
+from e2e.server import REPO_ROOT, SubprocessServer, ThreadServer
+
+from codegen.build import generate
+from codegen.writer import write
+
+FAULTY_DIR = Path(__file__).resolve().parent / "fixtures" / "faulty"
+
+
+def _is_faulty_module(name: str) -> bool:
+    return (
+        name in ("faultygen", "faulty_handlers", "_chgen_spec_faulty")
+        or name.startswith("faultygen.")
+    )
+
+
+@attrs.frozen
+class FaultyApp:
+    routing: ModuleType  # faultygen.faulty.routing; .application is the Router
+    handlers: ModuleType  # faulty_handlers; .DISCONNECTS records disconnect() calls
+    out_dir: Path
+
+
+@pytest.fixture(scope="session")
+def chat_server() -> Iterator[SubprocessServer]:
+    server = SubprocessServer("generated.chat.routing:application", cwd=REPO_ROOT).start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def faulty_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultyApp]:
+    saved_path = list(sys.path)
+    stale = [name for name in sys.modules if _is_faulty_module(name)]
+    assert not stale, f"modules of the faulty app already imported: {stale}"
+    root = tmp_path_factory.mktemp("faulty-build")
+    try:
+        plan = generate(FAULTY_DIR / "specs")
+        write(plan, root / "faultygen")
+        sys.path[:0] = [str(root), str(FAULTY_DIR)]
+        importlib.invalidate_caches()
+        routing = importlib.import_module("faultygen.faulty.routing")
+        handlers = importlib.import_module("faulty_handlers")
+        yield FaultyApp(routing, handlers, root / "faultygen")
+    finally:
+        # generate() puts the spec dirs on sys.path too; restore it exactly.
+        sys.path[:] = saved_path
+        for name in [n for n in sys.modules if _is_faulty_module(n)]:
+            del sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def faulty_server(faulty_app: FaultyApp) -> Iterator[ThreadServer]:
+    server = ThreadServer(faulty_app.routing.application).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """On failure, show what the uvicorn subprocess printed (tracebacks, access log)."""
+    report = yield
+    server = getattr(item, "funcargs", {}).get("chat_server")
+    if report.failed and isinstance(server, SubprocessServer):
+        report.sections.append(("uvicorn (chat_server) output", server.output()[-20_000:]))
+    return report
