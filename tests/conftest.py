@@ -16,11 +16,9 @@ import importlib
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from types import ModuleType
 
-import attrs
 import pytest
-from e2e.server import REPO_ROOT, SubprocessServer, ThreadServer
+from e2e.server import REPO_ROOT, FaultyApp, SubprocessServer, ThreadServer
 
 from codegen.build import generate
 from codegen.writer import write
@@ -33,13 +31,6 @@ def _is_faulty_module(name: str) -> bool:
         name in ("faultygen", "faulty_handlers", "_chgen_spec_faulty")
         or name.startswith("faultygen.")
     )
-
-
-@attrs.frozen
-class FaultyApp:
-    routing: ModuleType  # faultygen.faulty.routing; .application is the Router
-    handlers: ModuleType  # faulty_handlers; .DISCONNECTS records disconnect() calls
-    out_dir: Path
 
 
 @pytest.fixture(scope="session")

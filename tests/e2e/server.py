@@ -23,8 +23,10 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
+import attrs
 import orjson
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
@@ -71,6 +73,15 @@ def _accepts(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+@attrs.frozen
+class FaultyApp:
+    """The generated and imported fixture app of tests/fixtures/faulty."""
+
+    routing: ModuleType  # faultygen.faulty.routing; .application is the Router
+    handlers: ModuleType  # faulty_handlers; .DISCONNECTS records disconnect() calls
+    out_dir: Path
 
 
 class SubprocessServer:
