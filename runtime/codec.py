@@ -105,7 +105,11 @@ def _literal_hook(literal: Any) -> Callable[[Any, Any], Any]:
     choices = ", ".join(_literal_repr(v) for v in allowed)
 
     def structure(value: Any, _: Any) -> Any:
-        if (type(value), value) not in keys:
+        try:
+            allowed_value = (type(value), value) in keys
+        except TypeError:  # arrays and objects are unhashable, and never allowed
+            allowed_value = False
+        if not allowed_value:
             raise Mismatch(f"expected one of {choices}")
         return value
 
@@ -119,13 +123,17 @@ def _literal_repr(value: Any) -> str:
 def _check_len(lo: int | None, hi: int | None) -> Callable[[Any], None]:
     def check(value: Any) -> None:
         n = len(value)
-        unit = "characters" if isinstance(value, str) else "items"
         if lo is not None and n < lo:
-            raise Mismatch(f"must have at least {lo} {unit}, got {n}")
+            raise Mismatch(f"must have at least {_count(lo, value)}, got {n}")
         if hi is not None and n > hi:
-            raise Mismatch(f"must have at most {hi} {unit}, got {n}")
+            raise Mismatch(f"must have at most {_count(hi, value)}, got {n}")
 
     return check
+
+
+def _count(n: int, value: Any) -> str:
+    unit = "character" if isinstance(value, str) else "item"
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 
 
 def _check_bound(op: str, limit: Any) -> Callable[[Any], None]:

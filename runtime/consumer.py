@@ -149,17 +149,17 @@ class JsonWebsocketConsumer:
         token = _current_message.set(message)
         try:
             result = await route.call(self, payload)
-        except Exception:
-            log.exception("handler for %r in %s failed", message.type, type(self).__name__)
-            frame = error_frame(INTERNAL, "internal error", (), message.id)
-            await self._sink.send_text(encode_json(frame))
-            return
-        finally:
-            _current_message.reset(token)
-        if message.id is not None:
+            if message.id is None:
+                return
             # A message with an id always gets one answer; without a reply type it is null.
             data = None if route.encode_reply is None else route.encode_reply(result)
-            await self._sink.send_text(encode_json(reply_frame(message.type, message.id, data)))
+            reply = encode_json(reply_frame(message.type, message.id, data))
+        except Exception:
+            log.exception("handler for %r in %s failed", message.type, type(self).__name__)
+            reply = encode_json(error_frame(INTERNAL, "internal error", (), message.id))
+        finally:
+            _current_message.reset(token)
+        await self._sink.send_text(reply)
 
     async def deliver_group_event(self, message: dict[str, Any]) -> None:
         """Forward a group event if this consumer sent its kind and is in its group."""

@@ -43,6 +43,7 @@ class InMemoryChannelLayer:
         self.dropped = 0  # messages lost to full queues, for monitoring
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self._groups: defaultdict[str, set[str]] = defaultdict(set)
+        self._memberships: defaultdict[str, set[str]] = defaultdict(set)  # channel -> groups
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         name = f"{prefix}{uuid.uuid4().hex}"
@@ -61,6 +62,7 @@ class InMemoryChannelLayer:
 
     async def group_add(self, group: str, channel: str) -> None:
         self._groups[group].add(channel)
+        self._memberships[channel].add(group)
 
     async def group_discard(self, group: str, channel: str) -> None:
         members = self._groups.get(group)
@@ -68,12 +70,16 @@ class InMemoryChannelLayer:
             members.discard(channel)
             if not members:
                 del self._groups[group]
+        groups = self._memberships.get(channel)
+        if groups is not None:
+            groups.discard(group)
+            if not groups:
+                del self._memberships[channel]
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         for channel in tuple(self._groups.get(group, ())):
-            queue = self._queues.get(channel)
-            if queue is None:
-                continue
+            # Like send(), buffer for a member that has not started receiving yet.
+            queue = self._queue(channel)
             try:
                 queue.put_nowait(message)
             except asyncio.QueueFull:
@@ -86,12 +92,18 @@ class InMemoryChannelLayer:
         return frozenset(self._groups.get(group, ()))
 
     async def close_channel(self, channel: str) -> None:
-        """Forget a channel whose connection ended (not part of Channels' interface)."""
+        """Forget a channel whose connection ended, and its group memberships.
+
+        Not part of Channels' interface; the runtime calls it when a connection closes.
+        """
+        for group in tuple(self._memberships.get(channel, ())):
+            await self.group_discard(group, channel)
         self._queues.pop(channel, None)
 
     async def flush(self) -> None:
         self._queues.clear()
         self._groups.clear()
+        self._memberships.clear()
 
     def _queue(self, channel: str) -> asyncio.Queue[dict[str, Any]]:
         queue = self._queues.get(channel)

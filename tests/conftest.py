@@ -27,9 +27,8 @@ FAULTY_DIR = Path(__file__).resolve().parent / "fixtures" / "faulty"
 
 
 def _is_faulty_module(name: str) -> bool:
-    return (
-        name in ("faultygen", "faulty_handlers", "_chgen_spec_faulty")
-        or name.startswith("faultygen.")
+    return name in ("faultygen", "faulty_handlers", "_chgen_spec_faulty") or name.startswith(
+        "faultygen."
     )
 
 

@@ -34,6 +34,7 @@ from websockets.asyncio.client import ClientConnection, connect
 __all__ = [
     "RECV_TIMEOUT",
     "REPO_ROOT",
+    "FaultyApp",
     "SubprocessServer",
     "ThreadServer",
     "assert_silent",
@@ -110,8 +111,18 @@ class SubprocessServer:
         for _ in range(3):
             self.port = _free_port()
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", self.app, "--host", HOST,
-                 "--port", str(self.port), "--log-level", "info"],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    self.app,
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "info",
+                ],
                 cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
@@ -127,8 +138,7 @@ class SubprocessServer:
             else:
                 self.stop()
                 raise RuntimeError(
-                    f"uvicorn did not accept connections within {START_TIMEOUT}s:\n"
-                    + self.output()
+                    f"uvicorn did not accept connections within {START_TIMEOUT}s:\n" + self.output()
                 )
             if "address already in use" not in self.output().lower():
                 break
@@ -163,11 +173,14 @@ class ThreadServer:
         self._sock.bind((HOST, 0))  # bound before start: no race for the port
         self.port: int = self._sock.getsockname()[1]
         # log_config=None: leave the test process's logging alone (pytest captures it).
-        config = uvicorn.Config(app, host=HOST, port=self.port, log_level="warning",
-                                log_config=None, lifespan="off")
+        config = uvicorn.Config(
+            app, host=HOST, port=self.port, log_level="warning", log_config=None, lifespan="off"
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True,
+            target=self.server.run,
+            kwargs={"sockets": [self._sock]},
+            daemon=True,
             name="uvicorn-e2e",
         )
 
@@ -228,9 +241,11 @@ async def assert_silent(ws: ClientConnection, seconds: float = 0.3) -> None:
 
 
 async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], timeout: float = RECV_TIMEOUT
+    check: Callable[[], bool | Awaitable[bool]],
+    what: str = "condition",
+    timeout: float = RECV_TIMEOUT,
 ) -> None:
-    """Poll ``check`` until it holds; fail after ``timeout`` seconds."""
+    """Poll ``check`` until it holds; fail, naming ``what``, after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -239,5 +254,5 @@ async def eventually(
         if result:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {timeout}s")
+            raise AssertionError(f"{what}: not reached within {timeout}s")
         await asyncio.sleep(0.02)
