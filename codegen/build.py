@@ -7,6 +7,7 @@ from pathlib import Path
 from .ir import AppIR
 from .loader import load_apps
 from .render.app import render_app, render_root_package
+from .render.client import render_client
 from .render.environment import make_environment
 from .resolve import resolve
 
@@ -24,4 +25,5 @@ def render(apps: list[AppIR]) -> dict[str, str]:
     plan = {"__init__.py": render_root_package(env)}
     for app in apps:
         plan.update(render_app(app, env))
+        plan.update(render_client(app, env))
     return plan

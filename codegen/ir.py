@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 
 from .spec import Location
+from .urlpattern import UrlPart
 
 __all__ = [
     "AppIR",
@@ -127,6 +128,10 @@ class ConsumerIR:
     def base_name(self) -> str:
         return f"{self.name}Base"
 
+    @property
+    def event_payloads(self) -> tuple[str, ...]:
+        return tuple(sorted({e.payload for e in self.events}))
+
 
 @attrs.frozen
 class DemuxIR:
@@ -138,6 +143,8 @@ class DemuxIR:
 class RouteIR:
     pattern: str
     target: str
+    url: tuple[UrlPart, ...] | None  # None: the regex has no single URL shape
+    url_builder: str  # the client's URL function for this route, e.g. lobbyUrl
 
 
 @attrs.frozen

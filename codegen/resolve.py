@@ -49,6 +49,7 @@ from .spec import (
     payload_location,
 )
 from .typemap import UnsupportedType, translate
+from .urlpattern import url_template
 
 __all__ = ["resolve"]
 
@@ -79,6 +80,18 @@ GENERATED_NAMES = frozenset(
         "payloads",
         "consumers",
         "routing",
+    }
+)
+# Each consumer also names these generated classes and types (Python and TypeScript).
+CONSUMER_DERIVED = ("Base", "Stream", "Socket", "Send", "Request", "On", "Event")
+# The TypeScript client's core exports and the globals it uses share the module scope.
+TS_CLIENT_NAMES = frozenset(
+    {
+        "Connection", "Channel", "ChgenError", "ErrorDetail", "ConnectionState",
+        "ClientOptions", "ReconnectOptions", "RequestOptions", "WebSocketLike",
+        "WebSocketConstructor", "Promise", "Error", "JSON", "Math", "Object", "Array",
+        "ReadonlyArray", "Readonly", "Record", "Partial", "Map", "Set", "String", "Number",
+        "Boolean", "Symbol", "Date", "WebSocket", "TypeError",
     }
 )
 # Message types become handler methods; they must not hide the consumer's own API.
@@ -132,6 +145,7 @@ class _AppResolver:
         self.demuxes: dict[str, DemuxIR] = {}
         self.demux_specs: dict[str, WebsocketDemultiplexer] = {}
         self.names: dict[str, tuple[str, Location]] = {}  # generated top-level names
+        self.url_builders: dict[str, int] = {}
 
     def error(self, where: Location, path: str, message: str, hint: str = "") -> None:
         self.errors.append(SpecError(where, path, message, hint))
@@ -228,7 +242,12 @@ class _AppResolver:
                 self._check_groups(consumer, set(pattern.groupindex), spec)
         if name is None or pattern is None:
             return None
-        return RouteIR(spec.path, name)
+        builders = self.url_builders
+        builder = name[0].lower() + name[1:] + "Url"
+        builders[builder] = builders.get(builder, 0) + 1
+        if builders[builder] > 1:
+            builder = f"{builder}{builders[builder]}"
+        return RouteIR(spec.path, name, url_template(spec.path), builder)
 
     def _check_groups(
         self, consumer: JsonWebsocketConsumer, captured: set[str], route: Route
@@ -260,7 +279,7 @@ class _AppResolver:
             )
             return False
         reason = naming.reserved_reason(name)
-        if reason is None and name in GENERATED_NAMES:
+        if reason is None and name in GENERATED_NAMES | TS_CLIENT_NAMES:
             reason = f"{name!r} is used by the generated code"
         if reason:
             self.error(at, path, f"{what} name is reserved: {reason}", "choose another name")
@@ -291,7 +310,8 @@ class _AppResolver:
             )
             return None
         ok = self._claim(spec.name, "consumer", at, "$.name")
-        ok = self._claim(f"{spec.name}Base", "consumer base", at, "$.name") and ok
+        for suffix in CONSUMER_DERIVED:
+            ok = self._claim(f"{spec.name}{suffix}", f"consumer {suffix}", at, "$.name") and ok
         if not ok:
             return None
         self.consumer_specs[spec.name] = spec
@@ -409,7 +429,8 @@ class _AppResolver:
                 at, "$.name", f"demultiplexer {spec.name!r} is also defined at {known.defined_at}"
             )
             return None
-        if not self._claim(spec.name, "demultiplexer", at, "$.name"):
+        ok = self._claim(spec.name, "demultiplexer", at, "$.name")
+        if not (self._claim(f"{spec.name}Client", "demultiplexer client", at, "$.name") and ok):
             return None
         self.demux_specs[spec.name] = spec
         streams: list[tuple[str, str]] = []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jinja2
 
-from .python import FILTERS
+from . import python, typescript
 
 __all__ = ["builtin_template_dir", "make_environment"]
 
@@ -29,5 +29,6 @@ def make_environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters.update(FILTERS)
+    env.filters.update(python.FILTERS)
+    env.filters.update(typescript.FILTERS)
     return env

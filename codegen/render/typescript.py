@@ -1,0 +1,108 @@
+"""TypeScript rendering of the IR's types, and the notes TSDoc carries for constraints.
+
+The same type algebra as the Python renderer, so both ends of the wire agree: datetimes
+are ISO 8601 strings, optional fields (those with a default) may be left out, nullable
+fields may be ``null``, and the two are kept apart.
+"""
+
+from __future__ import annotations
+
+from .. import naming
+from ..ir import Constraints, FieldIR, ListOf, LiteralOf, Nullable, Prim, Ref, TypeIR
+from ..urlpattern import Param, UrlPart
+
+__all__ = ["FILTERS", "field_doc", "ts_member", "ts_type", "url_expression", "url_params"]
+
+_PRIMS = {
+    "str": "string",
+    "int": "number",
+    "float": "number",
+    "bool": "boolean",
+    "datetime": "string",
+    "none": "null",
+}
+
+
+def ts_type(tp: TypeIR) -> str:
+    if isinstance(tp, Prim):
+        return _PRIMS[tp.name]
+    if isinstance(tp, ListOf):
+        return f"ReadonlyArray<{ts_type(tp.item)}>"
+    if isinstance(tp, Nullable):
+        return f"{ts_type(tp.inner)} | null"
+    if isinstance(tp, Ref):
+        return tp.name
+    if isinstance(tp, LiteralOf):
+        return " | ".join(_literal(v) for v in tp.values)
+    raise TypeError(f"no TypeScript type for {tp!r}")
+
+
+def _literal(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return naming.ts_str(value)
+
+
+def field_doc(field: FieldIR) -> str:
+    """What a TypeScript user cannot see in the type: formats and constraints."""
+    notes = []
+    tp = field.type.inner if isinstance(field.type, Nullable) else field.type
+    if isinstance(tp, Prim) and tp.name == "datetime":
+        notes.append("An ISO 8601 date and time.")
+    if isinstance(tp, Prim | ListOf) and tp.constraints:
+        unit = "items" if isinstance(tp, ListOf) else "characters"
+        notes.append(_constraint_note(tp.constraints, unit))
+    if tp is not field.type:
+        notes.append("May be null.")
+    if field.default is not None:
+        notes.append("Optional: the server fills in its default when left out.")
+    return " ".join(notes)
+
+
+def _constraint_note(c: Constraints, unit: str) -> str:
+    parts = []
+    if c.min_len is not None:
+        parts.append(f"at least {c.min_len} {unit}")
+    if c.max_len is not None:
+        parts.append(f"at most {c.max_len} {unit}")
+    for op, value in ((">=", c.ge), (">", c.gt), ("<=", c.le), ("<", c.lt)):
+        if value is not None:
+            parts.append(f"{op} {value!r}")
+    if c.pattern is not None:
+        parts.append(f"matches /{c.pattern}/")
+    return "Must be " + ", ".join(parts) + "."
+
+
+def url_expression(parts: tuple[UrlPart, ...]) -> str:
+    """A JS expression building the path from ``params``, each parameter URI-encoded."""
+    pieces = []
+    for part in parts:
+        if isinstance(part, Param):
+            pieces.append(f"encodeURIComponent(params.{part.name})")
+        else:
+            pieces.append(naming.ts_str(part))
+    return " + ".join(pieces)
+
+
+def url_params(parts: tuple[UrlPart, ...]) -> list[str]:
+    return [p.name for p in parts if isinstance(p, Param)]
+
+
+def ts_member(name: str) -> str:
+    """``name`` as a member access: ``.chat``, or ``["my-stream"]`` for non-identifiers."""
+    prop = naming.ts_property(name)
+    return f"[{prop}]" if prop.startswith('"') else f".{prop}"
+
+
+FILTERS = {
+    "ts_member": ts_member,
+    "ts_str": naming.ts_str,
+    "ts_doc": naming.ts_doc,
+    "ts_property": naming.ts_property,
+    "ts_type": ts_type,
+    "field_doc": field_doc,
+    "url_expression": url_expression,
+    "url_params": url_params,
+}
