@@ -87,11 +87,35 @@ CONSUMER_DERIVED = ("Base", "Stream", "Socket", "Send", "Request", "On", "Event"
 # The TypeScript client's core exports and the globals it uses share the module scope.
 TS_CLIENT_NAMES = frozenset(
     {
-        "Connection", "Channel", "ChgenError", "ErrorDetail", "ConnectionState",
-        "ClientOptions", "ReconnectOptions", "RequestOptions", "WebSocketLike",
-        "WebSocketConstructor", "Promise", "Error", "JSON", "Math", "Object", "Array",
-        "ReadonlyArray", "Readonly", "Record", "Partial", "Map", "Set", "String", "Number",
-        "Boolean", "Symbol", "Date", "WebSocket", "TypeError",
+        "Connection",
+        "Channel",
+        "ChgenError",
+        "ErrorDetail",
+        "ConnectionState",
+        "ClientOptions",
+        "ReconnectOptions",
+        "RequestOptions",
+        "WebSocketLike",
+        "WebSocketConstructor",
+        "Promise",
+        "Error",
+        "JSON",
+        "Math",
+        "Object",
+        "Array",
+        "ReadonlyArray",
+        "Readonly",
+        "Record",
+        "Partial",
+        "Map",
+        "Set",
+        "String",
+        "Number",
+        "Boolean",
+        "Symbol",
+        "Date",
+        "WebSocket",
+        "TypeError",
     }
 )
 # Message types become handler methods; they must not hide the consumer's own API.
@@ -409,7 +433,9 @@ class _AppResolver:
                 "use lowercase ASCII letters, digits and underscores, starting with a letter",
             )
             return False
-        reason = naming.reserved_reason(name)
+        # Only Python keywords matter: on the TypeScript side these are property names,
+        # where reserved words are legal (`chat.send.delete(...)`).
+        reason = f"{name!r} is a Python keyword" if name in naming.PYTHON_KEYWORDS else None
         if reason is None and name in RESERVED_TYPES:
             reason = f"{name!r} is the protocol's error frame type"
         if reason is None and name in CONSUMER_ATTRIBUTES:
@@ -491,6 +517,7 @@ class _AppResolver:
             )
             return
         if not self._claim(name, "payload", at, "$"):
+            self.payload_classes[name] = cls  # report the clash once, not per reference
             return
         self.payload_classes[name] = cls
         try:
@@ -515,15 +542,13 @@ class _AppResolver:
         if field.name.startswith("_"):
             self.error(at, path, "field names must not start with '_'", "rename the field")
             return None
-        reason = naming.reserved_reason(field.name)
-        if reason and field.name in naming.PYTHON_SOFT_KEYWORDS:
-            reason = None  # a soft keyword is a fine attribute name
-        if (
-            reason
-            and field.name not in naming.PYTHON_BUILTINS
-            and field.name not in naming.TS_RESERVED
-        ):
-            self.error(at, path, f"field name is reserved: {reason}", "rename the field")
+        if not naming.is_python_identifier(field.name):
+            self.error(
+                at,
+                path,
+                f"field name {field.name!r} is not an ASCII identifier",
+                "rename the field",
+            )
             return None
         try:
             type_ir = translate(tp, self._payload)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from .asgi import Receive, RootConsumer, Scope, Send, serve
+from .asgi import ASGIApp, Receive, RootConsumer, Scope, Send, serve
 from .connection import Connection
 from .layers import ChannelLayer, InMemoryChannelLayer
 
@@ -52,8 +52,15 @@ def route(path: str, consumer: RootFactory) -> Route:
 class Router:
     """The ASGI application: WebSocket paths to root consumers, sharing one channel layer."""
 
-    def __init__(self, routes: Sequence[Route], layer: ChannelLayer | None = None) -> None:
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        layer: ChannelLayer | None = None,
+        http: ASGIApp | None = None,
+    ) -> None:
+        """``http`` serves plain HTTP requests (e.g. a page using the client); default 404."""
         self.routes = tuple(routes)
+        self.http = http
         missing = sorted({name for r in self.routes for name in r.consumer.missing_handlers()})
         if missing:
             raise HandlersMissing(
@@ -69,6 +76,8 @@ class Router:
             await self._websocket(scope, receive, send)
         elif kind == "lifespan":
             await _lifespan(receive, send)
+        elif kind == "http" and self.http is not None:
+            await self.http(scope, receive, send)
         elif kind == "http":
             await _not_found(send)
         else:

@@ -62,7 +62,8 @@ def test_output_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> 
         )
         produced = {
             p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
-            for p in sorted(out.rglob("*.py"))
+            for p in sorted(out.rglob("*"))
+            if p.is_file()
         }
         assert produced == first
 

@@ -62,17 +62,21 @@ def field_doc(field: FieldIR) -> str:
 
 
 def _constraint_note(c: Constraints, unit: str) -> str:
-    parts = []
-    if c.min_len is not None:
-        parts.append(f"at least {c.min_len} {unit}")
-    if c.max_len is not None:
-        parts.append(f"at most {c.max_len} {unit}")
-    for op, value in ((">=", c.ge), (">", c.gt), ("<=", c.le), ("<", c.lt)):
-        if value is not None:
-            parts.append(f"{op} {value!r}")
+    notes = []
+    if c.min_len is not None or c.max_len is not None:
+        low = "0" if c.min_len is None else str(c.min_len)
+        high = "any number of" if c.max_len is None else str(c.max_len)
+        notes.append(f"{low} to {high} {unit}.")
+    bounds = [
+        f"{op} {value!r}"
+        for op, value in ((">=", c.ge), (">", c.gt), ("<=", c.le), ("<", c.lt))
+        if value is not None
+    ]
+    if bounds:
+        notes.append(f"Must be {' and '.join(bounds)}.")
     if c.pattern is not None:
-        parts.append(f"matches /{c.pattern}/")
-    return "Must be " + ", ".join(parts) + "."
+        notes.append(f"Must match /{c.pattern}/.")
+    return " ".join(notes)
 
 
 def url_expression(parts: tuple[UrlPart, ...]) -> str:

@@ -1,0 +1,158 @@
+// chgen client core (wire protocol v1): declarations for core.js, exactly what `tsc -p tests/client/tsconfig.json` emits for core.ts.
+
+/**
+ * The part of the WebSocket API the client uses. The handlers take `any` so that the browser's
+ * `WebSocket` and the `ws` package's class, whose handlers take their own event types, both fit.
+ */
+export interface WebSocketLike {
+    readonly readyState: number;
+    send(data: string): void;
+    close(code?: number, reason?: string): void;
+    onopen: ((ev: any) => void) | null;
+    onclose: ((ev: any) => void) | null;
+    onmessage: ((ev: any) => void) | null;
+    onerror: ((ev: any) => void) | null;
+}
+/** A WebSocket class, e.g. the browser's `WebSocket` or the default export of the `ws` package. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/** Where a problem is in the frame the client sent, and what it is. */
+export interface ErrorDetail {
+    /** A JSONPath into the sent frame (inside the stream payload when multiplexed). */
+    readonly path: string;
+    readonly message: string;
+}
+/**
+ * An error from the server or from the client itself.
+ *
+ * Server codes: `bad_json`, `bad_frame`, `unknown_stream`, `unknown_type`, `invalid`,
+ * `forbidden`, `internal`. Client codes: `timeout` (no answer in time), `disconnected`
+ * (the socket dropped while the request was in flight), `closed` (the connection is closed
+ * for good), `queue_full` (too many frames waiting for the socket to open), `bad_response`
+ * (the server sent a frame the client cannot read).
+ */
+export declare class ChgenError extends Error {
+    /** The error code, see above. */
+    readonly code: string;
+    /** Where the problem is, when the server could locate it. */
+    readonly details: readonly ErrorDetail[];
+    /** The stream the error belongs to; `null` on a plain socket or for connection-level errors. */
+    readonly stream: string | null;
+    /** The id of the request it answers, if any. */
+    readonly id: string | number | null;
+    constructor(code: string, message: string, details?: readonly ErrorDetail[], stream?: string | null, id?: string | number | null);
+}
+/**
+ * `connecting` until the socket first opens (retries of a first connection that fails stay
+ * `connecting`), then `open`, `reconnecting` after an unexpected close, and finally `closed`.
+ */
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+/** Exponential backoff with full jitter: delay = random() * min(maxDelay, initialDelay * 2 ** attempt). */
+export interface ReconnectOptions {
+    /** Milliseconds; default 250. */
+    initialDelay?: number;
+    /** Milliseconds; default 10000. */
+    maxDelay?: number;
+    /** Failed attempts in a row before the connection gives up and closes; default Infinity. */
+    maxAttempts?: number;
+}
+/** Options of a {@link Connection}; every one has a default. */
+export interface ClientOptions {
+    /** The WebSocket class; default `globalThis.WebSocket`. Node 20 has none: pass the `ws` package's. */
+    WebSocket?: WebSocketConstructor;
+    /** Reconnect after an unexpected close (the default), or `false` to close for good. */
+    reconnect?: ReconnectOptions | false;
+    /** How many frames may wait for the socket to open; default 256. */
+    queueLimit?: number;
+    /** Milliseconds a request may wait for its answer, queued time included; default 10000. 0 or Infinity: no limit. */
+    requestTimeout?: number;
+    /** Source of jitter in [0, 1); default `Math.random`. */
+    random?: () => number;
+}
+/** Options of one {@link Channel.request}. */
+export interface RequestOptions {
+    /** Overrides {@link ClientOptions.requestTimeout} for this request. */
+    timeout?: number;
+}
+/**
+ * One WebSocket, reconnected with backoff after unexpected closes. Frames sent while it is not
+ * open wait in a queue and go out, in order, once it opens. Answers that come too late (after
+ * a timeout) are dropped. A listener that throws is reported with `console.error` and does not
+ * keep the other listeners from running.
+ */
+export declare class Connection {
+    /** The URL the socket connects to. */
+    readonly url: string;
+    private opts;
+    private WS;
+    private socket;
+    private current;
+    private attempt;
+    private timer;
+    private lastId;
+    private pending;
+    private queue;
+    private channels;
+    private multiplexed;
+    private stateListeners;
+    private errorListeners;
+    /** Starts connecting at once. Throws if there is no WebSocket class to use. */
+    constructor(url: string, options?: ClientOptions);
+    /** The current state; changes are reported to {@link Connection.onState} listeners. */
+    get state(): ConnectionState;
+    /** Calls `listener` on every state change (not with the current state). Returns an unsubscribe function. */
+    onState(listener: (state: ConnectionState) => void): () => void;
+    /**
+     * Calls `listener` with errors that answer no request and belong to no channel listening for
+     * errors: unwrapped errors on a multiplexed socket (`bad_json`, `bad_frame`, `unknown_stream`),
+     * unreadable frames (`bad_response`), and channel errors when that channel has no `onError`
+     * listener. Returns an unsubscribe function.
+     */
+    onError(listener: (error: ChgenError) => void): () => void;
+    /**
+     * The channel for `stream`, the same object for the same name. `null` is the socket itself
+     * when it is not multiplexed (frames travel unwrapped).
+     */
+    channel(stream: string | null): Channel;
+    /**
+     * Closes for good: no reconnect, timers cleared, pending and queued requests reject with
+     * `closed`. The socket is closed with `code` (default 1000) and `reason`.
+     */
+    close(code?: number, reason?: string): void;
+    private connect;
+    private setState;
+    private settle;
+    private fail;
+    private drop;
+    private end;
+    private receive;
+}
+/** One stream of a multiplexed socket, or the whole socket when it is not multiplexed. Get it from {@link Connection.channel}. */
+export declare class Channel {
+    /** The stream name; `null` for an unmultiplexed socket. */
+    readonly stream: string | null;
+    private conn;
+    /** Use {@link Connection.channel} instead. */
+    constructor(connection: Connection, stream: string | null);
+    /**
+     * Sends a message that asks for no answer. Queued while the socket is not open; throws a
+     * ChgenError `queue_full` when the queue is full, `closed` when the connection is closed.
+     */
+    send(type: string, data: unknown): void;
+    /**
+     * Sends a message with a fresh id and resolves with the reply's data. Rejects with a
+     * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`.
+     */
+    request(type: string, data: unknown, options?: RequestOptions): Promise<unknown>;
+    /** Calls `handler` with the data of every `event` on this channel. Returns an unsubscribe function. */
+    on(event: string, handler: (data: unknown) => void): () => void;
+    /** Calls `handler` with every event on this channel, after the `on` handlers. Returns an unsubscribe function. */
+    onAny(handler: (event: {
+        type: string;
+        data: unknown;
+    }) => void): () => void;
+    /**
+     * Calls `handler` with this channel's errors that answer no pending request (replaces the
+     * fallback to {@link Connection.onError}). Returns an unsubscribe function.
+     */
+    onError(handler: (error: ChgenError) => void): () => void;
+}

@@ -1,0 +1,391 @@
+// chgen client core (wire protocol v1): one Connection per socket, one Channel per stream.
+
+/**
+ * The part of the WebSocket API the client uses. The handlers take `any` so that the browser's
+ * `WebSocket` and the `ws` package's class, whose handlers take their own event types, both fit.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: any) => void) | null;
+  onclose: ((ev: any) => void) | null;
+  onmessage: ((ev: any) => void) | null;
+  onerror: ((ev: any) => void) | null;
+}
+
+/** A WebSocket class, e.g. the browser's `WebSocket` or the default export of the `ws` package. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Where a problem is in the frame the client sent, and what it is. */
+export interface ErrorDetail {
+  /** A JSONPath into the sent frame (inside the stream payload when multiplexed). */
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * An error from the server or from the client itself.
+ *
+ * Server codes: `bad_json`, `bad_frame`, `unknown_stream`, `unknown_type`, `invalid`,
+ * `forbidden`, `internal`. Client codes: `timeout` (no answer in time), `disconnected`
+ * (the socket dropped while the request was in flight), `closed` (the connection is closed
+ * for good), `queue_full` (too many frames waiting for the socket to open), `bad_response`
+ * (the server sent a frame the client cannot read).
+ */
+export class ChgenError extends Error {
+  /** The error code, see above. */
+  readonly code: string;
+  /** Where the problem is, when the server could locate it. */
+  readonly details: readonly ErrorDetail[];
+  /** The stream the error belongs to; `null` on a plain socket or for connection-level errors. */
+  readonly stream: string | null;
+  /** The id of the request it answers, if any. */
+  readonly id: string | number | null;
+
+  constructor(
+    code: string,
+    message: string,
+    details: readonly ErrorDetail[] = [],
+    stream: string | null = null,
+    id: string | number | null = null,
+  ) {
+    super(message);
+    this.name = "ChgenError";
+    this.code = code;
+    this.details = details;
+    this.stream = stream;
+    this.id = id;
+  }
+}
+
+/**
+ * `connecting` until the socket first opens (retries of a first connection that fails stay
+ * `connecting`), then `open`, `reconnecting` after an unexpected close, and finally `closed`.
+ */
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** Exponential backoff with full jitter: delay = random() * min(maxDelay, initialDelay * 2 ** attempt). */
+export interface ReconnectOptions {
+  /** Milliseconds; default 250. */
+  initialDelay?: number;
+  /** Milliseconds; default 10000. */
+  maxDelay?: number;
+  /** Failed attempts in a row before the connection gives up and closes; default Infinity. */
+  maxAttempts?: number;
+}
+
+/** Options of a {@link Connection}; every one has a default. */
+export interface ClientOptions {
+  /** The WebSocket class; default `globalThis.WebSocket`. Node 20 has none: pass the `ws` package's. */
+  WebSocket?: WebSocketConstructor;
+  /** Reconnect after an unexpected close (the default), or `false` to close for good. */
+  reconnect?: ReconnectOptions | false;
+  /** How many frames may wait for the socket to open; default 256. */
+  queueLimit?: number;
+  /** Milliseconds a request may wait for its answer, queued time included; default 10000. 0 or Infinity: no limit. */
+  requestTimeout?: number;
+  /** Source of jitter in [0, 1); default `Math.random`. */
+  random?: () => number;
+}
+
+/** Options of one {@link Channel.request}. */
+export interface RequestOptions {
+  /** Overrides {@link ClientOptions.requestTimeout} for this request. */
+  timeout?: number;
+}
+
+function listen<T>(set: Set<T>, listener: T): () => void {
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+  };
+}
+
+// A listener that throws is reported with console.error; the others still run.
+function emit<T>(set: Set<(value: T) => void>, value: T): void {
+  for (const listener of [...set]) {
+    try {
+      listener(value);
+    } catch (e) {
+      console.error(e);
+    }
+  }
+}
+
+/**
+ * One WebSocket, reconnected with backoff after unexpected closes. Frames sent while it is not
+ * open wait in a queue and go out, in order, once it opens. Answers that come too late (after
+ * a timeout) are dropped. A listener that throws is reported with `console.error` and does not
+ * keep the other listeners from running.
+ */
+export class Connection {
+  /** The URL the socket connects to. */
+  readonly url: string;
+  private opts: ClientOptions;
+  private WS: WebSocketConstructor;
+  private socket: WebSocketLike | null;
+  private current: ConnectionState;
+  private attempt: number;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastId: number;
+  private pending: Map<
+    unknown,
+    {
+      resolve: (data: unknown) => void;
+      reject: (error: ChgenError) => void;
+      timer: ReturnType<typeof setTimeout> | undefined;
+      stream: string | null;
+    }
+  >;
+  private queue: [string, number | undefined][];
+  private channels: Map<string | null, Channel>;
+  private multiplexed: boolean;
+  private stateListeners: Set<(state: ConnectionState) => void>;
+  private errorListeners: Set<(error: ChgenError) => void>;
+
+  /** Starts connecting at once. Throws if there is no WebSocket class to use. */
+  constructor(url: string, options: ClientOptions = {}) {
+    const W = options.WebSocket || (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!W) {
+      throw new Error(
+        "chgen: no WebSocket class; pass one as options.WebSocket (in Node: `import WebSocket from \"ws\"`, the ws package)",
+      );
+    }
+    this.url = url;
+    this.opts = options;
+    this.WS = W;
+    this.socket = null;
+    this.current = "connecting";
+    this.attempt = 0;
+    this.timer = undefined;
+    this.lastId = 0;
+    this.pending = new Map();
+    this.queue = [];
+    this.channels = new Map();
+    this.multiplexed = false;
+    this.stateListeners = new Set();
+    this.errorListeners = new Set();
+    this.connect();
+  }
+
+  /** The current state; changes are reported to {@link Connection.onState} listeners. */
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** Calls `listener` on every state change (not with the current state). Returns an unsubscribe function. */
+  onState(listener: (state: ConnectionState) => void): () => void {
+    return listen(this.stateListeners, listener);
+  }
+
+  /**
+   * Calls `listener` with errors that answer no request and belong to no channel listening for
+   * errors: unwrapped errors on a multiplexed socket (`bad_json`, `bad_frame`, `unknown_stream`),
+   * unreadable frames (`bad_response`), and channel errors when that channel has no `onError`
+   * listener. Returns an unsubscribe function.
+   */
+  onError(listener: (error: ChgenError) => void): () => void {
+    return listen(this.errorListeners, listener);
+  }
+
+  /**
+   * The channel for `stream`, the same object for the same name. `null` is the socket itself
+   * when it is not multiplexed (frames travel unwrapped).
+   */
+  channel(stream: string | null): Channel {
+    let channel = this.channels.get(stream);
+    if (!channel) {
+      this.channels.set(stream, (channel = new Channel(this, stream)));
+      if (stream !== null) this.multiplexed = true;
+    }
+    return channel;
+  }
+
+  /**
+   * Closes for good: no reconnect, timers cleared, pending and queued requests reject with
+   * `closed`. The socket is closed with `code` (default 1000) and `reason`.
+   */
+  close(code = 1000, reason?: string): void {
+    const ws = this.socket;
+    this.end();
+    if (ws) ws.close(code, reason);
+  }
+
+  /** @internal */
+  _send(stream: string | null, frame: object, id?: number): void {
+    const text = JSON.stringify(stream === null ? frame : { stream, payload: frame });
+    if (this.current === "open") this.socket!.send(text);
+    else if (this.current === "closed") throw new ChgenError("closed", "connection closed", [], stream);
+    else if (this.queue.length < (this.opts.queueLimit ?? 256)) this.queue.push([text, id]);
+    else throw new ChgenError("queue_full", "send queue full", [], stream);
+  }
+
+  /** @internal */
+  _request(stream: string | null, type: string, data: unknown, timeout?: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const id = ++this.lastId;
+      this._send(stream, { type, data, id }, id);
+      const ms = timeout ?? this.opts.requestTimeout ?? 10000;
+      const timer = ms > 0 && ms < Infinity ? setTimeout(() => this.fail(id, "timeout", `no answer to ${type} in ${ms} ms`), ms) : undefined;
+      this.pending.set(id, { resolve, reject, timer, stream });
+    });
+  }
+
+  private connect(): void {
+    const ws = (this.socket = new this.WS(this.url));
+    ws.onopen = () => {
+      if (ws !== this.socket) return;
+      this.attempt = 0;
+      const queue = this.queue;
+      this.queue = [];
+      for (const frame of queue) ws.send(frame[0]);
+      this.setState("open");
+    };
+    ws.onmessage = (ev) => {
+      if (ws === this.socket) this.receive(ev.data);
+    };
+    ws.onclose = () => {
+      if (ws === this.socket) this.drop();
+    };
+    ws.onerror = () => {};
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.current !== state) {
+      this.current = state;
+      emit(this.stateListeners, state);
+    }
+  }
+
+  private settle(id: unknown, error?: ChgenError, data?: unknown): void {
+    const pending = this.pending.get(id);
+    if (pending) {
+      this.pending.delete(id);
+      clearTimeout(pending.timer);
+      this.queue = this.queue.filter((frame) => frame[1] !== id);
+      if (error) pending.reject(error);
+      else pending.resolve(data);
+    }
+  }
+
+  private fail(id: unknown, code: string, message: string): void {
+    const pending = this.pending.get(id);
+    if (pending) this.settle(id, new ChgenError(code, message, [], pending.stream, id as number));
+  }
+
+  private drop(): void {
+    this.socket = null;
+    const queued = new Set(this.queue.map((frame) => frame[1]));
+    for (const id of [...this.pending.keys()]) if (!queued.has(id as number)) this.fail(id, "disconnected", "connection lost");
+    const r = this.opts.reconnect;
+    if (r === false || this.attempt >= (r?.maxAttempts ?? Infinity)) return this.end();
+    if (this.current === "open") this.setState("reconnecting");
+    const delay = Math.min(r?.maxDelay ?? 10000, (r?.initialDelay ?? 250) * 2 ** this.attempt++);
+    this.timer = setTimeout(() => {
+      try {
+        this.connect();
+      } catch {
+        this.drop();
+      }
+    }, (this.opts.random || Math.random)() * delay);
+  }
+
+  private end(): void {
+    if (this.current === "closed") return;
+    this.socket = null;
+    clearTimeout(this.timer);
+    this.setState("closed");
+    for (const id of [...this.pending.keys()]) this.fail(id, "closed", "connection closed");
+    this.queue = [];
+  }
+
+  private receive(raw: unknown): void {
+    let m: any;
+    let stream: string | null = null;
+    let channel = this.channels.get(null);
+    try {
+      m = JSON.parse(raw as string);
+    } catch {}
+    if (this.multiplexed && m && typeof m === "object") {
+      if ("stream" in m) {
+        channel = this.channels.get((stream = m.stream));
+        if (!channel) return;
+        m = m.payload;
+      } else if (m.type === "error") channel = undefined;
+    }
+    if (!m || typeof m !== "object" || typeof m.type !== "string") {
+      return emit(this.errorListeners, new ChgenError("bad_response", "unreadable frame from server", [], stream));
+    }
+    const id = m.id;
+    if (m.type === "error") {
+      const e = m.error || {};
+      const error = new ChgenError(String(e.code), String(e.message), e.details || [], stream, id ?? null);
+      if (id != null) this.settle(id, error);
+      else emit(channel && channel._errors.size ? channel._errors : this.errorListeners, error);
+    } else if (id != null) this.settle(id, undefined, m.data);
+    else if (channel) {
+      const handlers = channel._handlers.get(m.type);
+      if (handlers) emit(handlers, m.data);
+      emit(channel._any, { type: m.type, data: m.data });
+    }
+  }
+}
+
+/** One stream of a multiplexed socket, or the whole socket when it is not multiplexed. Get it from {@link Connection.channel}. */
+export class Channel {
+  /** The stream name; `null` for an unmultiplexed socket. */
+  readonly stream: string | null;
+  private conn: Connection;
+  /** @internal */
+  _handlers: Map<string, Set<(data: unknown) => void>>;
+  /** @internal */
+  _any: Set<(event: { type: string; data: unknown }) => void>;
+  /** @internal */
+  _errors: Set<(error: ChgenError) => void>;
+
+  /** Use {@link Connection.channel} instead. */
+  constructor(connection: Connection, stream: string | null) {
+    this.conn = connection;
+    this.stream = stream;
+    this._handlers = new Map();
+    this._any = new Set();
+    this._errors = new Set();
+  }
+
+  /**
+   * Sends a message that asks for no answer. Queued while the socket is not open; throws a
+   * ChgenError `queue_full` when the queue is full, `closed` when the connection is closed.
+   */
+  send(type: string, data: unknown): void {
+    this.conn._send(this.stream, { type, data });
+  }
+
+  /**
+   * Sends a message with a fresh id and resolves with the reply's data. Rejects with a
+   * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`.
+   */
+  request(type: string, data: unknown, options?: RequestOptions): Promise<unknown> {
+    return this.conn._request(this.stream, type, data, options?.timeout);
+  }
+
+  /** Calls `handler` with the data of every `event` on this channel. Returns an unsubscribe function. */
+  on(event: string, handler: (data: unknown) => void): () => void {
+    let handlers = this._handlers.get(event);
+    if (!handlers) this._handlers.set(event, (handlers = new Set()));
+    return listen(handlers, handler);
+  }
+
+  /** Calls `handler` with every event on this channel, after the `on` handlers. Returns an unsubscribe function. */
+  onAny(handler: (event: { type: string; data: unknown }) => void): () => void {
+    return listen(this._any, handler);
+  }
+
+  /**
+   * Calls `handler` with this channel's errors that answer no pending request (replaces the
+   * fallback to {@link Connection.onError}). Returns an unsubscribe function.
+   */
+  onError(handler: (error: ChgenError) => void): () => void {
+    return listen(this._errors, handler);
+  }
+}

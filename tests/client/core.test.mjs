@@ -1,0 +1,910 @@
+// Tests of the TypeScript client core (templates/client/core.{ts,js,d.ts}).
+//
+// Every behaviour test runs twice: against the hand-written core.js, and against core.ts
+// compiled by tsc (once, in the root `before` hook, with tests/client/tsconfig.json). Static
+// checks prove the three files agree: core.js has the same statements as tsc's output,
+// core.d.ts is tsc's declaration output, and a usage file type-checks through either.
+//
+// Run: node --test tests/client/core.test.mjs (from anywhere; paths are relative to this file).
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { once } from "node:events";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CORE = path.join(ROOT, "templates", "client");
+const TSC = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
+const TSCONFIG = path.join(ROOT, "tests", "client", "tsconfig.json");
+const SIZE_BUDGET = 3 * 1024;
+
+let tmp;
+let compiled; // { ok, output } of tsc over core.ts
+
+function tsc(args) {
+  try {
+    return { ok: true, output: execFileSync(process.execPath, [TSC, ...args], { cwd: ROOT, encoding: "utf8" }) };
+  } catch (e) {
+    return { ok: false, output: `${e.stdout ?? ""}${e.stderr ?? ""}${e.stdout || e.stderr ? "" : e.message}` };
+  }
+}
+
+before(() => {
+  tmp = mkdtempSync(path.join(tmpdir(), "chgen-core-"));
+  compiled = tsc(["-p", TSCONFIG, "--outDir", path.join(tmp, "tsc")]);
+});
+
+after(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function esbuild() {
+  return import(pathToFileURL(path.join(ROOT, "node_modules", "esbuild", "lib", "main.js")).href);
+}
+
+// ---------------------------------------------------------------------------------------
+// Test doubles
+
+/** A fresh fake WebSocket class; `sockets` lists its instances in creation order. */
+function fakeWebSocket() {
+  const sockets = [];
+  class FakeSocket {
+    constructor(url) {
+      this.url = url;
+      this.readyState = 0;
+      this.sent = [];
+      this.closedWith = null;
+      this.onopen = this.onclose = this.onmessage = this.onerror = null;
+      sockets.push(this);
+    }
+    send(text) {
+      assert.equal(typeof text, "string", "frames are sent as JSON text");
+      if (this.readyState !== 1) throw new Error("send() on a socket that is not open");
+      this.sent.push(JSON.parse(text));
+    }
+    close(code, reason) {
+      this.closedWith = [code, reason];
+      this.readyState = 3;
+    }
+    // Driven by the tests:
+    open() {
+      this.readyState = 1;
+      this.onopen?.({});
+    }
+    receive(frame) {
+      this.onmessage?.({ data: typeof frame === "string" ? frame : JSON.stringify(frame) });
+    }
+    drop(code = 1006) {
+      this.readyState = 3;
+      this.onclose?.({ code, reason: "" });
+    }
+  }
+  return { FakeSocket, sockets };
+}
+
+/** A Connection on a fake socket, closed after the test; records states and connection errors. */
+function setup(t, M, options = {}) {
+  const { FakeSocket, sockets } = fakeWebSocket();
+  const conn = new M.Connection("ws://test/ws/lobby/", { WebSocket: FakeSocket, ...options });
+  t.after(() => conn.close());
+  const states = [];
+  conn.onState((state) => states.push(state));
+  const errors = [];
+  conn.onError((error) => errors.push(error));
+  return {
+    conn,
+    sockets,
+    states,
+    errors,
+    get ws() {
+      return sockets[sockets.length - 1];
+    },
+  };
+}
+
+/** Lets every pending promise callback run (setImmediate is never mocked here). */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Watches a promise without awaiting it. */
+function track(promise) {
+  const status = { state: "pending", value: undefined, error: undefined };
+  promise.then(
+    (value) => Object.assign(status, { state: "resolved", value }),
+    (error) => Object.assign(status, { state: "rejected", error }),
+  );
+  return status;
+}
+
+function assertChgenError(M, error, expected) {
+  assert.ok(error instanceof M.ChgenError, `expected a ChgenError, got ${error}`);
+  assert.ok(error instanceof Error);
+  assert.equal(error.name, "ChgenError");
+  for (const [key, value] of Object.entries(expected)) assert.deepEqual(error[key], value, `error.${key}`);
+}
+
+/** Real timers, wrapped to know which are still scheduled. */
+function trackTimers(t) {
+  const live = new Set();
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  t.mock.method(globalThis, "setTimeout", (fn, ms, ...args) => {
+    const handle = realSet(() => {
+      live.delete(handle);
+      fn(...args);
+    }, ms);
+    live.add(handle);
+    return handle;
+  });
+  t.mock.method(globalThis, "clearTimeout", (handle) => {
+    live.delete(handle);
+    realClear(handle);
+  });
+  return live;
+}
+
+function fakeTimers(t) {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  return t.mock.timers;
+}
+
+/** Asserts the next reconnect happens exactly `delay` ms from now (mocked timers). */
+function assertReconnectAfter(timers, sockets, delay) {
+  const count = sockets.length;
+  timers.tick(delay - 1);
+  assert.equal(sockets.length, count, `no reconnect before ${delay} ms`);
+  timers.tick(1);
+  assert.equal(sockets.length, count + 1, `a reconnect at ${delay} ms`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Behaviour, for both implementations
+
+const VARIANTS = [
+  ["core.js", () => path.join(CORE, "core.js")],
+  ["core.ts compiled by tsc", () => path.join(tmp, "tsc", "core.js")],
+];
+
+for (const [variant, modulePath] of VARIANTS) {
+  describe(variant, () => {
+    let M;
+    before(async () => {
+      M = await import(pathToFileURL(modulePath()).href);
+    });
+
+    test("requests get replies by id across two channels", async (t) => {
+      const { conn, ws, errors } = setup(t, M);
+      ws.open();
+      const chat = conn.channel("chat");
+      const admin = conn.channel("admin");
+      assert.equal(conn.channel("chat"), chat, "the same channel object for the same name");
+      assert.equal(chat.stream, "chat");
+      const post = track(chat.request("post", { text: "hi" }));
+      const kick = track(admin.request("kick", { user: "bob" }));
+      assert.deepEqual(ws.sent, [
+        { stream: "chat", payload: { type: "post", data: { text: "hi" }, id: 1 } },
+        { stream: "admin", payload: { type: "kick", data: { user: "bob" }, id: 2 } },
+      ]);
+      const seen = [];
+      chat.onAny((event) => seen.push(event));
+      admin.onAny((event) => seen.push(event));
+      ws.receive({ stream: "chat", payload: { type: "post", id: 99, data: { id: 0 } } }); // nobody asked
+      ws.receive({ stream: "admin", payload: { type: "kick", id: 2, data: null } });
+      ws.receive({ stream: "chat", payload: { type: "post", id: 1, data: { id: 42 } } });
+      await flush();
+      assert.deepEqual(post, { state: "resolved", value: { id: 42 }, error: undefined });
+      assert.deepEqual(kick, { state: "resolved", value: null, error: undefined });
+      assert.deepEqual(seen, [], "replies are not events");
+      assert.deepEqual(errors, []);
+    });
+
+    test("an error frame rejects its request with code, message, details, stream and id", async (t) => {
+      const { conn, ws } = setup(t, M);
+      ws.open();
+      const chat = conn.channel("chat");
+      const reply = chat.request("post", { text: 5 });
+      const details = [{ path: "$.data.text", message: "expected a string, got an integer" }];
+      ws.receive({
+        stream: "chat",
+        payload: { type: "error", id: 1, error: { code: "invalid", message: "invalid Post payload", details } },
+      });
+      await assert.rejects(reply, (error) => {
+        assertChgenError(M, error, { code: "invalid", message: "invalid Post payload", details, stream: "chat", id: 1 });
+        return true;
+      });
+      const other = chat.request("post", {});
+      ws.receive({ stream: "chat", payload: { type: "error", id: 2, error: { code: "internal", message: "failed" } } });
+      await assert.rejects(other, (error) => {
+        assertChgenError(M, error, { code: "internal", message: "failed", details: [], stream: "chat", id: 2 });
+        return true;
+      });
+    });
+
+    test("ChgenError defaults", () => {
+      const error = new M.ChgenError("timeout", "too slow");
+      assertChgenError(M, error, { code: "timeout", message: "too slow", details: [], stream: null, id: null });
+    });
+
+    test("a request times out after requestTimeout, and a late reply is ignored", async (t) => {
+      const timers = fakeTimers(t);
+      const { conn, ws, errors } = setup(t, M);
+      ws.open();
+      const chat = conn.channel("chat");
+      const events = [];
+      chat.onAny((event) => events.push(event));
+      const slow = track(chat.request("post", {}));
+      timers.tick(9999);
+      await flush();
+      assert.equal(slow.state, "pending", "the default timeout is 10 s");
+      timers.tick(1);
+      await flush();
+      assert.equal(slow.state, "rejected");
+      assertChgenError(M, slow.error, { code: "timeout", stream: "chat", id: 1 });
+      ws.receive({ stream: "chat", payload: { type: "post", id: 1, data: { id: 1 } } });
+      ws.receive({ stream: "chat", payload: { type: "error", id: 1, error: { code: "internal", message: "late" } } });
+      await flush();
+      assert.deepEqual(events, []);
+      assert.deepEqual(errors, []);
+    });
+
+    test("requestTimeout and the per-request timeout; 0 means no timeout", async (t) => {
+      const timers = fakeTimers(t);
+      const { conn, ws } = setup(t, M, { requestTimeout: 500 });
+      ws.open();
+      const chat = conn.channel("chat");
+      const byOption = track(chat.request("a", {}));
+      const byRequest = track(chat.request("b", {}, { timeout: 50 }));
+      const never = track(chat.request("c", {}, { timeout: 0 }));
+      timers.tick(50);
+      await flush();
+      assert.equal(byRequest.state, "rejected");
+      assert.equal(byOption.state, "pending");
+      timers.tick(450);
+      await flush();
+      assert.equal(byOption.state, "rejected");
+      assertChgenError(M, byOption.error, { code: "timeout", id: 1 });
+      timers.tick(1e9);
+      await flush();
+      assert.equal(never.state, "pending");
+      ws.receive({ stream: "chat", payload: { type: "c", id: 3, data: "ok" } });
+      await flush();
+      assert.deepEqual(never, { state: "resolved", value: "ok", error: undefined });
+    });
+
+    test("events reach on() handlers, then onAny(), of their own channel; unsubscribe stops them", (t) => {
+      const { conn, ws } = setup(t, M);
+      ws.open();
+      const chat = conn.channel("chat");
+      const echo = conn.channel("echo");
+      const log = [];
+      const offPosted = chat.on("posted", (data) => log.push(["posted", data]));
+      chat.on("posted", (data) => log.push(["posted again", data]));
+      chat.on("other", (data) => log.push(["other", data]));
+      const offAny = chat.onAny((event) => log.push(["any", event]));
+      echo.on("posted", (data) => log.push(["echo", data]));
+      ws.receive({ stream: "chat", payload: { type: "posted", data: { id: 1 } } });
+      assert.deepEqual(log, [
+        ["posted", { id: 1 }],
+        ["posted again", { id: 1 }],
+        ["any", { type: "posted", data: { id: 1 } }],
+      ]);
+      log.length = 0;
+      offPosted();
+      offPosted(); // twice is harmless
+      ws.receive({ stream: "chat", payload: { type: "posted", data: { id: 2 } } });
+      assert.deepEqual(log, [
+        ["posted again", { id: 2 }],
+        ["any", { type: "posted", data: { id: 2 } }],
+      ]);
+      log.length = 0;
+      offAny();
+      ws.receive({ stream: "chat", payload: { type: "unknown", data: {} } });
+      ws.receive({ stream: "echo", payload: { type: "posted", data: { id: 3 } } });
+      assert.deepEqual(log, [["echo", { id: 3 }]]);
+    });
+
+    test("errors that belong to no stream go to Connection.onError", async (t) => {
+      const { conn, ws, errors } = setup(t, M);
+      ws.open();
+      const chat = conn.channel("chat");
+      const channelErrors = [];
+      chat.onError((error) => channelErrors.push(error));
+      ws.receive({ type: "error", error: { code: "bad_json", message: "not JSON" } });
+      ws.receive({
+        type: "error",
+        error: { code: "unknown_stream", message: "no stream nope", details: [{ path: "$.stream", message: "unknown" }] },
+      });
+      assert.deepEqual(
+        errors.map((e) => [e.code, e.message, e.stream, e.id, e.details.length]),
+        [
+          ["bad_json", "not JSON", null, null, 0],
+          ["unknown_stream", "no stream nope", null, null, 1],
+        ],
+      );
+      assert.ok(errors.every((e) => e instanceof M.ChgenError));
+      assert.deepEqual(channelErrors, []);
+      // An unwrapped error that answers a pending request rejects it instead.
+      const reply = track(chat.request("post", {}));
+      ws.receive({ type: "error", id: 1, error: { code: "bad_frame", message: "bad envelope" } });
+      await flush();
+      assert.equal(reply.state, "rejected");
+      assertChgenError(M, reply.error, { code: "bad_frame", stream: null, id: 1 });
+      assert.equal(errors.length, 2);
+    });
+
+    test("stream errors without a pending id go to the channel's onError, else to Connection.onError", (t) => {
+      const { conn, ws, errors } = setup(t, M);
+      ws.open();
+      const chat = conn.channel("chat");
+      const echo = conn.channel("echo");
+      const chatErrors = [];
+      const off = chat.onError((error) => chatErrors.push(error));
+      const frame = (stream) => ({
+        stream,
+        payload: { type: "error", error: { code: "invalid", message: "invalid Post payload" } },
+      });
+      ws.receive(frame("chat"));
+      ws.receive(frame("echo"));
+      assert.deepEqual(chatErrors.map((e) => [e.code, e.stream]), [["invalid", "chat"]]);
+      assert.deepEqual(errors.map((e) => [e.code, e.stream]), [["invalid", "echo"]]);
+      off();
+      ws.receive(frame("chat"));
+      assert.deepEqual(errors.map((e) => [e.code, e.stream]), [["invalid", "echo"], ["invalid", "chat"]]);
+      assert.equal(echo.stream, "echo");
+    });
+
+    test("unreadable frames are reported as bad_response; unknown streams are ignored", (t) => {
+      const { conn, ws, errors } = setup(t, M);
+      ws.open();
+      const chat = conn.channel("chat");
+      const events = [];
+      chat.onAny((event) => events.push(event));
+      ws.receive("{not json");
+      ws.receive("null");
+      ws.receive({ stream: "chat", payload: "nope" });
+      ws.receive({ stream: "chat", payload: { data: {} } });
+      ws.receive({ stream: "nope", payload: { type: "posted", data: {} } });
+      ws.receive({ stream: "nope", payload: { type: "error", error: { code: "invalid", message: "x" } } });
+      assert.deepEqual(errors.map((e) => [e.code, e.stream]), [
+        ["bad_response", null],
+        ["bad_response", null],
+        ["bad_response", "chat"],
+        ["bad_response", "chat"],
+      ]);
+      assert.deepEqual(events, []);
+    });
+
+    test("frames sent before open are queued and flushed in order", async (t) => {
+      const { conn, ws, states } = setup(t, M);
+      assert.equal(conn.state, "connecting");
+      assert.equal(conn.url, "ws://test/ws/lobby/");
+      const chat = conn.channel("chat");
+      chat.send("typing", { on: true });
+      const reply = track(chat.request("post", { text: "hi" }));
+      chat.send("typing", { on: false });
+      conn.onState((state) => {
+        if (state === "open") chat.send("hello", {});
+      });
+      assert.deepEqual(ws.sent, []);
+      ws.open();
+      assert.deepEqual(ws.sent, [
+        { stream: "chat", payload: { type: "typing", data: { on: true } } },
+        { stream: "chat", payload: { type: "post", data: { text: "hi" }, id: 1 } },
+        { stream: "chat", payload: { type: "typing", data: { on: false } } },
+        { stream: "chat", payload: { type: "hello", data: {} } },
+      ]);
+      chat.send("after", {});
+      assert.deepEqual(ws.sent.at(-1), { stream: "chat", payload: { type: "after", data: {} } });
+      ws.receive({ stream: "chat", payload: { type: "post", id: 1, data: { id: 7 } } });
+      await flush();
+      assert.deepEqual(reply.value, { id: 7 });
+      assert.deepEqual(states, ["open"]);
+    });
+
+    test("a request that times out while queued is never sent", async (t) => {
+      const timers = fakeTimers(t);
+      const { conn, ws } = setup(t, M);
+      const chat = conn.channel("chat");
+      const reply = track(chat.request("post", {}, { timeout: 100 }));
+      chat.send("typing", {});
+      timers.tick(100);
+      await flush();
+      assert.equal(reply.state, "rejected");
+      assertChgenError(M, reply.error, { code: "timeout", stream: "chat", id: 1 });
+      ws.open();
+      assert.deepEqual(ws.sent, [{ stream: "chat", payload: { type: "typing", data: {} } }]);
+    });
+
+    test("a full queue refuses frames with queue_full, never dropping them silently", async (t) => {
+      const { conn, ws } = setup(t, M, { queueLimit: 2 });
+      const chat = conn.channel("chat");
+      chat.send("a", {});
+      const queued = track(chat.request("b", {}));
+      assert.throws(
+        () => chat.send("c", {}),
+        (error) => {
+          assertChgenError(M, error, { code: "queue_full", stream: "chat", id: null });
+          return true;
+        },
+      );
+      await assert.rejects(chat.request("d", {}), (error) => {
+        assertChgenError(M, error, { code: "queue_full", stream: "chat" });
+        return true;
+      });
+      ws.open();
+      assert.deepEqual(
+        ws.sent.map((frame) => frame.payload.type),
+        ["a", "b"],
+      );
+      chat.send("e", {}); // open: no queue
+      assert.equal(ws.sent.length, 3);
+      await flush();
+      assert.equal(queued.state, "pending");
+    });
+
+    test("the default queue holds 256 frames", (t) => {
+      const { conn } = setup(t, M);
+      const chat = conn.channel("chat");
+      for (let i = 0; i < 256; i++) chat.send("a", { i });
+      assert.throws(() => chat.send("a", {}), { code: "queue_full" });
+    });
+
+    test("a drop rejects in-flight requests with disconnected; queued ones survive and go out after reconnect", async (t) => {
+      const timers = fakeTimers(t);
+      const { conn, sockets, states } = setup(t, M, { random: () => 0.5 });
+      const chat = conn.channel("chat");
+      sockets[0].open();
+      const inFlight = track(chat.request("post", { n: 1 }));
+      sockets[0].drop();
+      await flush();
+      assert.equal(inFlight.state, "rejected");
+      assertChgenError(M, inFlight.error, { code: "disconnected", stream: "chat", id: 1 });
+      assert.equal(conn.state, "reconnecting");
+      const queued = track(chat.request("post", { n: 2 }));
+      chat.send("typing", {});
+      assertReconnectAfter(timers, sockets, 125);
+      sockets[1].drop(); // this attempt fails before opening: nothing was sent
+      await flush();
+      assert.equal(queued.state, "pending");
+      assertReconnectAfter(timers, sockets, 250);
+      sockets[2].open();
+      assert.deepEqual(sockets[2].sent, [
+        { stream: "chat", payload: { type: "post", data: { n: 2 }, id: 2 } },
+        { stream: "chat", payload: { type: "typing", data: {} } },
+      ]);
+      sockets[2].receive({ stream: "chat", payload: { type: "post", id: 2, data: { ok: true } } });
+      await flush();
+      assert.deepEqual(queued.value, { ok: true });
+      assert.deepEqual(states, ["open", "reconnecting", "open"]);
+      assert.deepEqual(sockets[0].sent.length, 1);
+    });
+
+    test("backoff: full jitter, doubling from initialDelay, capped at maxDelay", (t) => {
+      const timers = fakeTimers(t);
+      let calls = 0;
+      const random = () => {
+        calls++;
+        return 0.5;
+      };
+      const { sockets } = setup(t, M, { random });
+      sockets[0].open();
+      sockets[0].drop();
+      for (const delay of [125, 250, 500, 1000, 2000, 4000, 5000, 5000]) {
+        assertReconnectAfter(timers, sockets, delay);
+        sockets.at(-1).drop();
+      }
+      assert.equal(calls, 9);
+
+      const custom = setup(t, M, { random: () => 0.5, reconnect: { initialDelay: 100, maxDelay: 1000 } });
+      custom.sockets[0].open();
+      custom.sockets[0].drop();
+      for (const delay of [50, 100, 200, 400, 500, 500]) {
+        assertReconnectAfter(timers, custom.sockets, delay);
+        custom.sockets.at(-1).drop();
+      }
+
+      const zero = setup(t, M, { random: () => 0 });
+      zero.sockets[0].drop();
+      timers.tick(0);
+      assert.equal(zero.sockets.length, 2, "random() = 0: reconnect at once");
+    });
+
+    test("the attempt count resets after a successful open", (t) => {
+      const timers = fakeTimers(t);
+      const { sockets, states } = setup(t, M, { random: () => 0.5 });
+      sockets[0].open();
+      sockets[0].drop();
+      assertReconnectAfter(timers, sockets, 125);
+      sockets[1].drop();
+      assertReconnectAfter(timers, sockets, 250);
+      sockets[2].open();
+      sockets[2].drop();
+      assertReconnectAfter(timers, sockets, 125);
+      assert.deepEqual(states, ["open", "reconnecting", "open", "reconnecting"]);
+    });
+
+    test("after maxAttempts failed reconnects the connection closes and queued requests reject", async (t) => {
+      const timers = fakeTimers(t);
+      const { conn, sockets, states } = setup(t, M, { random: () => 0.5, reconnect: { maxAttempts: 2 } });
+      sockets[0].open();
+      sockets[0].drop();
+      const queued = track(conn.channel("chat").request("post", {}));
+      assertReconnectAfter(timers, sockets, 125);
+      sockets[1].drop();
+      assertReconnectAfter(timers, sockets, 250);
+      sockets[2].drop();
+      await flush();
+      assert.equal(conn.state, "closed");
+      assert.deepEqual(states, ["open", "reconnecting", "closed"]);
+      assert.equal(queued.state, "rejected");
+      assertChgenError(M, queued.error, { code: "closed", stream: "chat", id: 1 });
+      timers.tick(1e9);
+      assert.equal(sockets.length, 3);
+      assert.throws(() => conn.channel("chat").send("x", {}), { code: "closed" });
+    });
+
+    test("reconnect: false closes at once on a drop, and schedules nothing", async (t) => {
+      const live = trackTimers(t);
+      const { conn, sockets, states } = setup(t, M, { reconnect: false, requestTimeout: 0 });
+      const chat = conn.channel("chat");
+      sockets[0].open();
+      const inFlight = track(chat.request("post", {}));
+      sockets[0].drop();
+      await flush();
+      assert.equal(conn.state, "closed");
+      assert.deepEqual(states, ["open", "closed"]);
+      assertChgenError(M, inFlight.error, { code: "disconnected", id: 1 });
+      assert.equal(live.size, 0);
+      assert.equal(sockets.length, 1);
+
+      const never = setup(t, M, { reconnect: false });
+      const queued = track(never.conn.channel(null).request("post", {}));
+      never.sockets[0].drop(); // the first connection fails
+      await flush();
+      assert.equal(never.conn.state, "closed");
+      assertChgenError(M, queued.error, { code: "closed", stream: null, id: 1 });
+      assert.equal(live.size, 0, "no timer left behind");
+    });
+
+    test("close() is final: pending and queued requests reject with closed, no timers are left", async (t) => {
+      const live = trackTimers(t);
+      const { conn, ws, states } = setup(t, M);
+      const chat = conn.channel("chat");
+      ws.open();
+      const inFlight = track(chat.request("post", {}));
+      assert.equal(live.size, 1, "the request's timeout");
+      conn.close();
+      await flush();
+      assert.deepEqual(ws.closedWith, [1000, undefined]);
+      assert.equal(conn.state, "closed");
+      assertChgenError(M, inFlight.error, { code: "closed", stream: "chat", id: 1 });
+      assert.equal(live.size, 0);
+      ws.drop(1000); // the socket's own close event comes later: no reconnect
+      assert.equal(live.size, 0);
+      assert.throws(
+        () => chat.send("post", {}),
+        (error) => {
+          assertChgenError(M, error, { code: "closed", stream: "chat" });
+          return true;
+        },
+      );
+      await assert.rejects(chat.request("post", {}), { code: "closed" });
+      conn.close(); // twice is harmless
+      assert.deepEqual(states, ["open", "closed"]);
+      assert.equal(live.size, 0);
+    });
+
+    test("close() while reconnecting cancels the reconnect and rejects queued requests", async (t) => {
+      const live = trackTimers(t);
+      const { conn, sockets, states } = setup(t, M, { random: () => 0.5 });
+      sockets[0].open();
+      sockets[0].drop();
+      const queued = track(conn.channel("chat").request("post", {}));
+      assert.equal(live.size, 2, "the reconnect and the request's timeout");
+      conn.close(4000, "bye");
+      await flush();
+      assert.equal(sockets[0].closedWith, null, "the dropped socket is not closed again");
+      assertChgenError(M, queued.error, { code: "closed" });
+      assert.equal(live.size, 0);
+      assert.deepEqual(states, ["open", "reconnecting", "closed"]);
+      assert.equal(sockets.length, 1);
+    });
+
+    test("close(code, reason) passes both to the socket", (t) => {
+      const { conn, ws } = setup(t, M);
+      ws.open();
+      conn.close(4000, "bye");
+      assert.deepEqual(ws.closedWith, [4000, "bye"]);
+    });
+
+    test("state changes are reported once each, in order; a failing first connect stays connecting", (t) => {
+      const timers = fakeTimers(t);
+      const { conn, sockets, states } = setup(t, M, { random: () => 0.5 });
+      assert.equal(conn.state, "connecting");
+      sockets[0].drop();
+      assert.equal(conn.state, "connecting");
+      assertReconnectAfter(timers, sockets, 125);
+      sockets[1].open();
+      sockets[1].drop();
+      assertReconnectAfter(timers, sockets, 125);
+      sockets[2].drop();
+      assertReconnectAfter(timers, sockets, 250);
+      sockets[3].open();
+      const off = conn.onState(() => assert.fail("unsubscribed"));
+      off();
+      conn.close();
+      assert.deepEqual(states, ["open", "reconnecting", "open", "closed"]);
+    });
+
+    test("a listener that throws does not stop the others; the error goes to console.error", (t) => {
+      const reported = t.mock.method(console, "error", () => {});
+      const { conn, ws, states } = setup(t, M);
+      const boom = new Error("boom");
+      conn.onState(() => {
+        throw boom;
+      });
+      const chat = conn.channel("chat");
+      const log = [];
+      chat.on("posted", () => {
+        throw boom;
+      });
+      chat.on("posted", (data) => log.push(["on", data]));
+      chat.onAny(() => {
+        throw boom;
+      });
+      chat.onAny((event) => log.push(["any", event.type]));
+      ws.open();
+      assert.deepEqual(states, ["open"]);
+      assert.equal(conn.state, "open");
+      ws.receive({ stream: "chat", payload: { type: "posted", data: 1 } });
+      assert.deepEqual(log, [
+        ["on", 1],
+        ["any", "posted"],
+      ]);
+      assert.equal(reported.mock.callCount(), 3);
+      assert.ok(reported.mock.calls.every((call) => call.arguments[0] === boom));
+    });
+
+    test("channel(null) is an unmultiplexed socket: frames travel unwrapped", async (t) => {
+      const { conn, ws, errors } = setup(t, M);
+      const socket = conn.channel(null);
+      assert.equal(conn.channel(null), socket);
+      assert.equal(socket.stream, null);
+      socket.send("typing", {});
+      ws.open();
+      const reply = track(socket.request("post", { text: "hi" }));
+      assert.deepEqual(ws.sent, [
+        { type: "typing", data: {} },
+        { type: "post", data: { text: "hi" }, id: 1 },
+      ]);
+      const events = [];
+      socket.on("posted", (data) => events.push(data));
+      ws.receive({ type: "posted", data: { id: 1 } });
+      ws.receive({ type: "post", id: 1, data: { id: 5 } });
+      await flush();
+      assert.deepEqual(events, [{ id: 1 }]);
+      assert.deepEqual(reply.value, { id: 5 });
+      // Errors: a pending id rejects; otherwise the channel's onError, else Connection.onError.
+      const failing = track(socket.request("post", {}));
+      ws.receive({ type: "error", id: 2, error: { code: "invalid", message: "bad" } });
+      await flush();
+      assertChgenError(M, failing.error, { code: "invalid", stream: null, id: 2 });
+      ws.receive({ type: "error", error: { code: "unknown_type", message: "no handler" } });
+      assert.deepEqual(errors.map((e) => [e.code, e.stream]), [["unknown_type", null]]);
+      const socketErrors = [];
+      socket.onError((error) => socketErrors.push(error));
+      ws.receive({ type: "error", error: { code: "invalid", message: "bad" } });
+      assert.deepEqual(socketErrors.map((e) => e.code), ["invalid"]);
+      assert.equal(errors.length, 1);
+    });
+
+    test("without a WebSocket class the constructor says to pass one (the ws package in Node)", (t) => {
+      const saved = Object.getOwnPropertyDescriptor(globalThis, "WebSocket");
+      delete globalThis.WebSocket;
+      try {
+        assert.throws(
+          () => new M.Connection("ws://test/"),
+          (error) => error instanceof Error && /WebSocket/.test(error.message) && /\bws\b/.test(error.message),
+        );
+      } finally {
+        if (saved) Object.defineProperty(globalThis, "WebSocket", saved);
+      }
+      const { FakeSocket, sockets } = fakeWebSocket();
+      globalThis.WebSocket = FakeSocket;
+      try {
+        const conn = new M.Connection("ws://test/", { reconnect: false });
+        assert.equal(sockets.length, 1, "globalThis.WebSocket is the default");
+        assert.equal(sockets[0].url, "ws://test/");
+        conn.close();
+      } finally {
+        if (saved) Object.defineProperty(globalThis, "WebSocket", saved);
+        else delete globalThis.WebSocket;
+      }
+    });
+
+    test("works over a real socket with the ws package", async (t) => {
+      const { WebSocketServer, WebSocket } = await import("ws");
+      const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+      await once(server, "listening");
+      t.after(() => server.close());
+      let connections = 0;
+      server.on("connection", (socket) => {
+        connections++;
+        socket.on("message", (raw) => {
+          const { stream, payload } = JSON.parse(String(raw));
+          if (payload.type === "kick") return socket.close(4001, "kicked");
+          socket.send(JSON.stringify({ stream, payload: { type: "posted", data: payload.data } }));
+          if (payload.id != null) socket.send(JSON.stringify({ stream, payload: { type: payload.type, id: payload.id, data: { ok: 1 } } }));
+        });
+      });
+      const url = `ws://127.0.0.1:${server.address().port}/`;
+      const conn = new M.Connection(url, { WebSocket, random: () => 0 });
+      t.after(() => conn.close());
+      const chat = conn.channel("chat");
+      const events = [];
+      chat.on("posted", (data) => events.push(data));
+      assert.deepEqual(await chat.request("post", { text: "queued" }), { ok: 1 });
+      assert.deepEqual(events, [{ text: "queued" }]);
+      const states = [];
+      const reopened = new Promise((resolve) =>
+        conn.onState((state) => {
+          states.push(state);
+          if (state === "open") resolve();
+        }),
+      );
+      chat.send("kick", {});
+      await reopened;
+      assert.deepEqual(states, ["reconnecting", "open"]);
+      assert.deepEqual(await chat.request("post", { text: "again" }), { ok: 1 });
+      assert.equal(connections, 2);
+      conn.close();
+      assert.equal(conn.state, "closed");
+
+      // A refused connection must not crash Node (ws emits "error" events).
+      const refused = new M.Connection(url.replace(/:\d+/, ":1"), { WebSocket, reconnect: false });
+      const closed = new Promise((resolve) => refused.onState((state) => state === "closed" && resolve()));
+      const lost = refused.channel(null).request("post", {});
+      await closed;
+      await assert.rejects(lost, { code: "closed" });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// The three files agree, and the core stays small
+
+describe("static checks", () => {
+  test("core.ts type-checks under --strict (ES2020 + DOM, no Node types)", () => {
+    assert.ok(compiled.ok, `tsc -p tests/client/tsconfig.json failed:\n${compiled.output}`);
+  });
+
+  test("core.js has exactly the statements of tsc's output for core.ts", async () => {
+    assert.ok(compiled.ok, compiled.output);
+    const { transformSync } = await esbuild();
+    const normal = (file) =>
+      transformSync(readFileSync(file, "utf8"), { loader: "js", format: "esm", minifyWhitespace: true })
+        .code.split(";")
+        .join(";\n");
+    const fromTs = normal(path.join(tmp, "tsc", "core.js")).split("\n");
+    const handWritten = normal(path.join(CORE, "core.js")).split("\n");
+    const at = fromTs.findIndex((line, i) => line !== handWritten[i]);
+    const index = at === -1 && fromTs.length !== handWritten.length ? fromTs.length : at;
+    assert.equal(
+      index,
+      -1,
+      `core.js differs from tsc's output of core.ts at statement ${index}:\n  tsc:     ${fromTs[index]}\n  core.js: ${handWritten[index]}`,
+    );
+  });
+
+  test("core.d.ts is tsc's declaration output for core.ts", () => {
+    assert.ok(compiled.ok, compiled.output);
+    const strip = (text) => text.replace(/^(\/\/.*\n)+\n*/, "");
+    const expected = readFileSync(path.join(tmp, "tsc", "core.d.ts"), "utf8");
+    const actual = strip(readFileSync(path.join(CORE, "core.d.ts"), "utf8"));
+    assert.equal(actual, expected, "regenerate core.d.ts: tsc -p tests/client/tsconfig.json --outDir <dir>, keep the header");
+  });
+
+  test("core.js uses only ES2020 syntax", async () => {
+    const { transformSync } = await esbuild();
+    const source = readFileSync(path.join(CORE, "core.js"), "utf8");
+    const lower = (target) => transformSync(source, { loader: "js", format: "esm", minifyWhitespace: true, target }).code;
+    assert.equal(lower("es2020"), lower("esnext"), "esbuild had to lower syntax newer than ES2020");
+  });
+
+  test(`core.js is under ${SIZE_BUDGET} bytes minified and gzipped`, async () => {
+    const { transformSync } = await esbuild();
+    const minified = transformSync(readFileSync(path.join(CORE, "core.js"), "utf8"), {
+      loader: "js",
+      format: "esm",
+      minify: true,
+    }).code;
+    const size = gzipSync(minified, { level: 9 }).length;
+    assert.ok(size < SIZE_BUDGET, `${size} bytes`);
+  });
+
+  const USAGE = `
+import WebSocket from "ws";
+import { Channel, ChgenError, Connection } from "./client.js";
+import type { ClientOptions, ConnectionState, ErrorDetail, ReconnectOptions, RequestOptions, WebSocketConstructor, WebSocketLike } from "./client.js";
+
+const reconnect: ReconnectOptions = { initialDelay: 100, maxDelay: 1000, maxAttempts: 5 };
+const options: ClientOptions = { WebSocket, reconnect, queueLimit: 10, requestTimeout: 500, random: Math.random };
+const conn: Connection = new Connection("ws://localhost/", options);
+new Connection("ws://localhost/", { WebSocket: globalThis.WebSocket, reconnect: false });
+new Connection("ws://localhost/");
+const browser: WebSocketConstructor = globalThis.WebSocket;
+const node: WebSocketConstructor = WebSocket;
+const like: WebSocketLike = new node("ws://localhost/");
+const readyState: number = like.readyState;
+const url: string = conn.url;
+const state: ConnectionState = conn.state;
+const offState: () => void = conn.onState((next: ConnectionState) => void next);
+const offError: () => void = conn.onError((error: ChgenError) => void error);
+const chat: Channel = conn.channel("chat");
+const solo: Channel = conn.channel(null);
+const stream: string | null = chat.stream;
+chat.send("post", { text: "hi" });
+const requestOptions: RequestOptions = { timeout: 5 };
+const reply: Promise<unknown> = chat.request("post", {}, requestOptions);
+solo.request("post", null);
+const offOn: () => void = chat.on("posted", (data: unknown) => void data);
+chat.onAny((event) => {
+  const type: string = event.type;
+  const data: unknown = event.data;
+});
+chat.onError((error) => {
+  const code: string = error.code;
+  const message: string = error.message;
+  const details: readonly ErrorDetail[] = error.details;
+  const path: string = details[0].path;
+  const where: string | null = error.stream;
+  const id: string | number | null = error.id;
+  const isError: Error = error;
+});
+const made = new ChgenError("timeout", "slow", [{ path: "$", message: "m" }], "chat", 3);
+new ChgenError("timeout", "slow");
+conn.close();
+conn.close(4000, "bye");
+// @ts-expect-error reconnect is options or false
+new Connection("ws://localhost/", { reconnect: true });
+// @ts-expect-error private
+conn.pending;
+// @ts-expect-error readonly
+conn.url = "x";
+// @ts-expect-error states are a closed set
+const bad: ConnectionState = "opening";
+// @ts-expect-error the code is readonly
+made.code = "other";
+`;
+
+  for (const [label, files] of [
+    ["client.js through core.d.ts", { "client.js": "core.js", "client.d.ts": "core.d.ts" }],
+    ["client.ts (core.ts)", { "client.ts": "core.ts" }],
+  ]) {
+    test(`a usage file type-checks under --strict against ${label}`, () => {
+      const dir = path.join(tmp, label.replace(/\W+/g, "_"));
+      mkdirSync(dir);
+      for (const [to, from] of Object.entries(files)) copyFileSync(path.join(CORE, from), path.join(dir, to));
+      symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+      writeFileSync(path.join(dir, "usage.ts"), USAGE);
+      const result = tsc([
+        "--strict",
+        "--noEmit",
+        "--target",
+        "ES2020",
+        "--module",
+        "ES2020",
+        "--moduleResolution",
+        "bundler",
+        "--types",
+        "node",
+        path.join(dir, "usage.ts"),
+      ]);
+      assert.ok(result.ok, result.output);
+    });
+  }
+});
