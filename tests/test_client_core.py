@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from prereq import require_executable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,6 @@ import tokenize
 from io import BytesIO
 
 import pytest
-from prereq import require_executable
 
 from codegen.naming import (
     PYTHON_BUILTINS,
@@ -33,6 +32,7 @@ from codegen.naming import (
     ts_property,
     ts_str,
 )
+from prereq import require_executable
 
 HOSTILE = [
     "",
