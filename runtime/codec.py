@@ -89,13 +89,16 @@ def _structure_none(value: Any, _: Any) -> None:
 
 
 def _structure_datetime(value: Any, _: Any) -> dt.datetime:
-    if type(value) is str:
-        try:
-            return dt.datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        raise Mismatch("expected an ISO 8601 datetime string")
-    raise _mismatch("an ISO 8601 datetime string", value)
+    if type(value) is not str:
+        raise _mismatch("an ISO 8601 datetime string", value)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise Mismatch("expected an ISO 8601 datetime string") from None
+    if parsed.tzinfo is None:
+        # Without an offset, JavaScript's Date reads the time as local: refuse the ambiguity.
+        raise Mismatch("expected a timezone offset (Z or +hh:mm) in the datetime")
+    return parsed
 
 
 def _literal_hook(literal: Any) -> Callable[[Any, Any], Any]:

@@ -160,6 +160,8 @@ export declare class Channel {
     onError(handler: (error: ChgenError) => void): () => void;
 }
 
+// ---- generated from the spec ---------------------------------------------------
+
 // ---- payloads ---------------------------------------------------------------------
 
 /** The server accepted a post and gave it this id. */

@@ -234,6 +234,8 @@ export class Channel {
   }
 }
 
+// ---- generated from the spec ---------------------------------------------------
+
 export class ChatStream {
   constructor(channel) {
     this.channel = channel;

@@ -393,6 +393,8 @@ export class Channel {
   }
 }
 
+// ---- generated from the spec ---------------------------------------------------
+
 // ---- payloads ---------------------------------------------------------------------
 
 /** The server accepted a post and gave it this id. */

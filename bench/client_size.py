@@ -1,0 +1,93 @@
+"""Minified + gzipped size of the generated client, beside other WebSocket client libraries.
+
+Every row is measured in this run the same way: esbuild --bundle --minify (ES module,
+browser platform), then gzip -9. Run from the repo root after `scripts/setup`:
+
+    .venv/bin/python bench/client_size.py
+"""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from codegen.render.client import APP_BANNER, CORE_BANNER
+
+ROOT = Path(__file__).resolve().parents[1]
+ESBUILD = ROOT / "node_modules" / ".bin" / "esbuild"
+CORE_BUDGET = 3 * 1024
+
+# (label, ES module source bundled as the entry point)
+PEERS = [
+    (
+        "socket.io-client (io)",
+        'export { io } from "socket.io-client";',
+    ),
+    (
+        "tRPC client + WebSocket link",
+        'export { createTRPCClient, createWSClient, wsLink } from "@trpc/client";',
+    ),
+    (
+        "reconnecting-websocket",
+        'export { default } from "reconnecting-websocket";',
+    ),
+]
+
+
+def min_gzip(entry: Path) -> tuple[int, int]:
+    """(minified bytes, minified+gzip -9 bytes) of ``entry`` bundled with its imports."""
+    result = subprocess.run(
+        [
+            str(ESBUILD),
+            str(entry),
+            "--bundle",
+            "--minify",
+            "--format=esm",
+            "--platform=browser",
+            "--log-level=error",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    return len(result.stdout), len(gzip.compress(result.stdout, compresslevel=9))
+
+
+def core_only(client_js: Path, work: Path) -> Path:
+    """The reusable part of a generated client.js: the lines between the two banners."""
+    text = client_js.read_text(encoding="utf-8")
+    start = text.index(CORE_BANNER) + len(CORE_BANNER)
+    core = work / "core.js"
+    core.write_text(text[start : text.index(APP_BANNER)], encoding="utf-8")
+    return core
+
+
+def main() -> int:
+    if not ESBUILD.exists():
+        print("esbuild is missing: run scripts/setup (npm ci) first", file=sys.stderr)
+        return 2
+    client_js = ROOT / "generated" / "chat" / "client.js"
+    rows: list[tuple[str, int, int]] = []
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        work = Path(tmp)
+        rows.append(("chgen core (reusable part)", *min_gzip(core_only(client_js, work))))
+        rows.append(("chgen chat client.js (whole)", *min_gzip(client_js)))
+        for label, source in PEERS:
+            entry = work / f"peer{len(rows)}.js"
+            entry.write_text(source, encoding="utf-8")
+            rows.append((label, *min_gzip(entry)))
+    core_gz = rows[0][2]
+    print("Client size: esbuild --bundle --minify, then gzip -9 (bytes)")
+    print(f"{'client':32} {'minified':>9} {'min+gz':>8} {'vs chgen core':>14}")
+    for label, minified, gz in rows:
+        print(f"{label:32} {minified:9,d} {gz:8,d} {gz / core_gz:13.1f}x")
+    verdict = "within" if core_gz <= CORE_BUDGET else "OVER"
+    print(f"\nchgen core: {core_gz:,d} B min+gz, {verdict} the {CORE_BUDGET:,d} B budget")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

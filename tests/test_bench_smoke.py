@@ -1,0 +1,25 @@
+"""The benchmark scripts run and print their tables (tiny, no timings asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tsc import require_tsc
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_client_size_report_prints_a_row_per_client() -> None:
+    require_tsc()  # the same node_modules provide esbuild
+    result = subprocess.run(
+        [sys.executable, "bench/client_size.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for label in ("chgen core", "chgen chat client.js", "socket.io-client", "tRPC", "reconnecting"):
+        assert label in result.stdout
