@@ -28,6 +28,7 @@ __all__ = [
     "Ref",
     "RouteIR",
     "TypeIR",
+    "UnionOf",
 ]
 
 Scalar = str | int | float | bool | None
@@ -67,6 +68,29 @@ class Nullable:
 
 
 @attrs.frozen
+class DictOf:
+    """A JSON object with string keys; constraints count its entries."""
+
+    value: TypeIR
+    constraints: Constraints = Constraints()
+
+
+@attrs.frozen
+class EnumRef:
+    """An enum defined in the app, by name; it travels as its value."""
+
+    name: str
+
+
+@attrs.frozen
+class UnionOf:
+    """Payloads told apart by the value of their ``tag`` field."""
+
+    members: tuple[str, ...]
+    tag: str
+
+
+@attrs.frozen
 class Ref:
     """A nested payload, by its name in the app."""
 
@@ -78,14 +102,16 @@ class LiteralOf:
     values: tuple[str | int | bool, ...]
 
 
-TypeIR = Prim | ListOf | Nullable | Ref | LiteralOf
+TypeIR = Prim | ListOf | DictOf | Nullable | Ref | EnumRef | UnionOf | LiteralOf
 
 
 @attrs.frozen
 class Default:
-    """A field default: a JSON scalar, or an empty list (made fresh per instance)."""
+    """A field default: a JSON scalar, an enum member, or a fresh empty list or dict."""
 
-    value: Scalar | tuple[()]
+    value: Scalar = None
+    factory: str | None = None  # "list" or "dict"
+    enum_member: str | None = None  # the member's Python name; the enum is the field's type
 
 
 @attrs.frozen
@@ -100,6 +126,14 @@ class PayloadIR:
     name: str
     doc: str
     fields: tuple[FieldIR, ...]
+    location: Location
+
+
+@attrs.frozen
+class EnumIR:
+    name: str
+    doc: str
+    members: tuple[tuple[str, str | int], ...]  # (Python name, wire value)
     location: Location
 
 
@@ -152,6 +186,7 @@ class AppIR:
     name: str
     spec_file: str  # relative to the spec directory, for the generated header
     handlers_module: str
+    enums: tuple[EnumIR, ...]
     payloads: tuple[PayloadIR, ...]  # dependencies before dependents
     consumers: tuple[ConsumerIR, ...]
     demuxes: tuple[DemuxIR, ...]

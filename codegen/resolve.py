@@ -8,6 +8,7 @@ did-you-mean.
 from __future__ import annotations
 
 import difflib
+import enum
 import inspect
 import re
 import string
@@ -18,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from runtime.codec import CONVERTER, validation_details
 from runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
 
 from . import naming
@@ -27,6 +29,8 @@ from .ir import (
     ConsumerIR,
     Default,
     DemuxIR,
+    DictOf,
+    EnumIR,
     EventIR,
     FieldIR,
     HandlerIR,
@@ -36,6 +40,7 @@ from .ir import (
     Ref,
     RouteIR,
     TypeIR,
+    UnionOf,
 )
 from .loader import LoadedApp
 from .spec import (
@@ -62,6 +67,11 @@ GENERATED_NAMES = frozenset(
         "Literal",
         "ClassVar",
         "datetime",
+        "date",
+        "UUID",
+        "Decimal",
+        "Enum",
+        "enum",
         "MinLen",
         "MaxLen",
         "Ge",
@@ -164,6 +174,8 @@ class _AppResolver:
         self.errors: list[SpecError] = []
         self.payload_classes: dict[str, type[Any]] = {}
         self.payloads: dict[str, PayloadIR] = {}
+        self.enum_classes: dict[str, type[enum.Enum]] = {}
+        self.enums: dict[str, EnumIR] = {}
         self.consumers: dict[str, ConsumerIR] = {}
         self.consumer_specs: dict[str, JsonWebsocketConsumer] = {}
         self.demuxes: dict[str, DemuxIR] = {}
@@ -203,6 +215,7 @@ class _AppResolver:
             name=app.name,
             spec_file=self._relative(self.module_file),
             handlers_module=app.handlers,
+            enums=tuple(self.enums[n] for n in sorted(self.enums)),
             payloads=self._ordered_payloads(),
             consumers=tuple(self.consumers[n] for n in sorted(self.consumers)),
             demuxes=tuple(self.demuxes[n] for n in sorted(self.demuxes)),
@@ -502,6 +515,29 @@ class _AppResolver:
         self._payload(cls)
         return str(cls.__name__)
 
+    # -- TypeSink: translate() reports the payloads and enums a field refers to ---------
+
+    def payload(self, cls: type[Any]) -> None:
+        self._payload(cls)
+
+    def enum(self, cls: type[enum.Enum]) -> None:
+        name = cls.__name__
+        known = self.enum_classes.get(name)
+        if known is cls:
+            return
+        at = _class_location(cls)
+        self.enum_classes[name] = cls
+        if known is not None:
+            self.error(at, "$", f"enum {name!r} is defined twice in this app", "rename one")
+            return
+        if not self._claim(name, "enum", at, "$"):
+            return
+        doc = inspect.cleandoc(cls.__doc__) if _own_doc(cls) and cls.__doc__ else ""
+        if doc == inspect.cleandoc(enum.Enum.__doc__ or ""):
+            doc = ""
+        members = tuple((m.name, m.value) for m in cls)
+        self.enums[name] = EnumIR(name, doc, members, at)
+
     def _payload(self, cls: type[Any]) -> None:
         name = cls.__name__
         known = self.payload_classes.get(name)
@@ -551,7 +587,7 @@ class _AppResolver:
             )
             return None
         try:
-            type_ir = translate(tp, self._payload)
+            type_ir = translate(tp, self)
         except UnsupportedType as exc:
             self.error(at, path, exc.message, exc.hint)
             return None
@@ -564,32 +600,37 @@ class _AppResolver:
             return None
         value: Any = field.default
         if isinstance(value, attrs.Factory):  # type: ignore[arg-type]
-            if value.factory is list and isinstance(tp, ListOf):
-                return Default(())
+            kinds = {list: ("list", ListOf), dict: ("dict", DictOf)}
+            kind = kinds.get(value.factory)
+            if kind is not None and isinstance(tp, kind[1]):
+                return Default(factory=kind[0])
             self.error(
                 at,
                 path,
-                "only an empty list factory is supported as a default factory",
-                "use attrs.field(factory=list) or a constant default",
+                "only an empty list or dict factory is supported as a default factory",
+                "use attrs.field(factory=list), attrs.field(factory=dict) or a constant",
             )
             return None
-        if value is None and not isinstance(tp, Nullable):
-            self.error(
-                at,
-                path,
-                "default None on a field that is not optional",
-                "annotate the field as `T | None`",
-            )
-            return None
-        if type(value) not in (str, int, float, bool, type(None)):
+        if isinstance(value, enum.Enum):
+            wire, default = value.value, Default(enum_member=value.name)
+        elif type(value) in (str, int, float, bool, type(None)):
+            wire, default = value, Default(value)
+        else:
             self.error(
                 at,
                 path,
                 f"unsupported default {value!r}",
-                "defaults must be a string, number, boolean or None",
+                "defaults must be a string, number, boolean, None or an enum member",
             )
             return None
-        return Default(value)
+        # The default must be a value the field accepts on the wire, checked by the runtime.
+        try:
+            CONVERTER.get_structure_hook(field.type)(wire, field.type)
+        except Exception as exc:
+            reasons = "; ".join(d.message for d in validation_details(exc, path))
+            self.error(at, path, f"default {value!r} does not fit the field: {reasons}")
+            return None
+        return default
 
     def _ordered_payloads(self) -> tuple[PayloadIR, ...]:
         """Dependencies first, then by name, so generated code never needs forward refs."""
@@ -627,8 +668,12 @@ def _refs(types: Iterable[TypeIR]) -> set[str]:
             found.add(tp.name)
         elif isinstance(tp, ListOf):
             found |= _refs([tp.item])
+        elif isinstance(tp, DictOf):
+            found |= _refs([tp.value])
         elif isinstance(tp, Nullable):
             found |= _refs([tp.inner])
+        elif isinstance(tp, UnionOf):
+            found |= set(tp.members)
     return found
 
 
@@ -654,6 +699,15 @@ def _field_line(cls: type[Any], name: str) -> int | None:
         if pattern.match(line):
             return start + offset
     return None
+
+
+def _class_location(cls: type[Any]) -> Location:
+    try:
+        file = inspect.getsourcefile(cls) or "<unknown>"
+        line = inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return Location("<unknown>", 0)
+    return Location(str(Path(file).resolve()), line)
 
 
 def _own_doc(cls: type[Any]) -> bool:

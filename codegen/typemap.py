@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import enum
 import math
 import re
 import types
-from collections.abc import Callable
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+import uuid
+from typing import Annotated, Any, Literal, Protocol, Union, get_args, get_origin
 
 import annotated_types as at
 import attrs
 
-from runtime.codec import Pattern
+from runtime.codec import Pattern, union_tag
 
-from .ir import ListOf, LiteralOf, Nullable, Prim, Ref, TypeIR
+from .ir import DictOf, EnumRef, ListOf, LiteralOf, Nullable, Prim, Ref, TypeIR, UnionOf
 from .spec import is_payload
 
-__all__ = ["SUPPORTED", "UnsupportedType", "translate"]
+__all__ = ["SUPPORTED", "TypeSink", "UnsupportedType", "translate"]
 
 SUPPORTED = (
-    "str, int, float, bool, datetime, None, Literal[...], a @payload class, "
-    "list[T], T | None, and Annotated[T, <annotated_types constraint>...]"
+    "str, int, float, bool, datetime, date, UUID, Decimal, None, Literal[...], an Enum, "
+    "a @payload class, list[T], dict[str, T], T | None, unions of @payload classes told "
+    "apart by a Literal tag field, and Annotated[T, <annotated_types constraint>...]"
 )
 
 _PRIMS: dict[Any, str] = {
@@ -30,8 +33,19 @@ _PRIMS: dict[Any, str] = {
     float: "float",
     bool: "bool",
     dt.datetime: "datetime",
+    dt.date: "date",
+    uuid.UUID: "uuid",
+    decimal.Decimal: "decimal",
     type(None): "none",
 }
+
+
+class TypeSink(Protocol):
+    """Receives the named types an annotation refers to, so the resolver can define them."""
+
+    def payload(self, cls: type[Any]) -> None: ...
+
+    def enum(self, cls: type[enum.Enum]) -> None: ...
 
 
 class UnsupportedType(Exception):
@@ -41,26 +55,38 @@ class UnsupportedType(Exception):
         self.hint = hint
 
 
-def translate(tp: Any, on_payload: Callable[[type[Any]], None]) -> TypeIR:
-    """The IR type for annotation ``tp``; ``on_payload`` sees every nested payload class."""
+def translate(tp: Any, sink: TypeSink) -> TypeIR:
+    """The IR type for annotation ``tp``; ``sink`` sees every payload and enum it names."""
     origin = get_origin(tp)
     if origin is Annotated:
         base, *metadata = get_args(tp)
-        return _constrain(translate(base, on_payload), metadata)
+        return _constrain(translate(base, sink), metadata)
     if tp in _PRIMS:
         return Prim(_PRIMS[tp])
     if origin in (Union, types.UnionType):
-        return _union(tp, on_payload)
+        return _union(tp, sink)
     if origin is list:
         (item,) = get_args(tp) or (None,)
         if item is None:
             raise UnsupportedType("a bare list needs an item type", "write list[T]")
-        return ListOf(translate(item, on_payload))
+        return ListOf(translate(item, sink))
+    if origin is dict:
+        key, value = get_args(tp) or (None, None)
+        if key is not str:
+            raise UnsupportedType(
+                f"unsupported mapping {_name(tp)}",
+                "JSON object keys are strings: write dict[str, T]",
+            )
+        return DictOf(translate(value, sink))
     if origin is Literal:
         return _literal(tp)
     if is_payload(tp):
-        on_payload(tp)
+        sink.payload(tp)
         return Ref(tp.__name__)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        _check_enum(tp)
+        sink.enum(tp)
+        return EnumRef(tp.__name__)
     if isinstance(tp, type) and attrs.has(tp):
         raise UnsupportedType(
             f"{tp.__name__} is an attrs class but not a payload",
@@ -69,14 +95,39 @@ def translate(tp: Any, on_payload: Callable[[type[Any]], None]) -> TypeIR:
     raise UnsupportedType(f"unsupported type {_name(tp)}", f"supported types: {SUPPORTED}")
 
 
-def _union(tp: Any, on_payload: Callable[[type[Any]], None]) -> TypeIR:
+def _union(tp: Any, sink: TypeSink) -> TypeIR:
     args = [a for a in get_args(tp) if a is not type(None)]
-    if len(args) == 1 and len(get_args(tp)) == 2:
-        return Nullable(translate(args[0], on_payload))
+    nullable = len(args) < len(get_args(tp))
+    if len(args) == 1:
+        return Nullable(translate(args[0], sink))
+    if all(is_payload(a) for a in args):
+        found = union_tag(args)
+        if found is None:
+            raise UnsupportedType(
+                f"the payloads of {_name(tp)} share no tag field",
+                'give each member a field such as `kind: Literal["circle"]`, '
+                "with a different value in each",
+            )
+        members = UnionOf(tuple(_ref(a, sink) for a in args), found[0])
+        return Nullable(members) if nullable else members
     raise UnsupportedType(
         f"unsupported union {_name(tp)}",
-        "only `T | None` unions are supported",
+        "unions are `T | None`, or of @payload classes told apart by a Literal tag field",
     )
+
+
+def _ref(cls: type[Any], sink: TypeSink) -> str:
+    sink.payload(cls)
+    return cls.__name__
+
+
+def _check_enum(cls: type[enum.Enum]) -> None:
+    kinds = {type(m.value) for m in cls}
+    if not kinds or not (kinds <= {str} or kinds <= {int}):
+        raise UnsupportedType(
+            f"enum {cls.__name__} must have string values or integer values",
+            "JSON carries an enum as its value; use all str or all int values",
+        )
 
 
 def _literal(tp: Any) -> LiteralOf:
@@ -102,13 +153,16 @@ def _constrain(inner: TypeIR, metadata: list[Any]) -> TypeIR:
     if isinstance(inner, ListOf):
         _only(found, sized, "list")
         return ListOf(inner.item, attrs.evolve(inner.constraints, **found))
+    if isinstance(inner, DictOf):
+        _only(found, sized, "dict")
+        return DictOf(inner.value, attrs.evolve(inner.constraints, **found))
     if isinstance(inner, Prim) and inner.name == "str":
         _only(found, sized | {"pattern"}, "str")
-    elif isinstance(inner, Prim) and inner.name in ("int", "float"):
+    elif isinstance(inner, Prim) and inner.name in ("int", "float", "decimal"):
         _only(found, numeric, inner.name)
     else:
         raise UnsupportedType(
-            "constraints apply only to str, int, float and list fields",
+            "constraints apply only to str, int, float, Decimal, list and dict fields",
             "remove the Annotated metadata",
         )
     return Prim(inner.name, attrs.evolve(inner.constraints, **found))

@@ -9,16 +9,16 @@ clients of such a route take a full URL instead.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import attrs
 
-try:  # Python 3.11 renamed the module; the old name still works but warns.
-    import re._parser as sre_parse
-    from re._constants import AT, AT_BEGINNING, AT_END, LITERAL, SUBPATTERN
-except ImportError:  # pragma: no cover
-    import sre_parse  # type: ignore[no-redef]
-    from sre_constants import AT, AT_BEGINNING, AT_END, LITERAL, SUBPATTERN  # type: ignore
+with warnings.catch_warnings():
+    # The regex parser is only public under its old, deprecated names; it is stable.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import sre_parse
+    from sre_constants import AT, AT_BEGINNING, AT_END, LITERAL, SUBPATTERN
 
 __all__ = ["Param", "UrlPart", "url_template"]
 
@@ -35,7 +35,7 @@ def url_template(pattern: str) -> tuple[UrlPart, ...] | None:
     """Literal text and parameters in order, or None when the regex is not that simple."""
     compiled = re.compile(pattern)
     names = {index: name for name, index in compiled.groupindex.items()}
-    items: list[Any] = list(sre_parse.parse(pattern))
+    items: list[Any] = list(sre_parse.parse(pattern).data)
     if items and items[0] == (AT, AT_BEGINNING):
         items = items[1:]
     if items and items[-1] == (AT, AT_END):

@@ -293,7 +293,7 @@ def test_literal_rejects_unhashable_values_readably(value: Any) -> None:
 
 def test_literal_true_is_not_one_and_one_is_not_true() -> None:
     assert errors(Literals, {"num": True}) == [("$.data.num", "expected one of 1, 2")]
-    assert errors(Literals, {"yes": 1}) == [("$.data.yes", "expected one of True")]
+    assert errors(Literals, {"yes": 1}) == [("$.data.yes", "expected one of true")]
     assert errors(Literals, {"num": 1.0}) == [("$.data.num", "expected one of 1, 2")]
     decoded = decoder(Literals)({"num": 2, "yes": True, "word": "b"})
     assert decoded == Literals(num=2, yes=True, word="b")

@@ -42,6 +42,8 @@ def _init_doc(app: AppIR) -> str:
 def _payloads(env: jinja2.Environment, app: AppIR) -> str:
     imports = Imports()
     imports.add("attrs")
+    if app.enums:
+        imports.add("enum")
     body = env.get_template("payloads.py.jinja").render(app=app, types=PythonTypes(imports))
     doc = f"Payload schemas of the {app.name} app; incoming data is validated against them."
     return _module(env, app, body, imports, doc)

@@ -17,14 +17,35 @@ import black
 from black.mode import Mode, TargetVersion
 
 from .. import naming
-from ..ir import Constraints, Default, ListOf, LiteralOf, Nullable, Prim, Ref, TypeIR
+from ..ir import (
+    Constraints,
+    Default,
+    DictOf,
+    EnumRef,
+    ListOf,
+    LiteralOf,
+    Nullable,
+    Prim,
+    Ref,
+    TypeIR,
+    UnionOf,
+)
 
 __all__ = ["Imports", "PythonTypes", "check_python", "format_python"]
 
 _BLACK_MODE = Mode(target_versions={TargetVersion.PY311})
 
 # Import groups in the order isort would put them: stdlib, third party, runtime, local.
-_GROUP = {"datetime": 0, "typing": 0, "collections.abc": 0, "annotated_types": 1, "attrs": 1}
+_GROUP = {
+    "datetime": 0,
+    "decimal": 0,
+    "enum": 0,
+    "typing": 0,
+    "uuid": 0,
+    "collections.abc": 0,
+    "annotated_types": 1,
+    "attrs": 1,
+}
 
 
 class Imports:
@@ -60,6 +81,15 @@ class Imports:
         return _GROUP.get(module, 3)
 
 
+# IR primitives that are classes from the standard library: (module, name).
+_IMPORTED = {
+    "datetime": ("datetime", "datetime"),
+    "date": ("datetime", "date"),
+    "uuid": ("uuid", "UUID"),
+    "decimal": ("decimal", "Decimal"),
+}
+
+
 class PythonTypes:
     """Renders IR types as annotations, recording the imports they need."""
 
@@ -71,25 +101,34 @@ class PythonTypes:
             return self._constrained(self._prim(tp.name), tp.constraints)
         if isinstance(tp, ListOf):
             return self._constrained(f"list[{self.annotation(tp.item)}]", tp.constraints)
+        if isinstance(tp, DictOf):
+            return self._constrained(f"dict[str, {self.annotation(tp.value)}]", tp.constraints)
         if isinstance(tp, Nullable):
             return f"{self.annotation(tp.inner)} | None"
-        if isinstance(tp, Ref):
+        if isinstance(tp, Ref | EnumRef):
             return tp.name
+        if isinstance(tp, UnionOf):
+            return " | ".join(tp.members)
         if isinstance(tp, LiteralOf):
             self.imports.add("typing", "Literal")
             return f"Literal[{', '.join(_literal(v) for v in tp.values)}]"
         raise TypeError(f"no Python annotation for {tp!r}")
 
-    def default(self, default: Default) -> str:
+    def default(self, default: Default, tp: TypeIR) -> str:
         """The right-hand side of a field with a default."""
-        if default.value == ():
+        if default.factory is not None:
             self.imports.add("attrs")
-            return "attrs.field(factory=list)"
+            return f"attrs.field(factory={default.factory})"
+        if default.enum_member is not None:
+            enum_type = tp.inner if isinstance(tp, Nullable) else tp
+            assert isinstance(enum_type, EnumRef), "the resolver checked the default's type"
+            return f"{enum_type.name}.{default.enum_member}"
         return _literal(default.value)
 
     def _prim(self, name: str) -> str:
-        if name == "datetime":
-            return self.imports.add("datetime", "datetime")
+        if name in _IMPORTED:
+            module, imported = _IMPORTED[name]
+            return self.imports.add(module, imported)
         return {"none": "None"}.get(name, name)
 
     def _constrained(self, base: str, constraints: Constraints) -> str:
@@ -142,6 +181,7 @@ def check_python(source: str, filename: str) -> None:
 
 Filter = Callable[..., str]
 FILTERS: dict[str, Filter] = {
+    "py_value": lambda value: _literal(value),
     "py_str": naming.py_str,
     "py_docstring": naming.py_docstring,
     "py_comment": naming.py_comment,

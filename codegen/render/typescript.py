@@ -8,7 +8,19 @@ fields may be ``null``, and the two are kept apart.
 from __future__ import annotations
 
 from .. import naming
-from ..ir import Constraints, FieldIR, ListOf, LiteralOf, Nullable, Prim, Ref, TypeIR
+from ..ir import (
+    Constraints,
+    DictOf,
+    EnumRef,
+    FieldIR,
+    ListOf,
+    LiteralOf,
+    Nullable,
+    Prim,
+    Ref,
+    TypeIR,
+    UnionOf,
+)
 from ..urlpattern import Param, UrlPart
 
 __all__ = ["FILTERS", "field_doc", "ts_member", "ts_type", "url_expression", "url_params"]
@@ -19,7 +31,19 @@ _PRIMS = {
     "float": "number",
     "bool": "boolean",
     "datetime": "string",
+    "date": "string",
+    "uuid": "string",
+    "decimal": "string",
     "none": "null",
+}
+
+
+# What a string-typed field holds, for the TSDoc of fields whose type is just `string`.
+_FORMATS = {
+    "datetime": "An ISO 8601 date and time with an offset, e.g. from `Date.toISOString()`.",
+    "date": "A date, YYYY-MM-DD.",
+    "uuid": "A UUID, e.g. from `crypto.randomUUID()`.",
+    "decimal": 'A decimal number as a string, e.g. "12.50", so no precision is lost.',
 }
 
 
@@ -28,10 +52,14 @@ def ts_type(tp: TypeIR) -> str:
         return _PRIMS[tp.name]
     if isinstance(tp, ListOf):
         return f"ReadonlyArray<{ts_type(tp.item)}>"
+    if isinstance(tp, DictOf):
+        return f"Readonly<Record<string, {ts_type(tp.value)}>>"
     if isinstance(tp, Nullable):
         return f"{ts_type(tp.inner)} | null"
-    if isinstance(tp, Ref):
+    if isinstance(tp, Ref | EnumRef):
         return tp.name
+    if isinstance(tp, UnionOf):
+        return " | ".join(tp.members)
     if isinstance(tp, LiteralOf):
         return " | ".join(_literal(v) for v in tp.values)
     raise TypeError(f"no TypeScript type for {tp!r}")
@@ -49,10 +77,12 @@ def field_doc(field: FieldIR) -> str:
     """What a TypeScript user cannot see in the type: formats and constraints."""
     notes = []
     tp = field.type.inner if isinstance(field.type, Nullable) else field.type
-    if isinstance(tp, Prim) and tp.name == "datetime":
-        notes.append("An ISO 8601 date and time.")
-    if isinstance(tp, Prim | ListOf) and tp.constraints:
-        unit = "items" if isinstance(tp, ListOf) else "characters"
+    if isinstance(tp, Prim) and tp.name in _FORMATS:
+        notes.append(_FORMATS[tp.name])
+    if isinstance(tp, UnionOf):
+        notes.append(f"Told apart by `{tp.tag}`.")
+    if isinstance(tp, Prim | ListOf | DictOf) and tp.constraints:
+        unit = {ListOf: "items", DictOf: "entries"}.get(type(tp), "characters")
         notes.append(_constraint_note(tp.constraints, unit))
     if tp is not field.type:
         notes.append("May be null.")
@@ -100,7 +130,12 @@ def ts_member(name: str) -> str:
     return f"[{prop}]" if prop.startswith('"') else f".{prop}"
 
 
+def ts_value(value: str | int | bool) -> str:
+    return _literal(value)
+
+
 FILTERS = {
+    "ts_value": ts_value,
     "ts_member": ts_member,
     "ts_str": naming.ts_str,
     "ts_doc": naming.ts_doc,

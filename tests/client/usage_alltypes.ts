@@ -41,7 +41,31 @@ const sample: Sample = {
   point: { x: 1, y: 2 },
   points: [],
   maybe_points: [null, { x: 0, y: 0 }],
+  day: "2024-02-29",
+  ident: "123e4567-e89b-12d3-a456-426614174000",
+  price: "12.50",
+  color: "\"*/",
+  grade: 2,
+  scores: { a: 1 },
+  nested: { here: [{ x: 1, y: 2 }] },
+  figure: { shape: "circle", radius: 1 },
+  maybe_figure: null,
+  figures: [{ shape: "square", side: 2 }],
 };
+
+function area(figure: Sample["figure"]): number {
+  switch (figure.shape) {
+    case "circle":
+      return Math.PI * figure.radius ** 2;
+    case "square":
+      return figure.side ** 2;
+    default: {
+      const unreachable: never = figure;
+      return unreachable;
+    }
+  }
+}
+void area;
 
 async function main(): Promise<void> {
   hub.every.onAny((event) => console.log(describe(event)));
