@@ -157,6 +157,7 @@ class ConsumerIR:
     handlers: tuple[HandlerIR, ...]
     events: tuple[EventIR, ...]
     group_templates: tuple[str, ...]
+    options: tuple[tuple[str, bool | int], ...] = ()  # runtime class settings that differ
 
     @property
     def base_name(self) -> str:

@@ -357,8 +357,25 @@ class _AppResolver:
             spec, {f"send_{e.name}" for e in events} | {f"group_send_{e.name}" for e in events}
         )
         templates = tuple(self._template(t, spec, i) for i, t in enumerate(spec.connection_groups))
-        self.consumers[spec.name] = ConsumerIR(spec.name, handlers, events, templates)
+        options = self._options(spec)
+        self.consumers[spec.name] = ConsumerIR(spec.name, handlers, events, templates, options)
         return spec.name
+
+    def _options(self, spec: JsonWebsocketConsumer) -> tuple[tuple[str, bool | int], ...]:
+        """Settings that differ from the runtime's defaults, as class attributes to emit."""
+        options: list[tuple[str, bool | int]] = []
+        for name in ("strict_ordering", "http_user", "login_required"):
+            value = getattr(spec, name)
+            if type(value) is not bool:
+                self.error(spec.defined_at, f"$.{name}", f"{name} must be True or False")
+            elif value != getattr(RuntimeConsumer, name):
+                options.append((name, value))
+        limit = spec.max_concurrency
+        if type(limit) is not int or limit < 1:
+            self.error(spec.defined_at, "$.max_concurrency", "max_concurrency must be an int >= 1")
+        elif limit != RuntimeConsumer.max_concurrency:
+            options.append(("max_concurrency", limit))
+        return tuple(options)
 
     def _template(self, template: Any, spec: JsonWebsocketConsumer, index: int) -> str:
         path = f"$.connection_groups[{index}]"

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import attrs
 
 from runtime.codec import Pattern
+from runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
 
 __all__ = [
     "App",
@@ -103,12 +104,22 @@ class Handler:
 
 @attrs.frozen
 class JsonWebsocketConsumer:
-    """A JSON consumer: client messages to typed handlers, plus the events it sends."""
+    """A JSON consumer: client messages to typed handlers, plus the events it sends.
+
+    ``strict_ordering=False`` lets up to ``max_concurrency`` handlers of one socket run at
+    once (replies still carry their ids). ``http_user`` requires a user in the scope
+    (AuthMiddlewareStack or the router's authenticator); ``login_required`` also refuses
+    anonymous users.
+    """
 
     name: str
     method_mapping: Mapping[str, Handler] = attrs.field(factory=dict)
     sends: Mapping[str, Any] = attrs.field(factory=dict)
     connection_groups: Sequence[str] = ()
+    strict_ordering: bool = True
+    max_concurrency: int = RuntimeConsumer.max_concurrency
+    http_user: bool = False
+    login_required: bool = False
     defined_at: Location = _located()
 
     def as_route(self, path: str) -> Route:

@@ -31,6 +31,7 @@ class Connection:
         self.accepted = False
         self.closed = False
         self.channel_name: str | None = None
+        self.session: dict[str, Any] = {}  # what consumers keep for the socket's lifetime
         self._send = send
         self._groups: Counter[str] = Counter()
         self._pump: asyncio.Task[None] | None = None

@@ -8,15 +8,17 @@ add the handler bodies.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, ClassVar, Final, Protocol
 
 from .connection import Connection
-from .dispatch import DispatchTable, is_unimplemented
+from .dispatch import DispatchTable, MessageRoute, is_unimplemented
 from .protocol import (
     BAD_FRAME,
+    FORBIDDEN,
     INTERNAL,
     Message,
     ProtocolError,
@@ -28,12 +30,23 @@ from .protocol import (
     reply_frame,
 )
 
-__all__ = ["GROUP_EVENT", "FrameSink", "JsonWebsocketConsumer", "is_group_event"]
+__all__ = [
+    "GROUP_EVENT",
+    "FrameSink",
+    "JsonWebsocketConsumer",
+    "is_authenticated",
+    "is_group_event",
+]
 
 log = logging.getLogger(__name__)
 
 # Layer message type carrying a group event; see group_send_event.
 GROUP_EVENT: Final = "chgen.event"
+
+
+def is_authenticated(user: Any) -> bool:
+    """Django users say so themselves; any other non-None user counts as authenticated."""
+    return user is not None and getattr(user, "is_authenticated", True) is True
 
 
 def is_group_event(message: dict[str, Any]) -> bool:
@@ -58,6 +71,16 @@ class JsonWebsocketConsumer:
     dispatch_table: ClassVar[DispatchTable] = DispatchTable(())
     connection_group_templates: ClassVar[tuple[str, ...]] = ()
     max_message_size: ClassVar[int] = 1 << 20  # characters of a text frame
+    # True: one message at a time, in arrival order. False: up to max_concurrency handlers
+    # of this consumer run at once; the socket is not read while all slots are busy.
+    strict_ordering: ClassVar[bool] = True
+    max_concurrency: ClassVar[int] = 16
+    # Refuse anonymous users: a routed consumer refuses the handshake, a stream consumer
+    # answers every message with `forbidden`. The user comes from scope["user"].
+    login_required: ClassVar[bool] = False
+    # The spec says a user must come with the socket (Channels' http_user): a socket whose
+    # scope has no "user" at all means the auth middleware is missing, and is refused.
+    http_user: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -71,7 +94,31 @@ class JsonWebsocketConsumer:
         self.kwargs = dict(kwargs)
         self.multiplexer = multiplexer
         self.groups: tuple[str, ...] = ()
+        self.admitted = self._admit()
         self._sink: FrameSink = multiplexer if multiplexer is not None else connection
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(self.max_concurrency)
+
+    def _admit(self) -> bool:
+        if (self.http_user or self.login_required) and "user" not in self.scope:
+            log.error(
+                "%s needs a user, but nothing put one in the scope: wrap the app in "
+                "Channels' AuthMiddlewareStack or pass Router(authenticate=...)",
+                type(self).__name__,
+            )
+            return False
+        return not self.login_required or is_authenticated(self.user)
+
+    @property
+    def user(self) -> Any:
+        """``scope["user"]``: Django's user behind AuthMiddlewareStack, or what the
+        router's ``authenticate`` returned; None when nothing authenticated the socket."""
+        return self.scope.get("user")
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """A dict that lives as long as the socket, shared by its stream consumers."""
+        return self.connection.session
 
     @property
     def message(self) -> Message:
@@ -125,6 +172,8 @@ class JsonWebsocketConsumer:
     # -- driven by the root or the demultiplexer --------------------------------------
 
     async def join_groups(self) -> None:
+        if not self.admitted:
+            return
         self.groups = tuple(self.connection_groups(**self.kwargs))
         for group in self.groups:
             await self.connection.join(group)
@@ -141,11 +190,26 @@ class JsonWebsocketConsumer:
             message = parse_message(content)
             route = self.dispatch_table.lookup(message.type)
             payload = route.decode(message.data)
+            if not self.admitted:
+                raise ProtocolError(FORBIDDEN, "login required")
         except ProtocolError as exc:
             if message is not None:
                 exc.id = message.id
             await self._sink.send_text(encode_json(exc.frame()))
             return
+        if self.strict_ordering:
+            await self._handle(route, message, payload)
+            return
+        await self._slots.acquire()  # backpressure: stop reading while every slot is busy
+        task = asyncio.create_task(self._handle(route, message, payload))
+        self._inflight.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._slots.release()
+
+    async def _handle(self, route: MessageRoute, message: Message, payload: Any) -> None:
         token = _current_message.set(message)
         try:
             result = await route.call(self, payload)
@@ -178,6 +242,10 @@ class JsonWebsocketConsumer:
     # -- as the root consumer of a socket (see runtime.asgi.serve) ---------------------
 
     async def on_connect(self) -> None:
+        if not self.admitted:
+            log.info("%s refused the socket: no user, or login required", type(self).__name__)
+            await self.close()
+            return
         await self.join_groups()
         await self.connect()
 
@@ -195,9 +263,18 @@ class JsonWebsocketConsumer:
 
     async def on_disconnect(self, code: int) -> None:
         try:
-            await self.disconnect(code)
+            await self.cancel_inflight()
+            if self.admitted:
+                await self.disconnect(code)
         finally:
             await self.leave_groups()
+
+    async def cancel_inflight(self) -> None:
+        """Stop handlers still running when the socket closed; nobody can get their reply."""
+        tasks = list(self._inflight)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def on_layer_message(self, message: dict[str, Any]) -> None:
         if is_group_event(message):

@@ -80,7 +80,8 @@ class WebsocketDemultiplexer:
         await self.connect()
         if self.connection.accepted and not self.connection.closed:
             for consumer in self.streams.values():
-                await consumer.connect()
+                if consumer.admitted:
+                    await consumer.connect()
 
     async def on_text(self, text: str) -> None:
         try:

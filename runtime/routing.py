@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -20,6 +20,9 @@ from .layers import ChannelLayer, InMemoryChannelLayer
 __all__ = ["HandlersMissing", "Route", "Router", "route"]
 
 log = logging.getLogger(__name__)
+
+
+Authenticator = Callable[[Scope], Awaitable[Any]]
 
 
 class RootFactory(Protocol):
@@ -57,10 +60,16 @@ class Router:
         routes: Sequence[Route],
         layer: ChannelLayer | None = None,
         http: ASGIApp | None = None,
+        authenticate: Authenticator | None = None,
     ) -> None:
-        """``http`` serves plain HTTP requests (e.g. a page using the client); default 404."""
+        """``http`` serves plain HTTP requests (e.g. a page using the client); default 404.
+
+        ``authenticate(scope)`` returns the user (or None) before a socket is routed; it
+        becomes ``scope["user"]``. Inside Django, use Channels' AuthMiddlewareStack instead.
+        """
         self.routes = tuple(routes)
         self.http = http
+        self.authenticate = authenticate
         missing = sorted({name for r in self.routes for name in r.consumer.missing_handlers()})
         if missing:
             raise HandlersMissing(
@@ -84,17 +93,40 @@ class Router:
             raise RuntimeError(f'Expected "websocket", "http" or "lifespan" scope, got {kind!r}')
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
+        found = self._match(scope["path"])
+        if found is None:
+            log.info("no route for WebSocket path %r; refusing the handshake", scope["path"])
+            await _refuse(receive, send)
+            return
+        route, kwargs = found
+        scope["url_route"] = {"args": (), "kwargs": kwargs}
+        if self.authenticate is not None and not await self._authenticate(scope):
+            await _refuse(receive, send)
+            return
+        connection = Connection(scope, send, self.layer)
+        await serve(route.consumer(connection, kwargs), connection, receive)
+
+    def _match(self, path: str) -> tuple[Route, dict[str, str]] | None:
         for candidate in self.routes:
             kwargs = candidate.match(path)
             if kwargs is not None:
-                scope["url_route"] = {"args": (), "kwargs": kwargs}
-                connection = Connection(scope, send, self.layer)
-                await serve(candidate.consumer(connection, kwargs), connection, receive)
-                return
-        log.info("no route for WebSocket path %r; refusing the handshake", path)
-        await receive()  # the websocket.connect event
-        await send({"type": "websocket.close", "code": 1000, "reason": ""})
+                return candidate, kwargs
+        return None
+
+    async def _authenticate(self, scope: Scope) -> bool:
+        assert self.authenticate is not None
+        try:
+            scope["user"] = await self.authenticate(scope)
+        except Exception:
+            log.exception("authenticate() failed; refusing the handshake")
+            return False
+        return True
+
+
+async def _refuse(receive: Receive, send: Send) -> None:
+    """Close before accepting: the server answers the handshake with HTTP 403."""
+    await receive()  # the websocket.connect event
+    await send({"type": "websocket.close", "code": 1000, "reason": ""})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
