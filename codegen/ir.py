@@ -143,6 +143,11 @@ class HandlerIR:
     method: str
     payload: str
     reply: str | None
+    decorators: tuple[str, ...] = ()  # dotted paths, outermost first
+
+    @property
+    def decorator_modules(self) -> tuple[str, ...]:
+        return tuple(path.rsplit(".", 1)[0] for path in self.decorators)
 
 
 @attrs.frozen
@@ -180,6 +185,12 @@ class RouteIR:
     target: str
     url: tuple[UrlPart, ...] | None  # None: the regex has no single URL shape
     url_builder: str  # the client's URL function for this route, e.g. lobbyUrl
+    attrs: tuple[tuple[str, str | int | float | bool | None], ...] = ()
+    route_class: str = ""  # with attrs: the subclass serving this route only
+
+    @property
+    def served_by(self) -> str:
+        return self.route_class or self.target
 
 
 @attrs.frozen

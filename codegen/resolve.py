@@ -43,6 +43,7 @@ from .ir import (
     UnionOf,
 )
 from .loader import LoadedApp
+from .sourcelines import class_source
 from .spec import (
     App,
     Handler,
@@ -128,6 +129,10 @@ TS_CLIENT_NAMES = frozenset(
         "TypeError",
     }
 )
+# Class attributes the generated code sets from the spec; a route's attrs can't change them.
+ROUTE_FIXED_ATTRIBUTES = frozenset(
+    {"consumer_name", "dispatch_table", "connection_group_templates", "consumers"}
+)
 # Message types become handler methods; they must not hide the consumer's own API.
 CONSUMER_ATTRIBUTES = frozenset(n for n in dir(RuntimeConsumer) if not n.startswith("__"))
 RESERVED_TYPES = frozenset({"error"})
@@ -182,6 +187,7 @@ class _AppResolver:
         self.demux_specs: dict[str, WebsocketDemultiplexer] = {}
         self.names: dict[str, tuple[str, Location]] = {}  # generated top-level names
         self.url_builders: dict[str, int] = {}
+        self.route_count = 0
 
     def error(self, where: Location, path: str, message: str, hint: str = "") -> None:
         self.errors.append(SpecError(where, path, message, hint))
@@ -284,7 +290,49 @@ class _AppResolver:
         builders[builder] = builders.get(builder, 0) + 1
         if builders[builder] > 1:
             builder = f"{builder}{builders[builder]}"
-        return RouteIR(spec.path, name, url_template(spec.path), builder)
+        route_attrs = self._route_attrs(spec)
+        if route_attrs is None:
+            return None
+        self.route_count += 1
+        route_class = ""
+        if route_attrs:
+            route_class = f"{name}Route{self.route_count}"
+            if not self._claim(route_class, "route class", at, "$.attrs"):
+                return None
+        return RouteIR(spec.path, name, url_template(spec.path), builder, route_attrs, route_class)
+
+    def _route_attrs(self, spec: Route) -> tuple[tuple[str, Any], ...] | None:
+        found = []
+        ok = True
+        for key, value in sorted(spec.attrs.items(), key=lambda kv: str(kv[0])):
+            path = f"$.attrs[{naming.py_str(str(key))}]"
+            if not isinstance(key, str) or not naming.is_python_identifier(key) or key[0] == "_":
+                self.error(
+                    spec.defined_at,
+                    path,
+                    f"attribute name {key!r} is not usable",
+                    "use a public Python identifier",
+                )
+                ok = False
+            elif key in ROUTE_FIXED_ATTRIBUTES:
+                self.error(
+                    spec.defined_at,
+                    path,
+                    f"{key!r} is defined by the spec itself",
+                    "change it in the consumer's spec instead",
+                )
+                ok = False
+            elif type(value) not in (str, int, float, bool, type(None)):
+                self.error(
+                    spec.defined_at,
+                    path,
+                    f"unsupported attribute value {value!r}",
+                    "route attributes are strings, numbers, booleans or None",
+                )
+                ok = False
+            else:
+                found.append((key, value))
+        return tuple(found) if ok else None
 
     def _check_groups(
         self, consumer: JsonWebsocketConsumer, captured: set[str], route: Route
@@ -439,9 +487,25 @@ class _AppResolver:
             reply = None
             if handler.reply is not None:
                 reply = self._payload_ref(handler.reply, handler.defined_at, "$.reply")
+            decorators = self._decorators(handler)
             if payload is not None and (handler.reply is None or reply is not None):
-                handlers.append(HandlerIR(msg_type, method, payload, reply))
+                handlers.append(HandlerIR(msg_type, method, payload, reply, decorators))
         return tuple(sorted(handlers, key=lambda h: h.msg_type))
+
+    def _decorators(self, handler: Handler) -> tuple[str, ...]:
+        found = []
+        for i, path in enumerate(handler.decorators):
+            parts = path.split(".") if isinstance(path, str) else []
+            if len(parts) < 2 or not all(naming.is_python_identifier(p) for p in parts):
+                self.error(
+                    handler.defined_at,
+                    f"$.decorators[{i}]",
+                    f"{path!r} is not a dotted path to a decorator",
+                    'name the module and the function, e.g. "myapp.guards.staff_only"',
+                )
+            else:
+                found.append(path)
+        return tuple(found)
 
     def _events(self, spec: JsonWebsocketConsumer) -> tuple[EventIR, ...]:
         events: list[EventIR] = []
@@ -708,7 +772,7 @@ def _placeholders(template: str) -> list[str]:
 
 def _field_line(cls: type[Any], name: str) -> int | None:
     try:
-        lines, start = inspect.getsourcelines(cls)
+        lines, start = class_source(cls)
     except (OSError, TypeError):
         return None
     pattern = re.compile(rf"\s+{re.escape(name)}\s*:")
@@ -721,7 +785,7 @@ def _field_line(cls: type[Any], name: str) -> int | None:
 def _class_location(cls: type[Any]) -> Location:
     try:
         file = inspect.getsourcefile(cls) or "<unknown>"
-        line = inspect.getsourcelines(cls)[1]
+        line = class_source(cls)[1]
     except (OSError, TypeError):
         return Location("<unknown>", 0)
     return Location(str(Path(file).resolve()), line)

@@ -19,6 +19,8 @@ import attrs
 from runtime.codec import Pattern
 from runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
 
+from .sourcelines import class_source
+
 __all__ = [
     "App",
     "Handler",
@@ -30,6 +32,7 @@ __all__ = [
     "is_payload",
     "payload",
     "route",
+    "route_class",
 ]
 
 T = TypeVar("T")
@@ -72,7 +75,7 @@ def payload(cls: type[T]) -> type[T]:
     """
     made = attrs.frozen(kw_only=True)(cls)
     try:
-        line = inspect.getsourcelines(cls)[1]
+        line = class_source(cls)[1]
     except (OSError, TypeError):
         line = 0
     file = inspect.getsourcefile(cls) or "<unknown>"
@@ -93,12 +96,15 @@ def payload_location(cls: type[Any]) -> Location:
 class Handler:
     """How one client message type is handled: its payload and, optionally, its reply.
 
-    ``method`` names the handler method; it defaults to the message type.
+    ``method`` names the handler method; it defaults to the message type. ``decorators``
+    are dotted paths (``"myapp.guards.staff_only"``) of functions wrapping the handler,
+    outermost first; each takes and returns an ``async (consumer, data) -> reply``.
     """
 
     payload: Any
     reply: Any = None
     method: str | None = None
+    decorators: Sequence[str] = ()
     defined_at: Location = _located()
 
 
@@ -122,9 +128,13 @@ class JsonWebsocketConsumer:
     login_required: bool = False
     defined_at: Location = _located()
 
-    def as_route(self, path: str) -> Route:
-        """A route serving this consumer alone on ``path``."""
-        return Route(path, self)
+    def as_route(self, path: str, attrs: Mapping[str, Any] | None = None) -> Route:
+        """A route serving this consumer alone on ``path``.
+
+        ``attrs`` become class attributes of a subclass used on this route only (the
+        consumer class itself is untouched), as in Channels' ``as_route(attrs=...)``.
+        """
+        return Route(path, self, attrs=dict(attrs or {}))
 
 
 @attrs.frozen
@@ -145,11 +155,18 @@ class Route:
 
     path: str
     target: Target
+    attrs: Mapping[str, Any] = attrs.field(factory=dict)
     defined_at: Location = _located()
 
 
-def route(path: str, target: Target) -> Route:
-    return Route(path, target)
+def route(path: str, target: Target, attrs: Mapping[str, Any] | None = None) -> Route:
+    """A route from ``path`` to a consumer or demultiplexer; ``attrs`` as in ``as_route``."""
+    return Route(path, target, attrs=dict(attrs or {}))
+
+
+def route_class(target: Target, path: str, attrs: Mapping[str, Any] | None = None) -> Route:
+    """Channels' spelling of ``route``: the class first, the path as a keyword."""
+    return Route(path, target, attrs=dict(attrs or {}))
 
 
 @attrs.frozen

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from typing import Any, ClassVar, Final, Protocol
 
 from .connection import Connection
-from .dispatch import DispatchTable, MessageRoute, is_unimplemented
+from .dispatch import DispatchTable, Handler, MessageRoute, is_unimplemented
 from .protocol import (
     BAD_FRAME,
     FORBIDDEN,
@@ -157,17 +157,28 @@ class JsonWebsocketConsumer:
         await self._sink.send_text(encode_json(event_frame(event, data)))
 
     async def group_send_event(self, group: str, event: str, data: Any) -> None:
-        """Send an event to every member of ``group`` that runs this kind of consumer.
+        """Send an event to every member of ``group`` that runs this kind of consumer."""
+        await self.group_send(group, event_frame(event, data))
 
-        The frame is encoded once here; each member only wraps it in its own stream.
+    async def group_send(self, group: str, content: Any) -> None:
+        """Send any JSON value as one frame to every member of ``group`` that runs this
+        kind of consumer, each inside its own stream.
+
+        The frame is encoded once here; members only wrap it. Channels consumers in the
+        group receive it as ``{"type": "chgen.event", ...}`` (their ``chgen_event``).
         """
         message = {
             "type": GROUP_EVENT,
             "group": group,
             "source": self.consumer_name,
-            "frame": encode_json(event_frame(event, data)),
+            "frame": encode_json(content),
         }
         await self.connection.layer.group_send(group, message)
+
+    def get_handler(self, route: MessageRoute) -> Handler:
+        """The callable that handles ``route``'s messages; override to wrap every handler
+        (Channels' get_handler). Runs once per message, so keep it cheap."""
+        return route.call
 
     # -- driven by the root or the demultiplexer --------------------------------------
 
@@ -212,12 +223,16 @@ class JsonWebsocketConsumer:
     async def _handle(self, route: MessageRoute, message: Message, payload: Any) -> None:
         token = _current_message.set(message)
         try:
-            result = await route.call(self, payload)
+            result = await self.get_handler(route)(self, payload)
             if message.id is None:
                 return
             # A message with an id always gets one answer; without a reply type it is null.
             data = None if route.encode_reply is None else route.encode_reply(result)
             reply = encode_json(reply_frame(message.type, message.id, data))
+        except ProtocolError as exc:
+            # A handler (or a decorator around it) refusing on purpose, e.g. `forbidden`.
+            exc.id = message.id
+            reply = encode_json(exc.frame())
         except Exception:
             log.exception("handler for %r in %s failed", message.type, type(self).__name__)
             reply = encode_json(error_frame(INTERNAL, "internal error", (), message.id))

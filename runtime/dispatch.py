@@ -14,7 +14,7 @@ import attrs
 from .codec import Decoder, Encoder, decoder, encoder
 from .protocol import UNKNOWN_TYPE, Detail, ProtocolError
 
-__all__ = ["DispatchTable", "MessageRoute", "is_unimplemented", "unimplemented"]
+__all__ = ["DispatchTable", "Handler", "MessageRoute", "is_unimplemented", "unimplemented"]
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
 F = TypeVar("F", bound=Callable[..., Any])

@@ -167,3 +167,64 @@ def test_http_user_without_any_authenticator_is_refused_with_a_logged_reason(
 
     run(scenario())
     assert "AuthMiddlewareStack" in caplog.text
+
+
+async def _ask(url: str, msg_type: str, **connect: Any) -> Any:
+    async with websockets.connect(url, **connect) as ws:
+        await ws.send(json.dumps({"type": msg_type, "id": 1, "data": {"name": "ada"}}))
+        return await recv_json(ws)
+
+
+def test_route_attrs_change_one_route_and_leave_the_class_untouched(
+    server: ThreadServer, app: Any
+) -> None:
+    plain = run(_ask(f"{server.base_url()}/ordered/", "greet"))
+    french = run(_ask(f"{server.base_url()}/ordered-fr/", "greet"))
+    assert plain["data"] == {"name": "hello ada"}
+    assert french["data"] == {"name": "bonjour ada"}
+    assert importlib.import_module("seed_handlers").Ordered.greeting == "hello"
+
+
+def test_spec_decorators_wrap_the_handler_and_may_refuse_with_a_structured_error(
+    server: ThreadServer,
+) -> None:
+    guards = importlib.import_module("seed_guards")
+    guards.CALLS.clear()
+    refused = run(_ask(f"{server.base_url()}/ordered/?user=ada", "audited"))
+    assert refused["error"] == {"code": "forbidden", "message": "staff only"}
+    assert refused["id"] == 1
+    allowed = run(_ask(f"{server.base_url()}/ordered/?user=staff", "audited"))
+    assert allowed["data"] == {"name": "ada"}
+    assert guards.CALLS == ["audited"], "the inner decorator ran only when the outer let it"
+
+
+def test_get_handler_wraps_every_handler(server: ThreadServer, app: Any) -> None:
+    seeds = importlib.import_module("seed_handlers")
+    seen: list[str] = []
+
+    def get_handler(self: Any, route: Any) -> Any:
+        async def wrapped(consumer: Any, data: Any) -> Any:
+            seen.append(route.msg_type)
+            return await route.call(consumer, data)
+
+        return wrapped
+
+    seeds.Ordered.get_handler = get_handler
+    try:
+        run(_ask(f"{server.base_url()}/ordered/", "greet"))
+        run(_ask(f"{server.base_url()}/ordered/", "work"))
+    finally:
+        del seeds.Ordered.get_handler
+    assert seen == ["greet", "work"]
+
+
+def test_connect_may_accept_with_a_subprotocol(server: ThreadServer) -> None:
+    async def scenario() -> tuple[str | None, str | None]:
+        url = f"{server.base_url()}/ordered/"
+        async with websockets.connect(url, subprotocols=["chgen.v1"]) as chosen:
+            with_protocol = chosen.subprotocol
+        async with websockets.connect(url) as plain:
+            without = plain.subprotocol
+        return with_protocol, without
+
+    assert run(scenario()) == ("chgen.v1", None)

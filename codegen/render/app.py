@@ -64,6 +64,8 @@ def _consumers(env: jinja2.Environment, app: AppIR) -> str:
         imports.add("runtime", "encoder")
     for name in used | event_payloads:
         imports.add(".payloads", name)
+    for module in {m for c in app.consumers for h in c.handlers for m in h.decorator_modules}:
+        imports.add(module)
     body = env.get_template("consumers.py.jinja").render(
         app=app, event_payloads=sorted(event_payloads)
     )
