@@ -163,6 +163,11 @@ class ConsumerIR:
     events: tuple[EventIR, ...]
     group_templates: tuple[str, ...]
     options: tuple[tuple[str, bool | int], ...] = ()  # runtime class settings that differ
+    layer_handlers: tuple[HandlerIR, ...] = ()  # channel-layer message types, no replies
+
+    @property
+    def all_handlers(self) -> tuple[HandlerIR, ...]:
+        return self.handlers + self.layer_handlers
 
     @property
     def base_name(self) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from runtime.codec import CONVERTER, validation_details
+from runtime.consumer import GROUP_EVENT
 from runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
 
 from . import naming
@@ -138,6 +139,7 @@ CONSUMER_ATTRIBUTES = frozenset(n for n in dir(RuntimeConsumer) if not n.startsw
 RESERVED_TYPES = frozenset({"error"})
 _APP_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]*\Z")
+_LAYER_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\Z")
 _MEMBER_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 _STREAM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 
@@ -401,12 +403,15 @@ class _AppResolver:
             return None
         self.consumer_specs[spec.name] = spec
         events = self._events(spec)
-        handlers = self._handlers(
-            spec, {f"send_{e.name}" for e in events} | {f"group_send_{e.name}" for e in events}
-        )
+        helpers = {f"send_{e.name}" for e in events} | {f"group_send_{e.name}" for e in events}
+        methods: dict[str, str] = {}
+        handlers = self._handlers(spec, "method_mapping", helpers, methods)
+        layer_handlers = self._handlers(spec, "layer_mapping", helpers, methods)
         templates = tuple(self._template(t, spec, i) for i, t in enumerate(spec.connection_groups))
         options = self._options(spec)
-        self.consumers[spec.name] = ConsumerIR(spec.name, handlers, events, templates, options)
+        self.consumers[spec.name] = ConsumerIR(
+            spec.name, handlers, events, templates, options, layer_handlers
+        )
         return spec.name
 
     def _options(self, spec: JsonWebsocketConsumer) -> tuple[tuple[str, bool | int], ...]:
@@ -444,14 +449,21 @@ class _AppResolver:
         return template
 
     def _handlers(
-        self, spec: JsonWebsocketConsumer, helper_names: set[str]
+        self, spec: JsonWebsocketConsumer, table: str, taken: set[str], methods: dict[str, str]
     ) -> tuple[HandlerIR, ...]:
+        """Handlers of one table: ``method_mapping`` (client messages) or ``layer_mapping``
+        (channel-layer messages, Channels style ``chat.message``, which get no reply)."""
+        layer = table == "layer_mapping"
         handlers: list[HandlerIR] = []
-        methods: dict[str, str] = {}
-        for msg_type, handler in spec.method_mapping.items():
-            path = f"$.method_mapping[{naming.py_str(str(msg_type))}]"
+        for msg_type, handler in getattr(spec, table).items():
+            path = f"$.{table}[{naming.py_str(str(msg_type))}]"
             at = handler.defined_at if isinstance(handler, Handler) else spec.defined_at
-            if not self._member_name(msg_type, "message type", at, path):
+            valid = (
+                self._layer_type(msg_type, at, path)
+                if layer
+                else self._member_name(msg_type, "message type", at, path)
+            )
+            if not valid:
                 continue
             if not isinstance(handler, Handler):
                 self.error(
@@ -461,12 +473,12 @@ class _AppResolver:
                     f"write Handler(PayloadClass) for {msg_type!r}",
                 )
                 continue
-            method = handler.method or msg_type
-            if handler.method is not None and not self._member_name(
-                handler.method, "handler method", handler.defined_at, "$.method"
+            method = handler.method or msg_type.replace(".", "_")
+            if (handler.method is not None or layer) and not self._member_name(
+                method, "handler method", handler.defined_at, "$.method"
             ):
                 continue
-            if method in helper_names:
+            if method in taken:
                 self.error(
                     handler.defined_at,
                     "$.method",
@@ -483,6 +495,14 @@ class _AppResolver:
                 )
                 continue
             methods[method] = msg_type
+            if layer and handler.reply is not None:
+                self.error(
+                    handler.defined_at,
+                    "$.reply",
+                    "a layer message has nobody to reply to",
+                    "remove reply=",
+                )
+                continue
             payload = self._payload_ref(handler.payload, handler.defined_at, "$.payload")
             reply = None
             if handler.reply is not None:
@@ -491,6 +511,17 @@ class _AppResolver:
             if payload is not None and (handler.reply is None or reply is not None):
                 handlers.append(HandlerIR(msg_type, method, payload, reply, decorators))
         return tuple(sorted(handlers, key=lambda h: h.msg_type))
+
+    def _layer_type(self, name: Any, at: Location, path: str) -> bool:
+        if not isinstance(name, str) or not _LAYER_TYPE.match(name) or name == GROUP_EVENT:
+            self.error(
+                at,
+                path,
+                f"layer message type {name!r} is not usable",
+                'use lowercase names with dots, like Channels\' "chat.message"',
+            )
+            return False
+        return True
 
     def _decorators(self, handler: Handler) -> tuple[str, ...]:
         found = []

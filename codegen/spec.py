@@ -31,6 +31,7 @@ __all__ = [
     "WebsocketDemultiplexer",
     "is_payload",
     "payload",
+    "payload_at",
     "route",
     "route_class",
 ]
@@ -38,6 +39,7 @@ __all__ = [
 T = TypeVar("T")
 
 _PAYLOAD_MARK = "__chgen_payload__"
+_FIELD_LOCATIONS = "__chgen_field_locations__"
 _THIS_FILE = str(Path(__file__).resolve())
 
 
@@ -92,6 +94,26 @@ def payload_location(cls: type[Any]) -> Location:
     return location
 
 
+def payload_at(
+    cls: type[T], location: Location, fields: Mapping[str, Location] | None = None
+) -> type[T]:
+    """``@payload`` for a class made at run time (data specs, generated tests).
+
+    Such a class has no source for ``inspect`` to find, so its ``location`` and those of
+    its ``fields`` are given; errors about the payload and its fields point there.
+    """
+    made = attrs.frozen(kw_only=True)(cls)
+    setattr(made, _PAYLOAD_MARK, location)
+    setattr(made, _FIELD_LOCATIONS, dict(fields or {}))
+    return made
+
+
+def field_location(cls: type[Any], name: str) -> Location | None:
+    """Where field ``name`` of a ``payload_at`` class is defined, if it was given."""
+    locations: Mapping[str, Location] = vars(cls).get(_FIELD_LOCATIONS, {})
+    return locations.get(name)
+
+
 @attrs.frozen
 class Handler:
     """How one client message type is handled: its payload and, optionally, its reply.
@@ -112,8 +134,12 @@ class Handler:
 class JsonWebsocketConsumer:
     """A JSON consumer: client messages to typed handlers, plus the events it sends.
 
-    ``strict_ordering=False`` lets up to ``max_concurrency`` handlers of one socket run at
-    once (replies still carry their ids). ``http_user`` requires a user in the scope
+    ``layer_mapping`` maps channel-layer message types (Channels' ``"chat.message"``,
+    sent by ``group_send`` from any consumer) to handlers; the message's other keys are
+    the payload, and there is no reply.
+
+    ``strict_ordering=False`` lets up to ``max_concurrency`` handlers of one socket run
+    at once (replies keep their ids). ``http_user`` requires a user in the scope
     (AuthMiddlewareStack or the router's authenticator); ``login_required`` also refuses
     anonymous users.
     """
@@ -122,6 +148,7 @@ class JsonWebsocketConsumer:
     method_mapping: Mapping[str, Handler] = attrs.field(factory=dict)
     sends: Mapping[str, Any] = attrs.field(factory=dict)
     connection_groups: Sequence[str] = ()
+    layer_mapping: Mapping[str, Handler] = attrs.field(factory=dict)
     strict_ordering: bool = True
     max_concurrency: int = RuntimeConsumer.max_concurrency
     http_user: bool = False

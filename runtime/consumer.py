@@ -23,6 +23,7 @@ from .protocol import (
     Message,
     ProtocolError,
     decode_json,
+    decode_with,
     encode_json,
     error_frame,
     event_frame,
@@ -34,8 +35,8 @@ __all__ = [
     "GROUP_EVENT",
     "FrameSink",
     "JsonWebsocketConsumer",
+    "drop_unknown",
     "is_authenticated",
-    "is_group_event",
 ]
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,9 @@ def is_authenticated(user: Any) -> bool:
     return user is not None and getattr(user, "is_authenticated", True) is True
 
 
-def is_group_event(message: dict[str, Any]) -> bool:
-    """True for chgen's group events; anything else on the layer is logged and dropped."""
-    if message.get("type") == GROUP_EVENT:
-        return True
+def drop_unknown(message: dict[str, Any]) -> None:
+    # Channels closes the socket here; one stray message must not cost a connection.
     log.warning("dropped a layer message of unknown type %r", message.get("type"))
-    return False
 
 
 _current_message: ContextVar[Message] = ContextVar("chgen_current_message")
@@ -69,6 +67,7 @@ class FrameSink(Protocol):
 class JsonWebsocketConsumer:
     consumer_name: ClassVar[str] = ""
     dispatch_table: ClassVar[DispatchTable] = DispatchTable(())
+    layer_table: ClassVar[DispatchTable] = DispatchTable(())  # channel-layer message types
     connection_group_templates: ClassVar[tuple[str, ...]] = ()
     max_message_size: ClassVar[int] = 1 << 20  # characters of a text frame
     # True: one message at a time, in arrival order. False: up to max_concurrency handlers
@@ -130,6 +129,16 @@ class JsonWebsocketConsumer:
 
     # -- hooks a subclass may override -------------------------------------------------
 
+    @classmethod
+    def encode_json(cls, content: Any) -> str:
+        """Encode a frame; override for a custom JSON encoder (it must return text)."""
+        return encode_json(content)
+
+    @classmethod
+    def decode_json(cls, text: str) -> Any:
+        """Decode a frame of this consumer's own socket; an exception answers ``bad_json``."""
+        return decode_json(text)
+
     def connection_groups(self, **kwargs: str) -> list[str]:
         """Groups joined before accept and left on disconnect; formatted from route kwargs."""
         return [template.format(**kwargs) for template in self.connection_group_templates]
@@ -151,10 +160,10 @@ class JsonWebsocketConsumer:
 
     async def send(self, content: Any) -> None:
         """Send any JSON-ready value as one frame (wrapped in the stream if multiplexed)."""
-        await self._sink.send_text(encode_json(content))
+        await self._sink.send_text(self.encode_json(content))
 
     async def send_event(self, event: str, data: Any) -> None:
-        await self._sink.send_text(encode_json(event_frame(event, data)))
+        await self._sink.send_text(self.encode_json(event_frame(event, data)))
 
     async def group_send_event(self, group: str, event: str, data: Any) -> None:
         """Send an event to every member of ``group`` that runs this kind of consumer."""
@@ -171,7 +180,7 @@ class JsonWebsocketConsumer:
             "type": GROUP_EVENT,
             "group": group,
             "source": self.consumer_name,
-            "frame": encode_json(content),
+            "frame": self.encode_json(content),
         }
         await self.connection.layer.group_send(group, message)
 
@@ -194,8 +203,21 @@ class JsonWebsocketConsumer:
         for group in groups:
             await self.connection.leave(group)
 
-    async def receive_json(self, content: Any) -> None:
-        """Dispatch one decoded frame; every failure becomes an error frame."""
+    async def receive(self, content: Any) -> None:
+        """Called with each decoded frame from the client; dispatches it by default.
+
+        Override for untyped handling (Channels' ``receive(content)``), and call
+        ``self.dispatch(content)`` for what the spec maps.
+        """
+        await self.dispatch(content)
+
+    @classmethod
+    def channel_names(cls) -> list[str]:
+        """The message types this consumer handles: from clients, then from the layer."""
+        return [r.msg_type for r in cls.dispatch_table] + [r.msg_type for r in cls.layer_table]
+
+    async def dispatch(self, content: Any) -> None:
+        """Dispatch one decoded frame through the table; every failure becomes an error frame."""
         message: Message | None = None
         try:
             message = parse_message(content)
@@ -206,7 +228,7 @@ class JsonWebsocketConsumer:
         except ProtocolError as exc:
             if message is not None:
                 exc.id = message.id
-            await self._sink.send_text(encode_json(exc.frame()))
+            await self._sink.send_text(self.encode_json(exc.frame()))
             return
         if self.strict_ordering:
             await self._handle(route, message, payload)
@@ -228,14 +250,14 @@ class JsonWebsocketConsumer:
                 return
             # A message with an id always gets one answer; without a reply type it is null.
             data = None if route.encode_reply is None else route.encode_reply(result)
-            reply = encode_json(reply_frame(message.type, message.id, data))
+            reply = self.encode_json(reply_frame(message.type, message.id, data))
         except ProtocolError as exc:
             # A handler (or a decorator around it) refusing on purpose, e.g. `forbidden`.
             exc.id = message.id
-            reply = encode_json(exc.frame())
+            reply = self.encode_json(exc.frame())
         except Exception:
             log.exception("handler for %r in %s failed", message.type, type(self).__name__)
-            reply = encode_json(error_frame(INTERNAL, "internal error", (), message.id))
+            reply = self.encode_json(error_frame(INTERNAL, "internal error", (), message.id))
         finally:
             _current_message.reset(token)
         await self._sink.send_text(reply)
@@ -250,7 +272,8 @@ class JsonWebsocketConsumer:
         """Handlers of the dispatch table that no subclass implemented, as ``Class.method``."""
         return [
             f"{cls.__name__}.{route.method}"
-            for route in cls.dispatch_table
+            for table in (cls.dispatch_table, cls.layer_table)
+            for route in table
             if route.method and is_unimplemented(getattr(cls, route.method, None))
         ]
 
@@ -266,15 +289,15 @@ class JsonWebsocketConsumer:
 
     async def on_text(self, text: str) -> None:
         try:
-            content = decode_json(text)
+            content = decode_with(self.decode_json, text)
         except ProtocolError as exc:
-            await self._sink.send_text(encode_json(exc.frame()))
+            await self._sink.send_text(self.encode_json(exc.frame()))
             return
-        await self.receive_json(content)
+        await self.receive(content)
 
     async def on_bytes(self, data: bytes) -> None:
         frame = error_frame(BAD_FRAME, "binary frames are not accepted; send JSON text")
-        await self._sink.send_text(encode_json(frame))
+        await self._sink.send_text(self.encode_json(frame))
 
     async def on_disconnect(self, code: int) -> None:
         try:
@@ -292,5 +315,32 @@ class JsonWebsocketConsumer:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def on_layer_message(self, message: dict[str, Any]) -> None:
-        if is_group_event(message):
+        if not await self.receive_layer(message):
+            drop_unknown(message)
+
+    async def receive_layer(self, message: dict[str, Any]) -> bool:
+        """Handle a channel-layer message; False if this consumer has no use for its type.
+
+        Group events go to the client; other types go through ``layer_table`` to typed
+        handlers, with the message's other keys as the payload (Channels' style
+        ``{"type": "chat.message", "text": ...}``).
+        """
+        msg_type = message.get("type")
+        if msg_type == GROUP_EVENT:
             await self.deliver_group_event(message)
+            return True
+        if not isinstance(msg_type, str) or msg_type not in self.layer_table:
+            return False
+        if not self.admitted:
+            return True  # a refused stream consumer ignores its layer messages
+        route = self.layer_table.lookup(msg_type)
+        data = {k: v for k, v in message.items() if k != "type"}
+        try:
+            payload = route.decode(data)
+            await self.get_handler(route)(self, payload)
+        except ProtocolError as exc:
+            details = "; ".join(f"{d.path} {d.message}" for d in exc.details)
+            log.warning("dropped an invalid %r layer message: %s", msg_type, details)
+        except Exception:
+            log.exception("layer handler for %r in %s failed", msg_type, type(self).__name__)
+        return True

@@ -14,13 +14,14 @@ from typing import Any, ClassVar
 import orjson
 
 from .connection import Connection
-from .consumer import JsonWebsocketConsumer, is_group_event
+from .consumer import JsonWebsocketConsumer, drop_unknown
 from .protocol import (
     BAD_FRAME,
     UNKNOWN_STREAM,
     Detail,
     ProtocolError,
     decode_json,
+    decode_with,
     encode_json,
     error_frame,
     parse_envelope,
@@ -46,7 +47,7 @@ class Multiplexer:
         self._prefix = '{"stream":' + orjson.dumps(stream).decode() + ',"payload":'
 
     async def send(self, frame: Any) -> None:
-        await self.send_text(encode_json(frame))
+        await self.send_text(self.demultiplexer.encode_json(frame))
 
     async def send_text(self, frame_json: str) -> None:
         await self._connection.send_text(self._prefix + frame_json + "}")
@@ -55,12 +56,15 @@ class Multiplexer:
 class WebsocketDemultiplexer:
     consumers: ClassVar[Mapping[str, type[JsonWebsocketConsumer]]] = {}
     max_message_size: ClassVar[int] = 1 << 20  # characters of a text frame
+    multiplexer_class: ClassVar[type[Multiplexer]] = Multiplexer
 
     def __init__(self, connection: Connection, kwargs: Mapping[str, str]) -> None:
         self.connection = connection
         self.kwargs = dict(kwargs)
         self.streams: dict[str, JsonWebsocketConsumer] = {
-            stream: consumer_class(connection, kwargs, Multiplexer(stream, self, connection))
+            stream: consumer_class(
+                connection, kwargs, self.multiplexer_class(stream, self, connection)
+            )
             for stream, consumer_class in self.consumers.items()
         }
         self._known = ", ".join(sorted(self.streams)) or "(none)"
@@ -68,7 +72,17 @@ class WebsocketDemultiplexer:
     @classmethod
     def encode(cls, stream: str, payload: Any) -> str:
         """The JSON text of ``payload`` wrapped for ``stream``, as clients receive it."""
-        return encode_json(wrap(stream, payload))
+        return cls.encode_json(wrap(stream, payload))
+
+    @classmethod
+    def encode_json(cls, content: Any) -> str:
+        """Encode a frame; override for a custom JSON encoder (it must return text)."""
+        return encode_json(content)
+
+    @classmethod
+    def decode_json(cls, text: str) -> Any:
+        """Decode an incoming frame (the envelope); an exception answers ``bad_json``."""
+        return decode_json(text)
 
     async def connect(self) -> None:
         """Called once every stream's groups are joined. Accepts by default."""
@@ -85,7 +99,7 @@ class WebsocketDemultiplexer:
 
     async def on_text(self, text: str) -> None:
         try:
-            envelope = parse_envelope(decode_json(text))
+            envelope = parse_envelope(decode_with(self.decode_json, text))
             consumer = self.streams.get(envelope.stream)
             if consumer is None:
                 raise ProtocolError(
@@ -95,13 +109,13 @@ class WebsocketDemultiplexer:
                 )
         except ProtocolError as exc:
             # The frame belongs to no stream, so the error goes out unwrapped.
-            await self.connection.send_text(encode_json(exc.frame()))
+            await self.connection.send_text(self.encode_json(exc.frame()))
             return
-        await consumer.receive_json(envelope.payload)
+        await consumer.receive(envelope.payload)
 
     async def on_bytes(self, data: bytes) -> None:
         frame = error_frame(BAD_FRAME, "binary frames are not accepted; send JSON text")
-        await self.connection.send_text(encode_json(frame))
+        await self.connection.send_text(self.encode_json(frame))
 
     async def on_disconnect(self, code: int) -> None:
         for stream, consumer in self.streams.items():
@@ -111,9 +125,11 @@ class WebsocketDemultiplexer:
                 log.exception("disconnect of stream %r failed", stream)
 
     async def on_layer_message(self, message: dict[str, Any]) -> None:
-        if is_group_event(message):
-            for consumer in self.streams.values():
-                await consumer.deliver_group_event(message)
+        handled = False
+        for consumer in self.streams.values():
+            handled = await consumer.receive_layer(message) or handled
+        if not handled:
+            drop_unknown(message)
 
     @classmethod
     def missing_handlers(cls) -> list[str]:

@@ -7,7 +7,7 @@ See docs/protocol.md for the contract clients rely on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -27,6 +27,7 @@ __all__ = [
     "MessageId",
     "ProtocolError",
     "decode_json",
+    "decode_with",
     "encode_json",
     "error_frame",
     "event_frame",
@@ -100,6 +101,16 @@ def decode_json(text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
+        raise ProtocolError(BAD_JSON, f"frame is not valid JSON: {exc}") from None
+
+
+def decode_with(decode: Callable[[str], Any], text: str) -> Any:
+    """Run a decoder, possibly a user's override; any failure is ``bad_json``."""
+    try:
+        return decode(text)
+    except ProtocolError:
+        raise
+    except Exception as exc:
         raise ProtocolError(BAD_JSON, f"frame is not valid JSON: {exc}") from None
 
 

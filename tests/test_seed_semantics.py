@@ -228,3 +228,28 @@ def test_connect_may_accept_with_a_subprotocol(server: ThreadServer) -> None:
         return with_protocol, without
 
     assert run(scenario()) == ("chgen.v1", None)
+
+
+def test_channels_style_layer_messages_reach_typed_layer_handlers(
+    server: ThreadServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> tuple[Any, Any]:
+        url = f"{server.base_url()}/ordered/"
+        async with websockets.connect(url) as sender, websockets.connect(url) as member:
+            await sender.send(json.dumps({"type": "notify", "id": 5, "data": {"text": "hi"}}))
+            got = [await recv_json(sender), await recv_json(sender)]
+            # The invalid and unknown messages were dropped; the connection still answers.
+            await member.send(json.dumps({"type": "greet", "id": 6, "data": {"name": "x"}}))
+            return got, [await recv_json(member), await recv_json(member)]
+
+    to_sender, to_member = run(scenario())
+    noticed = {"type": "noticed", "data": {"text": "hi"}}
+    assert noticed in to_sender and {"type": "notify", "id": 5, "data": None} in to_sender
+    assert to_member == [noticed, {"type": "greet", "id": 6, "data": {"name": "hello x"}}]
+    assert "dropped a layer message of unknown type 'unknown.kind'" in caplog.text
+    assert "dropped an invalid 'room.notice' layer message: $.data.text" in caplog.text
+
+
+def test_channel_names_lists_client_and_layer_types(app: Any) -> None:
+    ordered = importlib.import_module("seed_handlers").Ordered
+    assert ordered.channel_names() == ["audited", "greet", "notify", "work", "room.notice"]

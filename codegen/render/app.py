@@ -57,14 +57,14 @@ def _consumers(env: jinja2.Environment, app: AppIR) -> str:
     used: set[str] = set()
     event_payloads: set[str] = set()
     for consumer in app.consumers:
-        for h in consumer.handlers:
+        for h in consumer.all_handlers:
             used.update(n for n in (h.payload, h.reply) if n is not None)
         event_payloads.update(e.payload for e in consumer.events)
     if event_payloads:
         imports.add("runtime", "encoder")
     for name in used | event_payloads:
         imports.add(".payloads", name)
-    for module in {m for c in app.consumers for h in c.handlers for m in h.decorator_modules}:
+    for module in {m for c in app.consumers for h in c.all_handlers for m in h.decorator_modules}:
         imports.add(module)
     body = env.get_template("consumers.py.jinja").render(
         app=app, event_payloads=sorted(event_payloads)
