@@ -1,0 +1,223 @@
+"""An in-process test client for any chgen app: no server, no sockets, real ASGI events.
+
+    async with WebsocketClient(application, "/ws/lobby/") as client:
+        ack = await client.request("post", Post(text="hi"), stream="chat", reply=Ack)
+        posted = await client.event("posted", Posted, stream="chat")
+
+Every wait is bounded by ``timeout`` (seconds). Frames that arrive while the client waits
+for something else are kept, in order, for later ``receive``/``event`` calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import MutableMapping
+from typing import Any, TypeVar
+
+from .asgi import ASGIApp
+from .codec import decoder, encoder
+from .protocol import decode_json, encode_json
+
+__all__ = ["Refused", "WebsocketClient"]
+
+T = TypeVar("T")
+
+
+class Refused(Exception):
+    """The app refused the handshake (closed before accepting)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"the handshake was refused (close code {code})")
+        self.code = code
+
+
+class WebsocketClient:
+    def __init__(
+        self,
+        app: ASGIApp,
+        path: str,
+        *,
+        query_string: bytes = b"",
+        headers: list[tuple[bytes, bytes]] | None = None,
+        subprotocols: list[str] | None = None,
+        scope: dict[str, Any] | None = None,
+        timeout: float = 2.0,
+    ) -> None:
+        self.timeout = timeout
+        self.scope: dict[str, Any] = {
+            "type": "websocket",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query_string,
+            "headers": headers or [],
+            "subprotocols": subprotocols or [],
+            "client": ("127.0.0.1", 0),
+            "server": ("127.0.0.1", 80),
+            **(scope or {}),
+        }
+        self.subprotocol: str | None = None
+        self.close_code: int | None = None
+        self._app = app
+        self._to_app: asyncio.Queue[MutableMapping[str, Any]] = asyncio.Queue()
+        self._from_app: asyncio.Queue[MutableMapping[str, Any]] = asyncio.Queue()
+        self._kept: list[Any] = []
+        self._ids = itertools.count(1)
+        self._task: asyncio.Future[None] | None = None
+
+    async def __aenter__(self) -> WebsocketClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Open the socket; raise ``Refused`` if the app closes instead of accepting."""
+        self._task = asyncio.ensure_future(
+            self._app(self.scope, self._to_app.get, self._from_app.put)
+        )
+        await self._to_app.put({"type": "websocket.connect"})
+        first = await self._next_event()
+        if first["type"] == "websocket.close":
+            self.close_code = first.get("code", 1000)
+            await self._finish()
+            raise Refused(self.close_code or 1000)
+        self.subprotocol = first.get("subprotocol")
+
+    async def close(self, code: int = 1000) -> None:
+        """Close from the client side and wait (bounded) for the app to finish."""
+        if self._task is None or self._task.done():
+            return
+        await self._to_app.put({"type": "websocket.disconnect", "code": code})
+        await self._finish()
+
+    async def send_text(self, text: str) -> None:
+        await self._to_app.put({"type": "websocket.receive", "text": text})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self._to_app.put({"type": "websocket.receive", "bytes": data})
+
+    async def send_json(self, content: Any) -> None:
+        await self.send_text(encode_json(content))
+
+    async def send(
+        self,
+        msg_type: str,
+        data: Any = None,
+        *,
+        stream: str | None = None,
+        id: str | int | None = None,
+    ) -> None:
+        """Send a protocol message; ``data`` may be a payload instance or plain JSON."""
+        frame: dict[str, Any] = {"type": msg_type, "data": _plain(data)}
+        if id is not None:
+            frame["id"] = id
+        await self.send_json(frame if stream is None else {"stream": stream, "payload": frame})
+
+    async def receive(self) -> Any:
+        """The next frame (unwrapped JSON), kept frames first."""
+        if self._kept:
+            return self._kept.pop(0)
+        return await self._receive_new()
+
+    async def request(
+        self,
+        msg_type: str,
+        data: Any = None,
+        *,
+        stream: str | None = None,
+        reply: type[T] | None = None,
+    ) -> Any:
+        """Send with a fresh id and return the answer's ``data`` (as ``reply`` if given).
+
+        An error answer raises ``AssertionError`` with the error frame.
+        """
+        msg_id = next(self._ids)
+        await self.send(msg_type, data, stream=stream, id=msg_id)
+        frame = await self._take(lambda f: f.get("id") == msg_id, stream)
+        if frame.get("type") == "error":
+            raise AssertionError(f"{msg_type} was answered with an error: {frame['error']}")
+        return frame["data"] if reply is None else decoder(reply)(frame["data"])
+
+    async def error(self, *, stream: str | None = None) -> dict[str, Any]:
+        """The next error frame's ``error`` object on ``stream`` (or at top level)."""
+        frame = await self._take(lambda f: f.get("type") == "error", stream)
+        error: dict[str, Any] = frame["error"]
+        return error
+
+    async def event(
+        self, event: str, payload: type[T] | None = None, *, stream: str | None = None
+    ) -> Any:
+        """Wait for event ``event`` on ``stream``; its data, as ``payload`` if given."""
+        frame = await self._take(lambda f: f.get("type") == event and "id" not in f, stream)
+        return frame["data"] if payload is None else decoder(payload)(frame["data"])
+
+    async def expect_nothing(self, within: float = 0.1) -> None:
+        """Assert that no frame arrives within ``within`` seconds."""
+        if self._kept:
+            raise AssertionError(f"unexpected frame: {self._kept[0]!r}")
+        try:
+            frame = await asyncio.wait_for(self._receive_new(), within)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected frame: {frame!r}")
+
+    async def _take(self, wanted: Any, stream: str | None) -> dict[str, Any]:
+        def unwrap(frame: Any) -> dict[str, Any] | None:
+            if stream is not None:
+                if not isinstance(frame, dict) or frame.get("stream") != stream:
+                    return None
+                frame = frame.get("payload")
+            return frame if isinstance(frame, dict) and wanted(frame) else None
+
+        for index, kept in enumerate(self._kept):
+            found = unwrap(kept)
+            if found is not None:
+                del self._kept[index]
+                return found
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            frame = await asyncio.wait_for(self._receive_new(), max(0.0, deadline - loop.time()))
+            found = unwrap(frame)
+            if found is not None:
+                return found
+            self._kept.append(frame)
+
+    async def _receive_new(self) -> Any:
+        event = await self._next_event()
+        if event["type"] == "websocket.close":
+            self.close_code = event.get("code", 1000)
+            raise AssertionError(f"the app closed the socket with code {self.close_code}")
+        text = event.get("text")
+        return decode_json(text if text is not None else event.get("bytes", b""))
+
+    async def _next_event(self) -> MutableMapping[str, Any]:
+        get: asyncio.Future[Any] = asyncio.ensure_future(self._from_app.get())
+        assert self._task is not None
+        waiting: set[asyncio.Future[Any]] = {get, self._task}
+        done, _ = await asyncio.wait(
+            waiting, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if get in done:
+            event: MutableMapping[str, Any] = get.result()
+            return event
+        get.cancel()
+        if self._task in done:
+            self._task.result()  # re-raise the app's exception, if any
+            raise AssertionError("the app finished without answering")
+        raise TimeoutError(f"nothing from the app within {self.timeout} s")
+
+    async def _finish(self) -> None:
+        assert self._task is not None
+        await asyncio.wait_for(self._task, self.timeout)
+
+
+def _plain(data: Any) -> Any:
+    """Payload instances become their JSON form; plain JSON passes through."""
+    if data is None:
+        return {}
+    if hasattr(type(data), "__attrs_attrs__"):
+        return encoder(type(data))(data)
+    return data
