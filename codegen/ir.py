@@ -164,6 +164,7 @@ class ConsumerIR:
     group_templates: tuple[str, ...]
     options: tuple[tuple[str, bool | int], ...] = ()  # runtime class settings that differ
     layer_handlers: tuple[HandlerIR, ...] = ()  # channel-layer message types, no replies
+    kind: str = "json"  # or "plain": text/bytes frames, no schema
 
     @property
     def all_handlers(self) -> tuple[HandlerIR, ...]:

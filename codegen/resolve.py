@@ -51,7 +51,10 @@ from .spec import (
     JsonWebsocketConsumer,
     Location,
     Route,
+    WebsocketConsumer,
     WebsocketDemultiplexer,
+    class_location,
+    field_location,
     is_payload,
     payload_location,
 )
@@ -59,6 +62,8 @@ from .typemap import UnsupportedType, translate
 from .urlpattern import url_template
 
 __all__ = ["resolve"]
+
+AnyConsumer = JsonWebsocketConsumer | WebsocketConsumer
 
 # Names the generated modules import or define themselves; a spec name must not shadow them.
 GENERATED_NAMES = frozenset(
@@ -184,7 +189,7 @@ class _AppResolver:
         self.enum_classes: dict[str, type[enum.Enum]] = {}
         self.enums: dict[str, EnumIR] = {}
         self.consumers: dict[str, ConsumerIR] = {}
-        self.consumer_specs: dict[str, JsonWebsocketConsumer] = {}
+        self.consumer_specs: dict[str, AnyConsumer] = {}
         self.demuxes: dict[str, DemuxIR] = {}
         self.demux_specs: dict[str, WebsocketDemultiplexer] = {}
         self.names: dict[str, tuple[str, Location]] = {}  # generated top-level names
@@ -269,9 +274,9 @@ class _AppResolver:
             )
             pattern = None
         target = spec.target
-        if isinstance(target, JsonWebsocketConsumer):
+        if isinstance(target, JsonWebsocketConsumer | WebsocketConsumer):
             name = self._consumer(target)
-            consumers = [target]
+            consumers: list[AnyConsumer] = [target]
         elif isinstance(target, WebsocketDemultiplexer):
             name = self._demux(target)
             consumers = [
@@ -336,9 +341,7 @@ class _AppResolver:
                 found.append((key, value))
         return tuple(found) if ok else None
 
-    def _check_groups(
-        self, consumer: JsonWebsocketConsumer, captured: set[str], route: Route
-    ) -> None:
+    def _check_groups(self, consumer: AnyConsumer, captured: set[str], route: Route) -> None:
         for i, template in enumerate(consumer.connection_groups):
             for field in _placeholders(template):
                 if field not in captured:
@@ -383,7 +386,7 @@ class _AppResolver:
         self.names[name] = (what, at)
         return True
 
-    def _consumer(self, spec: JsonWebsocketConsumer) -> str | None:
+    def _consumer(self, spec: AnyConsumer) -> str | None:
         known = self.consumer_specs.get(spec.name)
         if known is spec:
             return spec.name
@@ -409,28 +412,29 @@ class _AppResolver:
         layer_handlers = self._handlers(spec, "layer_mapping", helpers, methods)
         templates = tuple(self._template(t, spec, i) for i, t in enumerate(spec.connection_groups))
         options = self._options(spec)
+        kind = "plain" if isinstance(spec, WebsocketConsumer) else "json"
         self.consumers[spec.name] = ConsumerIR(
-            spec.name, handlers, events, templates, options, layer_handlers
+            spec.name, handlers, events, templates, options, layer_handlers, kind
         )
         return spec.name
 
-    def _options(self, spec: JsonWebsocketConsumer) -> tuple[tuple[str, bool | int], ...]:
+    def _options(self, spec: AnyConsumer) -> tuple[tuple[str, bool | int], ...]:
         """Settings that differ from the runtime's defaults, as class attributes to emit."""
         options: list[tuple[str, bool | int]] = []
         for name in ("strict_ordering", "http_user", "login_required"):
-            value = getattr(spec, name)
+            value = getattr(spec, name, getattr(RuntimeConsumer, name))
             if type(value) is not bool:
                 self.error(spec.defined_at, f"$.{name}", f"{name} must be True or False")
             elif value != getattr(RuntimeConsumer, name):
                 options.append((name, value))
-        limit = spec.max_concurrency
+        limit = getattr(spec, "max_concurrency", RuntimeConsumer.max_concurrency)
         if type(limit) is not int or limit < 1:
             self.error(spec.defined_at, "$.max_concurrency", "max_concurrency must be an int >= 1")
         elif limit != RuntimeConsumer.max_concurrency:
             options.append(("max_concurrency", limit))
         return tuple(options)
 
-    def _template(self, template: Any, spec: JsonWebsocketConsumer, index: int) -> str:
+    def _template(self, template: Any, spec: AnyConsumer, index: int) -> str:
         path = f"$.connection_groups[{index}]"
         if not isinstance(template, str):
             self.error(
@@ -449,13 +453,13 @@ class _AppResolver:
         return template
 
     def _handlers(
-        self, spec: JsonWebsocketConsumer, table: str, taken: set[str], methods: dict[str, str]
+        self, spec: AnyConsumer, table: str, taken: set[str], methods: dict[str, str]
     ) -> tuple[HandlerIR, ...]:
         """Handlers of one table: ``method_mapping`` (client messages) or ``layer_mapping``
         (channel-layer messages, Channels style ``chat.message``, which get no reply)."""
         layer = table == "layer_mapping"
         handlers: list[HandlerIR] = []
-        for msg_type, handler in getattr(spec, table).items():
+        for msg_type, handler in getattr(spec, table, {}).items():
             path = f"$.{table}[{naming.py_str(str(msg_type))}]"
             at = handler.defined_at if isinstance(handler, Handler) else spec.defined_at
             valid = (
@@ -538,9 +542,9 @@ class _AppResolver:
                 found.append(path)
         return tuple(found)
 
-    def _events(self, spec: JsonWebsocketConsumer) -> tuple[EventIR, ...]:
+    def _events(self, spec: AnyConsumer) -> tuple[EventIR, ...]:
         events: list[EventIR] = []
-        for name, cls in spec.sends.items():
+        for name, cls in getattr(spec, "sends", {}).items():
             path = f"$.sends[{naming.py_str(str(name))}]"
             if not self._member_name(name, "event", spec.defined_at, path):
                 continue
@@ -603,10 +607,16 @@ class _AppResolver:
                 )
                 continue
             if not isinstance(consumer, JsonWebsocketConsumer):
+                hint = (
+                    "a plain WebsocketConsumer speaks raw text; route it on its own path"
+                    if isinstance(consumer, WebsocketConsumer)
+                    else ""
+                )
                 self.error(
                     at,
                     path,
                     f"a stream is served by a JsonWebsocketConsumer, got {_kind(consumer)}",
+                    hint,
                 )
                 continue
             name = self._consumer(consumer)
@@ -802,6 +812,9 @@ def _placeholders(template: str) -> list[str]:
 
 
 def _field_line(cls: type[Any], name: str) -> int | None:
+    given = field_location(cls, name)  # a class made at run time, e.g. from a data spec
+    if given is not None:
+        return given.line
     try:
         lines, start = class_source(cls)
     except (OSError, TypeError):
@@ -814,6 +827,9 @@ def _field_line(cls: type[Any], name: str) -> int | None:
 
 
 def _class_location(cls: type[Any]) -> Location:
+    given = class_location(cls)  # a class made at run time, e.g. from a data spec
+    if given is not None:
+        return given
     try:
         file = inspect.getsourcefile(cls) or "<unknown>"
         line = class_source(cls)[1]

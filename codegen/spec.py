@@ -28,6 +28,7 @@ __all__ = [
     "Location",
     "Pattern",
     "Route",
+    "WebsocketConsumer",
     "WebsocketDemultiplexer",
     "is_payload",
     "payload",
@@ -40,6 +41,7 @@ T = TypeVar("T")
 
 _PAYLOAD_MARK = "__chgen_payload__"
 _FIELD_LOCATIONS = "__chgen_field_locations__"
+_CLASS_LOCATION = "__chgen_location__"
 _THIS_FILE = str(Path(__file__).resolve())
 
 
@@ -114,6 +116,18 @@ def field_location(cls: type[Any], name: str) -> Location | None:
     return locations.get(name)
 
 
+def located_at(cls: type[T], location: Location) -> type[T]:
+    """Record where a class made at run time (e.g. an enum of a data spec) is defined."""
+    setattr(cls, _CLASS_LOCATION, location)
+    return cls
+
+
+def class_location(cls: type[Any]) -> Location | None:
+    """The location ``located_at`` recorded for ``cls``, if any."""
+    location: Location | None = vars(cls).get(_CLASS_LOCATION)
+    return location
+
+
 @attrs.frozen
 class Handler:
     """How one client message type is handled: its payload and, optionally, its reply.
@@ -165,6 +179,27 @@ class JsonWebsocketConsumer:
 
 
 @attrs.frozen
+class WebsocketConsumer:
+    """A plain consumer: text and bytes frames with no schema (Channels' WebsocketConsumer).
+
+    Its handler class implements ``receive(text=None, bytes=None)`` and sends with
+    ``send(text=...)`` or ``send(bytes=...)``; it cannot sit behind a demultiplexer,
+    whose envelope is JSON.
+    """
+
+    name: str
+    connection_groups: Sequence[str] = ()
+    layer_mapping: Mapping[str, Handler] = attrs.field(factory=dict)
+    http_user: bool = False
+    login_required: bool = False
+    defined_at: Location = _located()
+
+    def as_route(self, path: str, attrs: Mapping[str, Any] | None = None) -> Route:
+        """A route serving this consumer on ``path``; ``attrs`` as for JSON consumers."""
+        return Route(path, self, attrs=dict(attrs or {}))
+
+
+@attrs.frozen
 class WebsocketDemultiplexer:
     """Several JSON consumers over one socket, each on its own named stream."""
 
@@ -173,7 +208,7 @@ class WebsocketDemultiplexer:
     defined_at: Location = _located()
 
 
-Target = JsonWebsocketConsumer | WebsocketDemultiplexer
+Target = JsonWebsocketConsumer | WebsocketConsumer | WebsocketDemultiplexer
 
 
 @attrs.frozen

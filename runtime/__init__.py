@@ -3,6 +3,7 @@
 It depends on attrs, cattrs, annotated-types and orjson only; never on the generator.
 """
 
+from .base import BaseConsumer
 from .codec import CONVERTER, Pattern, decoder, encoder
 from .connection import Connection
 from .consumer import JsonWebsocketConsumer
@@ -11,9 +12,11 @@ from .dispatch import DispatchTable, MessageRoute, unimplemented
 from .layers import ChannelFull, ChannelLayer, InMemoryChannelLayer
 from .protocol import Detail, Message, ProtocolError
 from .routing import HandlersMissing, Route, Router, route
+from .websocket import WebsocketConsumer
 
 __all__ = [
     "CONVERTER",
+    "BaseConsumer",
     "ChannelFull",
     "ChannelLayer",
     "Connection",
@@ -29,6 +32,7 @@ __all__ = [
     "ProtocolError",
     "Route",
     "Router",
+    "WebsocketConsumer",
     "WebsocketDemultiplexer",
     "decoder",
     "encoder",

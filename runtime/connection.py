@@ -57,6 +57,10 @@ class Connection:
         if not self.closed:
             await self._send({"type": "websocket.send", "text": text})
 
+    async def send_bytes(self, data: bytes) -> None:
+        if not self.closed:
+            await self._send({"type": "websocket.send", "bytes": data})
+
     async def join(self, group: str) -> None:
         """Add the connection to ``group``; joins are counted per consumer."""
         self._groups[group] += 1

@@ -6,6 +6,7 @@ clients. Ordering is observed through the order of replies, never through timing
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import sys
@@ -253,3 +254,19 @@ def test_channels_style_layer_messages_reach_typed_layer_handlers(
 def test_channel_names_lists_client_and_layer_types(app: Any) -> None:
     ordered = importlib.import_module("seed_handlers").Ordered
     assert ordered.channel_names() == ["audited", "greet", "notify", "work", "room.notice"]
+
+
+def test_a_plain_websocket_consumer_speaks_text_and_bytes(server: ThreadServer) -> None:
+    async def scenario() -> tuple[list[Any], Any, Any]:
+        url = f"{server.base_url()}/raw/"
+        async with websockets.connect(url) as one, websockets.connect(url) as two:
+            await one.send("hello")
+            to_one = [await asyncio.wait_for(one.recv(), 5) for _ in range(2)]
+            to_two = await asyncio.wait_for(two.recv(), 5)
+            await two.send(b"\x00\x01\x02")
+            return to_one, to_two, await asyncio.wait_for(two.recv(), 5)
+
+    to_one, to_two, reversed_bytes = run(scenario())
+    assert sorted(to_one) == ["HELLO", "hello (to all)"]
+    assert to_two == "hello (to all)"
+    assert reversed_bytes == b"\x02\x01\x00"

@@ -52,7 +52,13 @@ def _payloads(env: jinja2.Environment, app: AppIR) -> str:
 def _consumers(env: jinja2.Environment, app: AppIR) -> str:
     imports = Imports()
     imports.add("typing", "ClassVar")
-    for name in ("DispatchTable", "JsonWebsocketConsumer", "MessageRoute", "unimplemented"):
+    kinds = {c.kind for c in app.consumers}
+    needs_table = "json" in kinds or any(c.layer_handlers for c in app.consumers)
+    names = ["unimplemented"] if any(c.all_handlers for c in app.consumers) else []
+    names += ["DispatchTable", "MessageRoute"] if needs_table else []
+    names += ["JsonWebsocketConsumer"] if "json" in kinds else []
+    names += ["WebsocketConsumer"] if "plain" in kinds else []
+    for name in names:
         imports.add("runtime", name)
     used: set[str] = set()
     event_payloads: set[str] = set()

@@ -20,10 +20,13 @@ APP_BANNER = "// ---- generated from the spec ----------------------------------
 
 
 def render_client(app: AppIR, env: jinja2.Environment) -> dict[str, str]:
-    demux_names = {d.name for d in app.demuxes}
+    json_consumers = [c for c in app.consumers if c.kind == "json"]
+    json_names = {c.name for c in json_consumers}
     context = {
         "app": app,
-        "solo": sorted({r.target for r in app.routes if r.target not in demux_names}),
+        # Plain text/bytes consumers have no schema, so they get no typed client.
+        "consumers": json_consumers,
+        "solo": sorted({r.target for r in app.routes if r.target in json_names}),
     }
 
     def part(name: str) -> str:

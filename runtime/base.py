@@ -1,0 +1,197 @@
+"""``BaseConsumer``: what every consumer does with its socket, whatever it speaks.
+
+Lifecycle (groups joined before accept and always left, connect, disconnect), users and
+sessions, and channel-layer messages dispatched through an explicit ``layer_table``, the
+seed's ``method_mapping`` on channel names. ``JsonWebsocketConsumer`` and the plain
+``WebsocketConsumer`` add what arrives from the client and how frames go out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
+
+from .connection import Connection
+from .dispatch import DispatchTable, Handler, MessageRoute, is_unimplemented
+from .protocol import ProtocolError
+
+__all__ = ["GROUP_EVENT", "BaseConsumer", "drop_unknown", "is_authenticated"]
+
+log = logging.getLogger("runtime.consumer")
+
+# Layer message type carrying a group event; see JsonWebsocketConsumer.group_send.
+GROUP_EVENT: Final = "chgen.event"
+
+
+def is_authenticated(user: Any) -> bool:
+    """Django users say so themselves; any other non-None user counts as authenticated."""
+    return user is not None and getattr(user, "is_authenticated", True) is True
+
+
+def drop_unknown(message: dict[str, Any]) -> None:
+    # Channels closes the socket here; one stray message must not cost a connection.
+    log.warning("dropped a layer message of unknown type %r", message.get("type"))
+
+
+class BaseConsumer:
+    consumer_name: ClassVar[str] = ""
+    layer_table: ClassVar[DispatchTable] = DispatchTable(())  # channel-layer message types
+    connection_group_templates: ClassVar[tuple[str, ...]] = ()
+    max_message_size: ClassVar[int] = 1 << 20  # characters of a text frame, bytes of binary
+    # Refuse anonymous users: a routed consumer refuses the handshake, a stream consumer
+    # answers every message with `forbidden`. The user comes from scope["user"].
+    login_required: ClassVar[bool] = False
+    # The spec says a user must come with the socket (Channels' http_user): a socket whose
+    # scope has no "user" at all means the auth middleware is missing, and is refused.
+    http_user: ClassVar[bool] = False
+
+    def __init__(self, connection: Connection, kwargs: Mapping[str, str]) -> None:
+        self.connection = connection
+        self.scope = connection.scope
+        self.path: str = connection.scope.get("path", "")
+        self.kwargs = dict(kwargs)
+        self.groups: tuple[str, ...] = ()
+        self.admitted = self._admit()
+
+    def _admit(self) -> bool:
+        if (self.http_user or self.login_required) and "user" not in self.scope:
+            log.error(
+                "%s needs a user, but nothing put one in the scope: wrap the app in "
+                "Channels' AuthMiddlewareStack or pass Router(authenticate=...)",
+                type(self).__name__,
+            )
+            return False
+        return not self.login_required or is_authenticated(self.user)
+
+    @property
+    def user(self) -> Any:
+        """``scope["user"]``: Django's user behind AuthMiddlewareStack, or what the
+        router's ``authenticate`` returned; None when nothing authenticated the socket."""
+        return self.scope.get("user")
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """A dict that lives as long as the socket, shared by its stream consumers."""
+        return self.connection.session
+
+    # -- hooks a subclass may override -------------------------------------------------
+
+    def connection_groups(self, **kwargs: str) -> list[str]:
+        """Groups joined before accept and left on disconnect; formatted from route kwargs."""
+        return [template.format(**kwargs) for template in self.connection_group_templates]
+
+    async def connect(self) -> None:
+        """Called once groups are joined. Accepts by default; close() here to refuse."""
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        """Called when the socket closes, whatever the reason; groups are left afterwards."""
+
+    def get_handler(self, route: MessageRoute) -> Handler:
+        """The callable that handles ``route``'s messages; override to wrap every handler
+        (Channels' get_handler). Runs once per message, so keep it cheap."""
+        return route.call
+
+    # -- actions ---------------------------------------------------------------------
+
+    async def accept(self, subprotocol: str | None = None) -> None:
+        await self.connection.accept(subprotocol)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self.connection.close(code, reason)
+
+    async def group_send_frame(self, group: str, frame: dict[str, Any]) -> None:
+        """Put a group event on the layer; members running this consumer forward it."""
+        message = {"type": GROUP_EVENT, "group": group, "source": self.consumer_name, **frame}
+        await self.connection.layer.group_send(group, message)
+
+    # -- introspection -----------------------------------------------------------------
+
+    @classmethod
+    def channel_names(cls) -> list[str]:
+        """The layer message types this consumer handles."""
+        return [route.msg_type for route in cls.layer_table]
+
+    @classmethod
+    def handler_methods(cls) -> list[str]:
+        """Methods the generated base declares for the user to implement."""
+        return [route.method for route in cls.layer_table if route.method]
+
+    @classmethod
+    def missing_handlers(cls) -> list[str]:
+        """Generated placeholder handlers no subclass implemented, as ``Class.method``."""
+        return [
+            f"{cls.__name__}.{name}"
+            for name in cls.handler_methods()
+            if is_unimplemented(getattr(cls, name, None))
+        ]
+
+    # -- driven by the root or the demultiplexer --------------------------------------
+
+    async def join_groups(self) -> None:
+        if not self.admitted:
+            return
+        self.groups = tuple(self.connection_groups(**self.kwargs))
+        for group in self.groups:
+            await self.connection.join(group)
+
+    async def leave_groups(self) -> None:
+        groups, self.groups = self.groups, ()
+        for group in groups:
+            await self.connection.leave(group)
+
+    async def on_connect(self) -> None:
+        if not self.admitted:
+            log.info("%s refused the socket: no user, or login required", type(self).__name__)
+            await self.close()
+            return
+        await self.join_groups()
+        await self.connect()
+
+    async def on_disconnect(self, code: int) -> None:
+        try:
+            await self.cancel_inflight()
+            if self.admitted:
+                await self.disconnect(code)
+        finally:
+            await self.leave_groups()
+
+    async def cancel_inflight(self) -> None:
+        """Stop handlers still running when the socket closed; none by default."""
+
+    async def on_layer_message(self, message: dict[str, Any]) -> None:
+        if not await self.receive_layer(message):
+            drop_unknown(message)
+
+    async def receive_layer(self, message: dict[str, Any]) -> bool:
+        """Handle a channel-layer message; False if this consumer has no use for its type.
+
+        Group events go to the client; other types go through ``layer_table`` to typed
+        handlers, with the message's other keys as the payload (Channels' style
+        ``{"type": "chat.message", "text": ...}``).
+        """
+        msg_type = message.get("type")
+        if msg_type == GROUP_EVENT:
+            if message["source"] == self.consumer_name and message["group"] in self.groups:
+                await self.deliver_group_event(message)
+            return True
+        if not isinstance(msg_type, str) or msg_type not in self.layer_table:
+            return False
+        if not self.admitted:
+            return True  # a refused stream consumer ignores its layer messages
+        route = self.layer_table.lookup(msg_type)
+        data = {k: v for k, v in message.items() if k != "type"}
+        try:
+            payload = route.decode(data)
+            await self.get_handler(route)(self, payload)
+        except ProtocolError as exc:
+            details = "; ".join(f"{d.path} {d.message}" for d in exc.details)
+            log.warning("dropped an invalid %r layer message: %s", msg_type, details)
+        except Exception:
+            log.exception("layer handler for %r in %s failed", msg_type, type(self).__name__)
+        return True
+
+    async def deliver_group_event(self, message: dict[str, Any]) -> None:
+        """Send a group event of this consumer's kind to the client (per subclass)."""
+        raise NotImplementedError
