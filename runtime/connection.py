@@ -54,12 +54,23 @@ class Connection:
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
     async def send_text(self, text: str) -> None:
-        if not self.closed:
-            await self._send({"type": "websocket.send", "text": text})
+        await self._send_frame({"type": "websocket.send", "text": text})
 
     async def send_bytes(self, data: bytes) -> None:
-        if not self.closed:
-            await self._send({"type": "websocket.send", "bytes": data})
+        await self._send_frame({"type": "websocket.send", "bytes": data})
+
+    async def _send_frame(self, event: MutableMapping[str, Any]) -> None:
+        if self.closed:
+            return
+        try:
+            await self._send(event)
+        except Exception as exc:
+            # The client left before the app read its disconnect (ASGI servers raise an
+            # OSError subclass, some implementations their own error). Frames still
+            # queued for it, group events above all, are dropped quietly; the receive
+            # loop sees the disconnect next and cleans up.
+            self.closed = True
+            log.debug("socket gone, frame dropped: %s", exc)
 
     async def join(self, group: str) -> None:
         """Add the connection to ``group``; joins are counted per consumer."""

@@ -1,0 +1,427 @@
+"""End to end: the generated TypeScript/JavaScript chat client against real uvicorn servers.
+
+* ``test_node_client``: tests/client/node_e2e.test.mjs (node:test, ``ws`` as the WebSocket)
+  twice, once on the shipped generated/chat/client.js and once on client.ts compiled by tsc:
+  both must behave the same against the chat server.
+* ``test_reconnect_across_server_crash_and_restart``: a Node client (tests/client/
+  e2e_reconnect.mjs, again on both modules) while this test crashes, restarts and stops
+  the server on one port.
+* ``test_clients_leaving_mid_broadcast_log_no_server_error``: clients close while their
+  room's posts are on their way (tests/client/e2e_churn.mjs); the server must not log errors.
+* ``test_browser_page``: the example page (handlers.page) in headless Chromium,
+  tests/client/browser_e2e.mjs with playwright-core.
+
+Node, Chromium and node_modules (ws, playwright-core, typescript) are prerequisites: under
+CI=true a missing one fails the test, elsewhere it skips it. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from e2e.server import REPO_ROOT, SubprocessServer
+
+from prereq import require_executable
+from tsc import tsc
+
+CLIENT_TESTS = REPO_ROOT / "tests" / "client"
+HOST = "127.0.0.1"
+NODE_HINT = "Node.js 20 runs the generated client's end-to-end tests"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _require_node_module(name: str) -> None:
+    """Like prereq.require_executable: fail under CI, skip elsewhere."""
+    if (REPO_ROOT / "node_modules" / name / "package.json").is_file():
+        return
+    message = f"node_modules/{name} is missing (run npm ci)"
+    if _in_ci():
+        pytest.fail(f"{message}; CI must provide it", pytrace=False)
+    pytest.skip(message)
+
+
+def _node(*modules: str) -> str:
+    node = require_executable("node", NODE_HINT)
+    for name in ("ws", *modules):
+        _require_node_module(name)
+    return node
+
+
+def _text(output: str | bytes | None) -> str:
+    # TimeoutExpired carries bytes even when the run was text=True.
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
+
+
+def _run_node(
+    args: list[str], env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run a Node script from the repository root; fail the test if it outlives ``timeout``."""
+    try:
+        return subprocess.run(
+            args,
+            cwd=REPO_ROOT,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(
+            f"{' '.join(args)} ran longer than {timeout} s:\n{_text(e.stdout)}{_text(e.stderr)}"
+        )
+
+
+def _output(completed: subprocess.CompletedProcess[str]) -> str:
+    return f"--- stdout\n{completed.stdout}\n--- stderr\n{completed.stderr}"
+
+
+# ---------------------------------------------------------------------------------------
+# The Node client, as shipped and as compiled from TypeScript
+
+
+@pytest.fixture(scope="module", params=["client.js", "client.ts"])
+def client_module(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The module the Node tests import: the shipped client.js, or client.ts through tsc."""
+    if request.param == "client.js":
+        return "generated/chat/client.js"
+    out = tmp_path_factory.mktemp("client-ts")
+    compiled = tsc(
+        "--target",
+        "ES2022",
+        "--module",
+        "ES2022",
+        "--moduleResolution",
+        "bundler",
+        "--skipLibCheck",
+        "--outDir",
+        str(out),
+        "generated/chat/client.ts",
+        cwd=REPO_ROOT,
+    )
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    # An ES module outside the repository's package.json ("type": "module").
+    (out / "package.json").write_text('{"type": "module"}\n')
+    assert (out / "client.js").is_file(), sorted(p.name for p in out.iterdir())
+    return str(out / "client.js")
+
+
+def test_node_client(chat_server: SubprocessServer, client_module: str) -> None:
+    node = _node()
+    completed = _run_node(
+        [node, "--test", "--test-reporter=spec", "tests/client/node_e2e.test.mjs"],
+        {"CHGEN_URL": chat_server.base_url(), "CHGEN_CLIENT": client_module},
+        timeout=45,
+    )
+    assert completed.returncode == 0, f"node_e2e.test.mjs on {client_module}:\n" + _output(
+        completed
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Reconnecting across a server crash and restart
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class FixedPortServer:
+    """uvicorn in a child process on one port, which it keeps across stops and restarts.
+
+    (tests/e2e/server.py's SubprocessServer picks a new free port at every start.)
+    """
+
+    def __init__(self, app: str, port: int) -> None:
+        self.app = app
+        self.port = port
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+
+    def base_url(self) -> str:
+        return f"ws://{HOST}:{self.port}"
+
+    def output(self) -> str:
+        self._log.flush()
+        self._log.seek(0)
+        text = self._log.read().decode("utf-8", "replace")
+        self._log.seek(0, os.SEEK_END)
+        return text
+
+    def start(self, timeout: float = 10.0) -> None:
+        assert self._proc is None, "already running"
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", self.app, "--host", HOST, "--port", str(self.port)],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self._proc = None
+                raise RuntimeError(f"uvicorn exited on port {self.port}:\n{self.output()}")
+            if _accepts(self.port):
+                return
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"uvicorn did not accept on port {self.port} in {timeout}s")
+
+    def freeze(self) -> None:
+        """SIGSTOP: the server still holds its sockets but reads and answers nothing."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def kill(self) -> None:
+        """SIGKILL, a crash: the kernel drops the server's connections."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait(5)
+
+    def stop(self) -> None:
+        """SIGTERM, uvicorn's graceful shutdown; SIGKILL after 5 s."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.send_signal(signal.SIGCONT)  # in case it is frozen
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+    def close(self) -> None:
+        self.kill()
+        self._log.close()
+
+
+class NodeConversation:
+    """A Node script speaking JSON lines on stdout and taking words on stdin."""
+
+    def __init__(self, args: list[str], env: dict[str, str], deadline: float) -> None:
+        self.deadline = deadline
+        self.lines: list[str] = []
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._proc = subprocess.Popen(
+            args,
+            cwd=REPO_ROOT,
+            env={**os.environ, **env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True).start()
+
+    def _read(self, stdout: IO[str]) -> None:
+        for line in stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def transcript(self) -> str:
+        self._stderr.flush()
+        self._stderr.seek(0)
+        stderr = self._stderr.read().decode("utf-8", "replace")
+        self._stderr.seek(0, os.SEEK_END)
+        return "--- node stdout\n" + "\n".join(self.lines) + "\n--- node stderr\n" + stderr
+
+    def expect(self, step: str) -> dict[str, Any]:
+        """The next line, which must be the JSON report of ``step``."""
+        remaining = self.deadline - time.monotonic()
+        try:
+            line = self._queue.get(timeout=max(remaining, 0.01))
+        except queue.Empty:
+            raise AssertionError(f"no step {step!r} before the deadline") from None
+        if line is None:
+            self._proc.wait(5)
+            raise AssertionError(f"node exited ({self._proc.returncode}) before step {step!r}")
+        self.lines.append(line)
+        report: dict[str, Any] = json.loads(line)
+        assert report.get("step") == step, f"expected step {step!r}, got {line}"
+        return report
+
+    def tell(self, word: str) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(word + "\n")
+        self._proc.stdin.flush()
+
+    def wait(self) -> int:
+        returncode = self._proc.wait(max(self.deadline - time.monotonic(), 0.01))
+        # Let the reader thread drain what was printed last.
+        while (line := self._queue.get(timeout=5)) is not None:
+            self.lines.append(line)
+        return returncode
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(5)
+        self._stderr.close()
+
+
+@pytest.fixture
+def restartable_server() -> Iterator[FixedPortServer]:
+    server = FixedPortServer("generated.chat.routing:application", _free_port())
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_reconnect_across_server_crash_and_restart(
+    restartable_server: FixedPortServer, client_module: str
+) -> None:
+    """In-flight requests reject with `disconnected`; requests made while the server is down
+    wait in the queue and succeed after the client reconnects to the restarted server."""
+    node = _node()
+    server = restartable_server
+    server.start()
+    script = str((CLIENT_TESTS / "e2e_reconnect.mjs").relative_to(REPO_ROOT))
+    conversation = NodeConversation(
+        [node, script],
+        {"CHGEN_URL": server.base_url(), "CHGEN_CLIENT": client_module},
+        deadline=time.monotonic() + 30,
+    )
+    failure = None
+    try:
+        conversation.expect("ready")
+        # A crash while requests are in flight.
+        server.freeze()
+        conversation.tell("frozen")
+        conversation.expect("sent")
+        server.kill()
+        down = conversation.expect("disconnected")
+        assert down["codes"] == ["disconnected", "disconnected"]
+        assert down["state"] == "reconnecting"
+        queued = conversation.expect("queued")
+        assert queued["attempts"] >= 2
+        # Back on the same port: the queue is flushed after reconnecting.
+        server.start()
+        conversation.expect("reconnected")
+        conversation.expect("after")
+        # A graceful stop and another restart.
+        server.stop()
+        conversation.tell("stopped")
+        conversation.expect("queued-again")
+        server.start()
+        done = conversation.expect("done")
+        assert done["states"] == ["open", "reconnecting", "open", "reconnecting", "open", "closed"]
+        returncode = conversation.wait()
+        assert returncode == 0, f"exit code {returncode}"
+    except (AssertionError, subprocess.TimeoutExpired, RuntimeError) as e:
+        failure = f"{e}\n{conversation.transcript()}\n--- uvicorn\n{server.output()[-10_000:]}"
+    finally:
+        conversation.close()
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
+
+
+# ---------------------------------------------------------------------------------------
+# Clients leaving a busy room
+
+
+def test_clients_leaving_mid_broadcast_log_no_server_error() -> None:
+    """A client closing while group events are on their way to it is ordinary: the server
+    must not log it as an error. (It does: "error handling layer message of type
+    'chgen.event'" and a ClientDisconnected traceback from runtime/connection.py, for every
+    event still queued for the closing socket.)
+
+    The race needs a room event to reach the closing socket's layer channel between the
+    server reading the close frame and the connection leaving its groups, so the scenario
+    keeps rooms busy and runs up to three times (about a second each) until the log shows it.
+    """
+    node = _node()
+    # A server of its own, so every line of its log comes from this scenario.
+    server = SubprocessServer("generated.chat.routing:application").start()
+    try:
+        for _ in range(3):
+            completed = _run_node(
+                [node, "tests/client/e2e_churn.mjs"],
+                {"CHGEN_URL": server.base_url(), "CHGEN_CLIENT": "generated/chat/client.js"},
+                timeout=20,
+            )
+            assert completed.returncode == 0, _output(completed)
+            time.sleep(0.3)  # the last disconnects are still being handled
+            log = server.output()
+            if "Traceback" in log or "ERROR" in log:
+                break
+    finally:
+        server.close()
+    lines = log.splitlines()
+    errors = [i for i, line in enumerate(lines) if "Traceback" in line or "ERROR" in line]
+    assert not errors, (
+        f"the server logged {len(errors)} tracebacks or errors while clients left busy rooms; "
+        "the first one:\n" + "\n".join(lines[max(errors[0] - 1, 0) : errors[0] + 30])
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The example page in a browser
+
+
+def _chromium() -> str:
+    return require_executable("chromium", "Debian's chromium package runs the browser test")
+
+
+@pytest.fixture(scope="module")
+def page_server() -> Iterator[SubprocessServer]:
+    _node("playwright-core")  # no server to start when the browser test cannot run
+    _chromium()
+    server = SubprocessServer("handlers.page:application").start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_browser_page(page_server: SubprocessServer, tmp_path: Path) -> None:
+    node = _node("playwright-core")
+    chromium = _chromium()
+    screenshot = tmp_path / "page-b.png"
+    completed = _run_node(
+        [node, "tests/client/browser_e2e.mjs"],
+        {
+            "CHGEN_HTTP": f"http://{HOST}:{page_server.port}",
+            "CHGEN_CHROMIUM": chromium,
+            "CHGEN_SCREENSHOT": str(screenshot),
+        },
+        timeout=60,
+    )
+    assert completed.returncode == 0, (
+        f"{_output(completed)}\n--- uvicorn\n{page_server.output()[-10_000:]}"
+    )
+    assert screenshot.is_file(), _output(completed)
+    print(f"screenshot of page B: {screenshot}")
