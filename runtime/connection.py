@@ -8,13 +8,13 @@ so connections that never join a group cost nothing extra.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .layers import ChannelLayer
+from .status import WS_1011_INTERNAL_ERROR
 
 __all__ = ["Connection"]
 
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 LayerHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+# Seconds between retries of a failing layer receive; after the last, the socket closes.
+RECEIVE_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
 
 
 class Connection:
@@ -97,8 +100,12 @@ class Connection:
                 log.exception("could not leave group %s", group)
         if self._pump is not None:
             self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._pump
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("reading the channel layer failed")
             self._pump = None
         close_channel = getattr(self.layer, "close_channel", None)
         if self.channel_name is not None and close_channel is not None:
@@ -111,8 +118,22 @@ class Connection:
         return self.channel_name
 
     async def _read_channel(self, channel: str) -> None:
+        failures = 0
         while True:
-            message = await self.layer.receive(channel)
+            try:
+                message = await self.layer.receive(channel)
+            except Exception:
+                # A layer can fail transiently (Redis timeouts, reconnects). Retry a few
+                # times; then close the socket rather than leave it silently deaf.
+                if failures == len(RECEIVE_RETRY_DELAYS):
+                    log.exception("channel layer unavailable; closing the socket")
+                    await self.close(WS_1011_INTERNAL_ERROR, "channel layer unavailable")
+                    return
+                log.warning("channel layer receive failed; retrying", exc_info=True)
+                await asyncio.sleep(RECEIVE_RETRY_DELAYS[failures])
+                failures += 1
+                continue
+            failures = 0
             if self._on_layer_message is None:
                 continue
             try:
