@@ -21,11 +21,10 @@ from .protocol import (
     BAD_FRAME,
     FORBIDDEN,
     INTERNAL,
+    JsonCodec,
     Message,
     ProtocolError,
-    decode_json,
     decode_with,
-    encode_json,
     error_frame,
     event_frame,
     parse_message,
@@ -51,7 +50,7 @@ class FrameSink(Protocol):
     async def send_text(self, text: str) -> None: ...
 
 
-class JsonWebsocketConsumer(BaseConsumer):
+class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     dispatch_table: ClassVar[DispatchTable] = DispatchTable(())
     # True: one message at a time, in arrival order. False: up to max_concurrency handlers
     # of this consumer run at once; the socket is not read while all slots are busy.
@@ -79,16 +78,6 @@ class JsonWebsocketConsumer(BaseConsumer):
             raise RuntimeError("self.message is only set while a handler runs") from None
 
     # -- hooks a subclass may override -------------------------------------------------
-
-    @classmethod
-    def encode_json(cls, content: Any) -> str:
-        """Encode a frame; override for a custom JSON encoder (it must return text)."""
-        return encode_json(content)
-
-    @classmethod
-    def decode_json(cls, text: str) -> Any:
-        """Decode a frame of this consumer's own socket; an exception answers ``bad_json``."""
-        return decode_json(text)
 
     async def receive(self, content: Any) -> None:
         """Called with each decoded frame from the client; dispatches it by default.

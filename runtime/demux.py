@@ -19,10 +19,9 @@ from .protocol import (
     BAD_FRAME,
     UNKNOWN_STREAM,
     Detail,
+    JsonCodec,
     ProtocolError,
-    decode_json,
     decode_with,
-    encode_json,
     error_frame,
     parse_envelope,
     wrap,
@@ -53,7 +52,7 @@ class Multiplexer:
         await self._connection.send_text(self._prefix + frame_json + "}")
 
 
-class WebsocketDemultiplexer:
+class WebsocketDemultiplexer(JsonCodec):
     consumers: ClassVar[Mapping[str, type[JsonWebsocketConsumer]]] = {}
     max_message_size: ClassVar[int] = 1 << 20  # characters of a text frame
     multiplexer_class: ClassVar[type[Multiplexer]] = Multiplexer
@@ -73,16 +72,6 @@ class WebsocketDemultiplexer:
     def encode(cls, stream: str, payload: Any) -> str:
         """The JSON text of ``payload`` wrapped for ``stream``, as clients receive it."""
         return cls.encode_json(wrap(stream, payload))
-
-    @classmethod
-    def encode_json(cls, content: Any) -> str:
-        """Encode a frame; override for a custom JSON encoder (it must return text)."""
-        return encode_json(content)
-
-    @classmethod
-    def decode_json(cls, text: str) -> Any:
-        """Decode an incoming frame (the envelope); an exception answers ``bad_json``."""
-        return decode_json(text)
 
     async def connect(self) -> None:
         """Called once every stream's groups are joined. Accepts by default."""

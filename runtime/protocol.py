@@ -13,6 +13,8 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from .values import json_kind
+
 __all__ = [
     "BAD_FRAME",
     "BAD_JSON",
@@ -23,6 +25,7 @@ __all__ = [
     "UNKNOWN_TYPE",
     "Detail",
     "Envelope",
+    "JsonCodec",
     "Message",
     "MessageId",
     "ProtocolError",
@@ -124,7 +127,7 @@ def parse_message(frame: Any) -> Message:
         raise ProtocolError(
             BAD_FRAME,
             'a message must be a JSON object {"type": ..., "data": {...}}',
-            (Detail("$", f"expected an object, got {_json_kind(frame)}"),),
+            (Detail("$", f"expected an object, got {json_kind(frame)}"),),
         )
     msg_id = frame.get("id")
     if msg_id is not None and type(msg_id) not in (str, int):
@@ -132,7 +135,7 @@ def parse_message(frame: Any) -> Message:
         raise ProtocolError(
             BAD_FRAME,
             "message id must be a string or an integer",
-            (Detail("$.id", f"expected a string or integer, got {_json_kind(msg_id)}"),),
+            (Detail("$.id", f"expected a string or integer, got {json_kind(msg_id)}"),),
         )
     details: list[Detail] = []
     msg_type = frame.get("type")
@@ -157,7 +160,7 @@ def parse_envelope(frame: Any) -> Envelope:
         raise ProtocolError(
             BAD_FRAME,
             'a multiplexed frame must be {"stream": ..., "payload": ...}',
-            (Detail("$", f"expected an object, got {_json_kind(frame)}"),),
+            (Detail("$", f"expected an object, got {json_kind(frame)}"),),
         )
     details: list[Detail] = []
     stream = frame.get("stream")
@@ -197,6 +200,20 @@ def error_frame(
     return frame
 
 
+class JsonCodec:
+    """Overridable JSON encoding for classes that put frames on a socket."""
+
+    @classmethod
+    def encode_json(cls, content: Any) -> str:
+        """Encode a frame; override for a custom JSON encoder (it must return text)."""
+        return encode_json(content)
+
+    @classmethod
+    def decode_json(cls, text: str) -> Any:
+        """Decode an incoming frame; any exception it raises answers ``bad_json``."""
+        return decode_json(text)
+
+
 def wrap(stream: str, frame: Any) -> dict[str, Any]:
     return {"stream": stream, "payload": frame}
 
@@ -207,22 +224,8 @@ class _Missing:
 
 _MISSING: Final = _Missing()
 
-_KINDS: Final = {
-    dict: "an object",
-    list: "an array",
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "a boolean",
-    type(None): "null",
-}
-
-
-def _json_kind(value: Any) -> str:
-    return _KINDS.get(type(value), type(value).__name__)
-
 
 def _wrong_field(frame: dict[str, Any], key: str, expected: str) -> Detail:
     if key not in frame:
         return Detail(f"$.{key}", "required field missing")
-    return Detail(f"$.{key}", f"expected {expected}, got {_json_kind(frame[key])}")
+    return Detail(f"$.{key}", f"expected {expected}, got {json_kind(frame[key])}")
