@@ -25,6 +25,8 @@ LayerHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
 # Seconds between retries of a failing layer receive; after the last, the socket closes.
 RECEIVE_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
+# A receive that fails after waiting at least this long (seconds) timed out while idle.
+IDLE_TIMEOUT_THRESHOLD = 1.0
 
 
 class Connection:
@@ -118,13 +120,20 @@ class Connection:
         return self.channel_name
 
     async def _read_channel(self, channel: str) -> None:
+        loop = asyncio.get_running_loop()
         failures = 0
         while True:
+            started = loop.time()
             try:
                 message = await self.layer.receive(channel)
             except Exception:
-                # A layer can fail transiently (Redis timeouts, reconnects). Retry a few
-                # times; then close the socket rather than leave it silently deaf.
+                if loop.time() - started >= IDLE_TIMEOUT_THRESHOLD:
+                    # A read that timed out after waiting (redis-py's socket_timeout on an
+                    # idle channel) is not the layer failing: read again.
+                    log.debug("channel layer receive timed out while idle; reading again")
+                    continue
+                # A layer can fail transiently (reconnects). Retry a few times; then close
+                # the socket rather than leave it silently deaf to its groups.
                 if failures == len(RECEIVE_RETRY_DELAYS):
                     log.exception("channel layer unavailable; closing the socket")
                     await self.close(WS_1011_INTERNAL_ERROR, "channel layer unavailable")

@@ -1,0 +1,608 @@
+"""The load client: runs one workload against one server and prints one JSON line.
+
+It runs in its own process (bench/run.py starts it pinned to a core of its own) and
+speaks just enough of RFC 6455 over asyncio protocols to stay cheap: no compression, no
+fragmentation, one masking key per connection (masked with websockets' C speedup). The
+point is that the client must never be what limits a server; bench/run.py shows that it
+drives the raw websockets server faster than any framework under test.
+
+Workloads (every wait is bounded by ``--deadline`` and by per-step stall timeouts):
+
+* ``rr``: request/reply. ``--conns`` connections each send ``--msgs`` requests, one at a
+  time, each waiting for the reply carrying its id.
+* ``pipe``: pipelined. The same, but each connection keeps ``--window`` requests in flight.
+* ``fanout``: ``--conns`` members join one group (room); one of them sends ``--msgs``
+  posts, keeping ``--window`` broadcasts in flight; every member counts what it receives.
+  A broadcast whose deliveries stall for ``--stall`` seconds counts as lost.
+* ``setup``: opens ``--conns`` connections (``--concurrency`` at a time), measures the
+  rate and the server's RSS growth once they sit idle, then closes them.
+
+The server's (and redis-server's) CPU time and memory are read from /proc through psutil,
+by pid, right around the measured phase; the client's own CPU time likewise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import psutil
+from websockets.frames import apply_mask  # the C speedup when built, else pure Python
+
+HOST = "127.0.0.1"
+CONNECT_TIMEOUT = 10.0
+
+
+# -- wire formats -------------------------------------------------------------------------
+#
+# A flavor knows how to build a request and a post, and where a reply keeps its id and an
+# event its sequence number. Texts are fixed-size so every server moves the same bytes.
+
+TEXT = "hello, this is a benchmark message"
+
+
+class Flavor:
+    """The plain chgen wire protocol: {"type", "id", "data"}; hand-written servers too."""
+
+    def request(self, i: int) -> bytes:
+        return b'{"type":"say","id":%d,"data":{"text":"%s"}}' % (i, TEXT.encode())
+
+    def post(self, seq: int) -> bytes:
+        return b'{"type":"post","id":%d,"data":{"text":"%d"}}' % (seq, seq)
+
+    def reply_id(self, obj: Any) -> Any:
+        return obj.get("id")
+
+    def event_seq(self, obj: Any) -> int | None:
+        if obj.get("type") == "posted":
+            return int(obj["data"]["text"])
+        return None
+
+
+class MuxFlavor(Flavor):
+    """The {"stream", "payload"} envelope of chgen's and channelsmultiplexer's demuxers."""
+
+    def request(self, i: int) -> bytes:
+        return b'{"stream":"echo","payload":%s}' % super().request(i)
+
+    def post(self, seq: int) -> bytes:
+        return b'{"stream":"chat","payload":%s}' % super().post(seq)
+
+    def reply_id(self, obj: Any) -> Any:
+        payload = obj.get("payload")
+        return payload.get("id") if type(payload) is dict else None
+
+    def event_seq(self, obj: Any) -> int | None:
+        payload = obj.get("payload")
+        if type(payload) is dict and payload.get("type") == "posted":
+            return int(payload["data"]["text"])
+        return None
+
+
+class ChanxFlavor(Flavor):
+    """chanx's frames: {"action", "payload"}, correlated by a string "ref"."""
+
+    def request(self, i: int) -> bytes:
+        return b'{"action":"say","payload":{"text":"%s"},"ref":"%d"}' % (TEXT.encode(), i)
+
+    def post(self, seq: int) -> bytes:
+        return b'{"action":"post","payload":{"text":"%d"},"ref":"%d"}' % (seq, seq)
+
+    def reply_id(self, obj: Any) -> Any:
+        ref = obj.get("ref")
+        return int(ref) if ref is not None else None
+
+    def event_seq(self, obj: Any) -> int | None:
+        if obj.get("action") == "posted":
+            return int(obj["payload"]["text"])
+        return None
+
+
+FLAVORS: dict[str, Flavor] = {"plain": Flavor(), "mux": MuxFlavor(), "chanx": ChanxFlavor()}
+
+
+# -- a minimal WebSocket client ------------------------------------------------------------
+
+
+class HandshakeFailed(Exception):
+    pass
+
+
+class WS(asyncio.Protocol):
+    """One client connection; ``on_text(payload_bytes)`` is called for every text frame."""
+
+    def __init__(self, host: str, port: int, path: str) -> None:
+        loop = asyncio.get_running_loop()
+        self.request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n\r\n"
+        ).encode()
+        self.opened: asyncio.Future[None] = loop.create_future()
+        self.lost: asyncio.Future[None] = loop.create_future()
+        self.on_text: Callable[[bytes], None] = _ignore
+        self.mask = os.urandom(4)
+        self.transport: asyncio.Transport | None = None
+        self._buf = bytearray()
+        self._open = False
+        self._closing = False
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+        transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(HandshakeFailed(f"connection lost: {exc}"))
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        if not self._open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > 65536:
+                    self._fail("handshake response too long")
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self._fail(bytes(buf[: buf.find(b"\r\n")]).decode(errors="replace"))
+                return
+            del buf[: end + 4]
+            self._open = True
+            self.opened.set_result(None)
+        pos = 0
+        size = len(buf)
+        while size - pos >= 2:
+            b0 = buf[pos]
+            length = buf[pos + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                head = 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            end = pos + head + length
+            if end > size:
+                break
+            opcode = b0 & 0x0F
+            if opcode == 1:
+                self.on_text(bytes(buf[pos + head : end]))
+            elif opcode == 8:
+                self._send_close()
+            elif opcode == 9 and self.transport is not None:
+                self._write(0x8A, bytes(buf[pos + head : end]))
+            pos = end
+        if pos:
+            del buf[:pos]
+
+    # sending
+
+    def send_text(self, data: bytes) -> None:
+        self._write(0x81, data)
+
+    def _write(self, first: int, data: bytes) -> None:
+        n = len(data)
+        if n < 126:
+            header = bytes((first, 0x80 | n))
+        elif n < 65536:
+            header = bytes((first, 0xFE)) + n.to_bytes(2, "big")
+        else:
+            header = bytes((first, 0xFF)) + n.to_bytes(8, "big")
+        assert self.transport is not None
+        self.transport.write(header + self.mask + apply_mask(data, self.mask))
+
+    def _send_close(self) -> None:
+        if not self._closing and self.transport is not None and not self.transport.is_closing():
+            self._closing = True
+            self._write(0x88, (1000).to_bytes(2, "big"))
+
+    def _fail(self, why: str) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(HandshakeFailed(why))
+        if self.transport is not None:
+            self.transport.close()
+
+    async def close(self, timeout: float = 2.0) -> None:
+        """Close handshake, then TCP; aborts if the server does not answer in time."""
+        if self.transport is None or self.lost.done():
+            return
+        self._send_close()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.lost), timeout)
+        except TimeoutError:
+            self.transport.abort()
+
+
+def _ignore(_: bytes) -> None:
+    pass
+
+
+async def connect(port: int, path: str) -> WS:
+    loop = asyncio.get_running_loop()
+    _, proto = await loop.create_connection(lambda: WS(HOST, port, path), HOST, port)
+    await asyncio.wait_for(proto.opened, CONNECT_TIMEOUT)
+    return proto
+
+
+async def connect_many(port: int, path: str, count: int, concurrency: int) -> list[WS]:
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one() -> WS:
+        async with sem:
+            return await connect(port, path)
+
+    results = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
+    conns = [r for r in results if isinstance(r, WS)]
+    errors = [r for r in results if not isinstance(r, WS)]
+    if errors:
+        await close_all(conns)
+        raise RuntimeError(f"{len(errors)} of {count} connections failed: {errors[0]!r}")
+    return conns
+
+
+async def close_all(conns: list[WS]) -> None:
+    for start in range(0, len(conns), 200):
+        await asyncio.gather(*(c.close() for c in conns[start : start + 200]))
+
+
+# -- measurement ---------------------------------------------------------------------------
+
+
+class Meter:
+    """CPU time of the server, redis-server and this client, and wall time, over a phase."""
+
+    def __init__(self, server_pid: int, redis_pid: int | None) -> None:
+        self.server = psutil.Process(server_pid)
+        self.redis = psutil.Process(redis_pid) if redis_pid else None
+
+    @staticmethod
+    def _cpu(proc: psutil.Process | None) -> float:
+        if proc is None:
+            return 0.0
+        t = proc.cpu_times()
+        return float(t.user + t.system)
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        self.s0 = self._cpu(self.server)
+        self.r0 = self._cpu(self.redis)
+        self.c0 = time.process_time()
+
+    def stop(self, end: float | None = None) -> dict[str, float]:
+        wall_end = time.perf_counter()
+        server = self._cpu(self.server) - self.s0
+        redis_cpu = self._cpu(self.redis) - self.r0
+        client = time.process_time() - self.c0
+        elapsed = (end if end is not None else wall_end) - self.t0
+        return {
+            "elapsed": elapsed,
+            "server_cpu": server,
+            "redis_cpu": redis_cpu,
+            "client_cpu": client,
+            # CPU over the wall time of the whole phase, 1.0 = one core busy throughout
+            "server_util": server / max(wall_end - self.t0, 1e-9),
+            "client_util": client / max(wall_end - self.t0, 1e-9),
+        }
+
+
+def per_unit(result: dict[str, Any], units: int) -> None:
+    units = max(units, 1)
+    result["server_us"] = result["server_cpu"] / units * 1e6
+    result["client_us"] = result["client_cpu"] / units * 1e6
+    result["redis_us"] = result["redis_cpu"] / units * 1e6
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# -- workloads -----------------------------------------------------------------------------
+
+
+async def run_rr(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
+    flavor = FLAVORS[args.flavor]
+    conns = await connect_many(args.port, args.path, args.conns, args.concurrency)
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    wrong = 0
+
+    def waiter_for(ws: WS) -> None:
+        def on_text(payload: bytes) -> None:
+            nonlocal wrong
+            fut = ws.waiter  # type: ignore[attr-defined]
+            if flavor.reply_id(orjson.loads(payload)) == ws.expect:  # type: ignore[attr-defined]
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
+            else:
+                wrong += 1
+
+        ws.on_text = on_text
+        ws.waiter = None  # type: ignore[attr-defined]
+        ws.expect = None  # type: ignore[attr-defined]
+
+    for ws in conns:
+        waiter_for(ws)
+
+    async def drive(ws: WS, first: int, count: int, record: bool) -> None:
+        perf = time.perf_counter
+        for i in range(first, first + count):
+            fut = loop.create_future()
+            ws.waiter = fut  # type: ignore[attr-defined]
+            ws.expect = i  # type: ignore[attr-defined]
+            t = perf()
+            ws.send_text(flavor.request(i))
+            await fut
+            if record:
+                latencies.append(perf() - t)
+
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(drive(ws, 10_000_000, args.warmup, False) for ws in conns)),
+            args.deadline,
+        )
+        meter.start()
+        await asyncio.wait_for(
+            asyncio.gather(*(drive(ws, 0, args.msgs, True) for ws in conns)), args.deadline
+        )
+        result: dict[str, Any] = meter.stop()
+    finally:
+        await close_all(conns)
+    messages = args.conns * args.msgs
+    result.update(
+        messages=messages,
+        rate=messages / result["elapsed"],
+        p50_ms=percentile(latencies, 0.50) * 1e3,
+        p99_ms=percentile(latencies, 0.99) * 1e3,
+        wrong_replies=wrong,
+    )
+    per_unit(result, messages)
+    return result
+
+
+async def run_pipe(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
+    flavor = FLAVORS[args.flavor]
+    conns = await connect_many(args.port, args.path, args.conns, args.concurrency)
+    loop = asyncio.get_running_loop()
+    window = args.window
+
+    class State:
+        __slots__ = ("outstanding", "received", "wake")
+
+        def __init__(self) -> None:
+            self.received = 0
+            self.outstanding = 0
+            self.wake: asyncio.Future[None] | None = None
+
+    def attach(ws: WS) -> State:
+        st = State()
+
+        def on_text(payload: bytes) -> None:
+            if flavor.reply_id(orjson.loads(payload)) is None:
+                return
+            st.received += 1
+            st.outstanding -= 1
+            if st.wake is not None and not st.wake.done():
+                st.wake.set_result(None)
+
+        ws.on_text = on_text
+        return st
+
+    pairs = [(ws, attach(ws)) for ws in conns]
+
+    async def drive(ws: WS, st: State, first: int, count: int) -> None:
+        sent = 0
+        target = st.received + count
+        while st.received < target:
+            while st.outstanding < window and sent < count:
+                ws.send_text(flavor.request(first + sent))
+                sent += 1
+                st.outstanding += 1
+            st.wake = loop.create_future()
+            await st.wake
+
+    end = 0.0
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(drive(ws, st, 10_000_000, args.warmup) for ws, st in pairs)),
+            args.deadline,
+        )
+        meter.start()
+        await asyncio.wait_for(
+            asyncio.gather(*(drive(ws, st, 0, args.msgs) for ws, st in pairs)),
+            args.deadline,
+        )
+        end = time.perf_counter()
+        result: dict[str, Any] = meter.stop(end)
+    finally:
+        await close_all(conns)
+    messages = args.conns * args.msgs
+    result.update(messages=messages, rate=messages / result["elapsed"], window=window)
+    per_unit(result, messages)
+    return result
+
+
+async def run_fanout(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
+    """One member posts, keeping ``window`` broadcasts in flight; all members count."""
+    flavor = FLAVORS[args.flavor]
+    members = args.conns
+    conns = await connect_many(args.port, args.path, members, args.concurrency)
+    loop = asyncio.get_running_loop()
+    warm = 5  # seqs 0..warm-1 settle group membership before measuring
+    total_seqs = warm + args.msgs
+    counts = [0] * total_seqs
+    state = {"delivered": 0, "completed": 0, "last": 0.0, "bad": 0}
+    wake: list[asyncio.Future[None] | None] = [None]
+    perf = time.perf_counter
+
+    def on_text(payload: bytes) -> None:
+        seq = flavor.event_seq(orjson.loads(payload))
+        if seq is None:
+            return
+        if not 0 <= seq < total_seqs:
+            state["bad"] += 1
+            return
+        counts[seq] += 1
+        state["delivered"] += 1
+        state["last"] = perf()
+        if counts[seq] == members:
+            state["completed"] += 1
+            w = wake[0]
+            if w is not None and not w.done():
+                w.set_result(None)
+
+    for ws in conns:
+        ws.on_text = on_text
+    sender = conns[0]
+
+    async def progress(stall: float) -> bool:
+        """Wait for a completed broadcast; False when nothing arrived for ``stall`` s."""
+        before = state["delivered"]
+        fut = wake[0] = loop.create_future()
+        try:
+            await asyncio.wait_for(fut, stall)
+            return True
+        except TimeoutError:
+            return state["delivered"] != before
+
+    try:
+        # Warm up: repeat single broadcasts until one reaches every member (joins settle).
+        for seq in range(warm):
+            sender.send_text(flavor.post(seq))
+            deadline = perf() + args.stall * 2
+            while counts[seq] < members and perf() < deadline:
+                await progress(0.2)
+            if counts[seq] == members:
+                break
+        else:
+            raise RuntimeError(f"warm-up broadcasts never reached all {members} members")
+        base_delivered = state["delivered"]
+        base_completed = state["completed"]
+        meter.start()
+        t0 = perf()
+        sent = 0
+        hard_deadline = t0 + args.deadline
+        stalled = False
+        while sent < args.msgs and perf() < hard_deadline:
+            while sent - (state["completed"] - base_completed) < args.window and sent < args.msgs:
+                sender.send_text(flavor.post(warm + sent))
+                sent += 1
+            if not await progress(args.stall):
+                stalled = True
+                break
+        # Drain: stop when all delivered, or nothing new arrived for `stall` seconds.
+        expected = sent * members
+        while (
+            not stalled
+            and state["delivered"] - base_delivered < expected
+            and perf() < hard_deadline
+        ):
+            if not await progress(args.stall):
+                break
+        delivered = state["delivered"] - base_delivered
+        end = state["last"] if delivered else perf()
+        result: dict[str, Any] = meter.stop(end)
+    finally:
+        await close_all(conns)
+    result.update(
+        members=members,
+        sent=sent,
+        expected=expected,
+        delivered=delivered,
+        lost=expected - delivered,
+        rate=delivered / max(result["elapsed"], 1e-9),
+        window=args.window,
+        out_of_range=state["bad"],
+    )
+    per_unit(result, delivered)
+    return result
+
+
+async def run_setup(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
+    """Connection setup rate, then RSS per idle connection."""
+    warm = await connect_many(args.port, args.path, min(20, args.conns), args.concurrency)
+    await close_all(warm)
+    await asyncio.sleep(0.5)
+    rss0 = meter.server.memory_info().rss
+    meter.start()
+    conns = await asyncio.wait_for(
+        connect_many(args.port, args.path, args.conns, args.concurrency), args.deadline
+    )
+    try:
+        result: dict[str, Any] = meter.stop()
+        await asyncio.sleep(args.settle)
+        rss1 = meter.server.memory_info().rss
+    finally:
+        await close_all(conns)
+    result.update(
+        conns=args.conns,
+        rate=args.conns / result["elapsed"],
+        rss_before=rss0,
+        rss_after=rss1,
+        kib_per_conn=(rss1 - rss0) / args.conns / 1024,
+    )
+    per_unit(result, args.conns)
+    return result
+
+
+WORKLOADS = {"rr": run_rr, "pipe": run_pipe, "fanout": run_fanout, "setup": run_setup}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("workload", choices=sorted(WORKLOADS))
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--path", required=True)
+    p.add_argument("--flavor", choices=sorted(FLAVORS), default="plain")
+    p.add_argument("--server-pid", type=int, required=True)
+    p.add_argument("--redis-pid", type=int, default=0)
+    p.add_argument("--conns", type=int, default=50)
+    p.add_argument("--msgs", type=int, default=200)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--window", type=int, default=16)
+    p.add_argument("--concurrency", type=int, default=50)
+    p.add_argument("--stall", type=float, default=3.0)
+    p.add_argument("--settle", type=float, default=1.0)
+    p.add_argument("--deadline", type=float, default=60.0)
+    p.add_argument("--cpu", type=int, default=-1, help="pin this process to one core")
+    p.add_argument("--uvloop", action=argparse.BooleanOptionalAction, default=True)
+    args = p.parse_args(argv)
+    if args.cpu >= 0 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.cpu})
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    meter = Meter(args.server_pid, args.redis_pid or None)
+    runner = WORKLOADS[args.workload](args, meter)
+    if args.uvloop:
+        import uvloop
+
+        result = uvloop.run(runner)
+    else:
+        result = asyncio.run(runner)
+    result["workload"] = args.workload
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""(e) The generated chgen app, typed and validated: ``mux`` is exactly
+``generated.chat.routing``'s routes (the Lobby demultiplexer with streams chat and echo);
+``plain`` serves the same generated consumers each on its own route (Chat on
+``/ws/<room>/``, Echo on ``/echo/<room>/``), without the envelope.
+
+``BENCH_LAYER`` picks the channel layer: ``inmem`` (chgen's own, the default),
+``redis-core`` or ``redis-pubsub`` (channels_redis, at ``BENCH_REDIS_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from generated.chat.routing import routes
+from handlers.chat import Chat, Echo
+from runtime import Router, route
+
+
+def make_layer() -> Any:
+    layer = os.environ.get("BENCH_LAYER", "inmem")
+    if layer == "inmem":
+        return None  # the Router's default: runtime.InMemoryChannelLayer
+    hosts = [{"address": os.environ["BENCH_REDIS_URL"], "socket_timeout": None}]
+    if layer == "redis-core":
+        from channels_redis.core import RedisChannelLayer
+
+        return RedisChannelLayer(hosts=hosts)
+    if layer == "redis-pubsub":
+        from channels_redis.pubsub import RedisPubSubChannelLayer
+
+        return RedisPubSubChannelLayer(hosts=hosts)
+    raise SystemExit(f"unknown BENCH_LAYER {layer!r}")
+
+
+ROOM = "(?P<room>[a-z0-9-]+)"
+
+mux = Router(routes, layer=make_layer())
+plain = Router([route(f"^/ws/{ROOM}/$", Chat), route(f"^/echo/{ROOM}/$", Echo)], layer=make_layer())
