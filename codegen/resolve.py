@@ -79,6 +79,11 @@ GENERATED_NAMES = frozenset(
         "Decimal",
         "Enum",
         "enum",
+        "Mapping",
+        "BaseConsumer",
+        "WebsocketConsumer",
+        "encoder",
+        "unimplemented",
         "MinLen",
         "MaxLen",
         "Ge",
@@ -135,6 +140,9 @@ TS_CLIENT_NAMES = frozenset(
         "TypeError",
     }
 )
+# Names a generated payload class body uses in its annotations and defaults; a field of
+# that name would hide them from the fields after it.
+ANNOTATION_NAMES = GENERATED_NAMES | {"str", "int", "float", "bool", "list", "dict"}
 # Class attributes the generated code sets from the spec; a route's attrs can't change them.
 ROUTE_FIXED_ATTRIBUTES = frozenset(
     {"consumer_name", "dispatch_table", "connection_group_templates", "consumers"}
@@ -222,6 +230,16 @@ class _AppResolver:
         routes = [self._route(r, f"$.routes[{i}]") for i, r in enumerate(app.routes)]
         if not app.routes:
             self.error(at, "$.routes", "the app has no routes", "add route(path, consumer) entries")
+        for payload in self.payloads.values():
+            for field in payload.fields:
+                if field.name in self.names:
+                    self.error(
+                        payload.location,
+                        f"$.{field.name}",
+                        f"field name {field.name!r} would hide the type {field.name} inside "
+                        "the generated class",
+                        "rename the field",
+                    )
         if self.errors:
             return None
         return AppIR(
@@ -343,7 +361,11 @@ class _AppResolver:
 
     def _check_groups(self, consumer: AnyConsumer, captured: set[str], route: Route) -> None:
         for i, template in enumerate(consumer.connection_groups):
-            for field in _placeholders(template):
+            try:
+                fields = _placeholders(template) if isinstance(template, str) else []
+            except ValueError:
+                continue  # _template reports the malformed template itself
+            for field in fields:
                 if field not in captured:
                     known = ", ".join(sorted(captured)) or "none"
                     self.error(
@@ -548,6 +570,15 @@ class _AppResolver:
             path = f"$.sends[{naming.py_str(str(name))}]"
             if not self._member_name(name, "event", spec.defined_at, path):
                 continue
+            clash = {f"send_{name}", f"group_send_{name}"} & CONSUMER_ATTRIBUTES
+            if clash:
+                self.error(
+                    spec.defined_at,
+                    path,
+                    f"event {name!r} would generate {min(clash)}(), a method every consumer has",
+                    "choose another event name",
+                )
+                continue
             ref = self._payload_ref(cls, spec.defined_at, path)
             if ref is not None:
                 events.append(EventIR(name, ref))
@@ -699,6 +730,15 @@ class _AppResolver:
         path = f"$.{field.name}"
         if field.name.startswith("_"):
             self.error(at, path, "field names must not start with '_'", "rename the field")
+            return None
+        if field.name in ANNOTATION_NAMES:
+            self.error(
+                at,
+                path,
+                f"field name {field.name!r} would hide the type {field.name} inside the "
+                "generated class",
+                "rename the field",
+            )
             return None
         if not naming.is_python_identifier(field.name):
             self.error(

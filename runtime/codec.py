@@ -258,8 +258,9 @@ def _annotated_hook(conv: Converter, annotated: Any) -> Hook:
 
     def structure(value: Any, _: Any) -> Any:
         result = base_hook(value, base)
-        for check in checks:
-            check(result)
+        if result is not None:  # Annotated[T | None, ...] constrains T, not None
+            for check in checks:
+                check(result)
         return result
 
     return structure
