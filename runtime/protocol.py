@@ -8,7 +8,7 @@ See docs/protocol.md for the contract clients rely on.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import attrs
 import orjson
@@ -82,8 +82,9 @@ class ProtocolError(Exception):
         return error_frame(self.code, self.message, self.details, self.id)
 
 
-@attrs.frozen
-class Message:
+# Named tuples, not attrs classes: one is built per message, and a tuple is the cheapest
+# immutable record Python has.
+class Message(NamedTuple):
     """A decoded client message: ``{"type": T, "data": {...}, "id": I?}``."""
 
     type: str
@@ -92,8 +93,7 @@ class Message:
     raw: Mapping[str, Any]
 
 
-@attrs.frozen
-class Envelope:
+class Envelope(NamedTuple):
     """The multiplexing envelope ``{"stream": S, "payload": <frame>}``."""
 
     stream: str
@@ -123,6 +123,23 @@ def encode_json(frame: Mapping[str, Any]) -> str:
 
 def parse_message(frame: Any) -> Message:
     """Check the shape of a client message; raise ``bad_frame`` with details if wrong."""
+    # The common, well-formed case in as few steps as possible; anything else takes the
+    # careful path below, which says exactly what is wrong.
+    if type(frame) is dict and len(frame) <= 3:
+        msg_type = frame.get("type")
+        data = frame.get("data", {})
+        msg_id = frame.get("id")
+        if (
+            type(msg_type) is str
+            and type(data) is dict
+            and (msg_id is None or type(msg_id) is str or type(msg_id) is int)
+            and _MESSAGE_KEYS.issuperset(frame)
+        ):
+            return Message(msg_type, data, msg_id, frame)
+    return _parse_message_carefully(frame)
+
+
+def _parse_message_carefully(frame: Any) -> Message:
     if type(frame) is not dict:
         raise ProtocolError(
             BAD_FRAME,

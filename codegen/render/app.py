@@ -60,6 +60,10 @@ def _consumers(env: jinja2.Environment, app: AppIR) -> str:
     names += ["WebsocketConsumer"] if "plain" in kinds else []
     for name in names:
         imports.add("runtime", name)
+    if any(c.all_handlers for c in app.consumers):
+        # Adapters return the handler's coroutine instead of awaiting it in a frame of
+        # their own: one coroutine less per message.
+        imports.add("collections.abc", "Awaitable")
     used: set[str] = set()
     event_payloads: set[str] = set()
     for consumer in app.consumers:

@@ -5,6 +5,7 @@
 Subclass each in handlers.chat and implement its handlers.
 """
 
+from collections.abc import Awaitable
 from typing import ClassVar
 
 from runtime import (
@@ -36,8 +37,8 @@ class ChatBase(JsonWebsocketConsumer):
         await self.group_send_event(group, "posted", _encode_Posted(data))
 
 
-async def _Chat_post(consumer: ChatBase, data: Post) -> Ack:
-    return await consumer.post(data)
+def _Chat_post(consumer: ChatBase, data: Post) -> Awaitable[Ack]:
+    return consumer.post(data)
 
 
 ChatBase.dispatch_table = DispatchTable(
@@ -59,8 +60,8 @@ class EchoBase(JsonWebsocketConsumer):
         raise NotImplementedError("Echo.say is not implemented")
 
 
-async def _Echo_say(consumer: EchoBase, data: Say) -> Say:
-    return await consumer.say(data)
+def _Echo_say(consumer: EchoBase, data: Say) -> Awaitable[Say]:
+    return consumer.say(data)
 
 
 EchoBase.dispatch_table = DispatchTable(
