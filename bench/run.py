@@ -15,7 +15,7 @@ packages are missing is skipped, saying so; the Redis rows need ``redis-server``
 (``apt-get install redis-server``), which the suite starts on a free port and stops.
 
 Hooks: bench/client_size.py (min+gzip size of the generated JS client) runs as part of
-the suite and its table is included. If bench/codegen.py exists it runs too, after the
+the suite and its table is included. If bench/build_speed.py exists it runs too, after the
 servers (skipped with ``--no-codegen``, ``--only`` or ``--workloads``; under ``--quick``
 only if it has a ``--quick`` option, which is then passed on); it prints its own table to
 stdout and exits 0 on success.
@@ -736,7 +736,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--no-codegen",
         action="store_true",
-        help="skip bench/codegen.py (also skipped with --only or --workloads)",
+        help="skip bench/build_speed.py (also skipped with --only or --workloads)",
     )
     args = p.parse_args(argv)
 
@@ -821,7 +821,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_client_size:
         print(run_script("client size", ["bench/client_size.py"], 180))
-    codegen = ROOT / "bench" / "codegen.py"
+    codegen = ROOT / "bench" / "build_speed.py"
     if codegen.exists() and not (args.no_codegen or args.only or args.workloads):
         extra: list[str] = []
         if args.quick:
@@ -830,7 +830,7 @@ def main(argv: list[str] | None = None) -> int:
             ).stdout
             extra = ["--quick"] if "--quick" in usage else []
         if args.quick and not extra:
-            print("codegen: skipped under --quick (bench/codegen.py has no --quick option)\n")
+            print("codegen: skipped under --quick (bench/build_speed.py has no --quick option)\n")
         else:
             print(run_script("codegen", [str(codegen), *extra], 900))
     print(f"suite finished in {time.monotonic() - started:.0f} s")

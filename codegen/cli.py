@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from .build import generate
+from .build import TemplateError, plan_build
 from .errors import OutputConflict, SpecErrors, UsageError
+from .manifest import ROOT_PACKAGE, save_manifest
+from .progress import reporter
 from .writer import changes, unified_diff, write
 
 __all__ = ["main"]
@@ -37,27 +41,98 @@ def main() -> None:
     help="Output directory (default: generated/ beside SPEC_DIR).",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if output is stale.")
-def build(spec_dir: Path, out_dir: Path | None, check: bool) -> None:
-    """Build every App defined in SPEC_DIR/*.py."""
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Build, then rebuild whenever a spec or template changes (Ctrl-C stops).",
+)
+@click.option(
+    "--templates",
+    "templates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A directory of templates overriding the built-in ones of the same relative name.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Report progress on stderr (the default when stderr is a terminal).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Render with at most N processes (default: by the size of the build and CPUs).",
+)
+def build(
+    spec_dir: Path,
+    out_dir: Path | None,
+    check: bool,
+    watch: bool,
+    templates: Path | None,
+    verbose: bool,
+    jobs: int | None,
+) -> None:
+    """Build every App defined in SPEC_DIR/*.py.
+
+    Only what changed since the last build is rendered and written again; see
+    OUT/.chgen-manifest.json.
+    """
+    if check and watch:
+        raise click.UsageError("--check and --watch cannot be combined")
     out = out_dir if out_dir is not None else spec_dir.resolve().parent / "generated"
+    progress = reporter(verbose)
+
+    def once() -> int:
+        return _build_once(spec_dir, out, check, templates, progress, jobs)
+
+    if not watch:
+        sys.exit(once())
+    if not spec_dir.is_dir():
+        click.echo(f"Error: spec directory {str(spec_dir)!r} does not exist", err=True)
+        sys.exit(EXIT_USAGE)
+    from .watch import watch as watch_and_rebuild
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends watching: exit 0
+        watch_and_rebuild(
+            spec_dir,
+            out,
+            templates=templates,
+            rebuild=once,
+            echo=lambda s: click.echo(f"chgen: {s}"),
+        )
+    click.echo("chgen: stopped watching")
+
+
+def _build_once(
+    spec_dir: Path,
+    out: Path,
+    check: bool,
+    templates: Path | None,
+    progress: Callable[[str], None] | None,
+    jobs: int | None,
+) -> int:
+    """One build (or check), reported; the exit code. Never raises but KeyboardInterrupt."""
     try:
-        plan = generate(spec_dir)
+        plan = plan_build(spec_dir, out, templates=templates, progress=progress, jobs=jobs)
         if check:
-            _check(plan, out)
-            return
-        done = write(plan, out)
+            return _check(plan.files, out)
+        done = write(plan.files, out)
+        save_manifest(out, plan.manifest)
     except SpecErrors as exc:
         root = str(Path.cwd())
         for error in exc.errors:
             click.echo(f"Error: {error.render(root)}", err=True)
         click.echo(f"{len(exc.errors)} error(s) in specs; nothing was written.", err=True)
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
     except UsageError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except OutputConflict as exc:
+        return EXIT_USAGE
+    except (OutputConflict, TemplateError) as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
     except Exception:
         click.echo(traceback.format_exc(), err=True)
         click.echo(
@@ -65,19 +140,25 @@ def build(spec_dir: Path, out_dir: Path | None, check: bool) -> None:
             "with the traceback above and the spec that triggered it.",
             err=True,
         )
-        sys.exit(EXIT_INTERNAL)
+        return EXIT_INTERNAL
     summary = f"{len(done.added)} added, {len(done.changed)} changed, {len(done.removed)} removed"
-    click.echo(f"chgen: {summary}, {len(done.unchanged)} unchanged in {out}")
+    apps = [name for name in plan.manifest.apps if name != ROOT_PACKAGE]
+    rendered = [name for name in plan.rendered if name != ROOT_PACKAGE]
+    click.echo(
+        f"chgen: {summary}, {len(done.unchanged)} unchanged in {out} "
+        f"(rendered {len(rendered)} of {len(apps)} apps)"
+    )
+    return EXIT_OK
 
 
-def _check(plan: dict[str, str], out: Path) -> None:
+def _check(plan: dict[str, str], out: Path) -> int:
     found = changes(plan, out)
     if not found:
         click.echo(f"chgen: {out} is up to date")
-        return
+        return EXIT_OK
     click.echo(unified_diff(plan, out, found), nl=False)
     click.echo(f"Error: {out} is stale; run `chgen build` to regenerate it.", err=True)
-    sys.exit(EXIT_FAILED)
+    return EXIT_FAILED
 
 
 @main.command()

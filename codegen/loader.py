@@ -1,5 +1,7 @@
 """Import spec modules from a directory and collect the ``App`` objects they define.
 
+Data specs (``*.toml``, ``*.json``, see ``codegen.dataspec``) are read beside them.
+
 This is one of the two stages that touch the disk (the writer is the other). A spec
 module that fails to import is reported as a located error, like any other spec error.
 """
@@ -14,6 +16,7 @@ from types import ModuleType
 
 import attrs
 
+from .dataspec import DATA_SUFFIXES, load_data_spec
 from .errors import SpecError, SpecErrors, UsageError
 from .spec import App, Location
 
@@ -27,10 +30,15 @@ class LoadedApp:
 
 
 def spec_files(spec_dir: Path) -> list[Path]:
-    """Spec modules in ``spec_dir``, in a stable order; private ``_*.py`` are helpers."""
+    """Spec files in ``spec_dir``, in a stable order: Python modules and data specs
+    (``*.toml``, ``*.json``). Files starting with ``_`` are helpers, not specs."""
     if not spec_dir.is_dir():
         raise UsageError(f"spec directory {str(spec_dir)!r} does not exist")
-    return sorted(p for p in spec_dir.glob("*.py") if not p.name.startswith("_"))
+    return sorted(
+        p
+        for p in spec_dir.iterdir()
+        if p.suffix in (".py", *DATA_SUFFIXES) and p.is_file() and not p.name.startswith("_")
+    )
 
 
 def load_apps(spec_dir: Path) -> list[LoadedApp]:
@@ -38,7 +46,7 @@ def load_apps(spec_dir: Path) -> list[LoadedApp]:
     spec_dir = spec_dir.resolve()
     files = spec_files(spec_dir)
     if not files:
-        raise UsageError(f"no spec modules (*.py) in {str(spec_dir)!r}")
+        raise UsageError(f"no spec files (*.py, *.toml, *.json) in {str(spec_dir)!r}")
     # Spec modules may import each other as `specs.x` or import project code.
     for entry in (str(spec_dir.parent), str(spec_dir)):
         if entry not in sys.path:
@@ -46,6 +54,12 @@ def load_apps(spec_dir: Path) -> list[LoadedApp]:
     loaded: list[LoadedApp] = []
     errors: list[SpecError] = []
     for file in files:
+        if file.suffix in DATA_SUFFIXES:
+            try:
+                loaded.append(LoadedApp(load_data_spec(file), file))
+            except SpecErrors as exc:
+                errors.extend(exc.errors)
+            continue
         try:
             module = _import(file)
         except Exception as exc:

@@ -8,13 +8,13 @@ byte alone, so hand-written bodies, comments and formatting survive. Handlers th
 no longer maps and methods whose signature differs from the spec are reported, never
 changed. A run that finds nothing to add leaves the file byte-identical.
 
-Everything except ``scaffold()`` is pure: it takes source bytes and returns source bytes.
+``fresh_module`` and ``update_module`` are pure (source bytes in, source bytes out);
+``plan_scaffold`` reads the specs and handler modules, ``write_scaffold`` writes.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from .errors import ChgenError, UsageError
 from .ir import AppIR
 from .loader import load_apps
 from .resolve import CONSUMER_ATTRIBUTES, resolve
+from .writer import atomic_write
 
 __all__ = [
     "ClassStub",
@@ -44,7 +45,27 @@ __all__ = [
     "write_scaffold",
 ]
 
-_BLACK_MODE = black.Mode()  # the user's own code: black's defaults, not the generator's
+DEFAULT_LINE_LENGTH = 88  # black's; a project's pyproject.toml may set another
+
+
+def project_line_length(project_root: Path) -> int:
+    """The line length the project formats with: ``[tool.black]`` or ``[tool.ruff]``
+    ``line-length`` in its pyproject.toml, else black's default."""
+    try:
+        config = tomllib.loads((project_root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return DEFAULT_LINE_LENGTH
+    tools = config.get("tool")
+    for tool in ("black", "ruff"):
+        section = tools.get(tool) if isinstance(tools, dict) else None
+        value = section.get("line-length") if isinstance(section, dict) else None
+        if type(value) is int and value > 0:
+            return value
+    return DEFAULT_LINE_LENGTH
+
+
+def _format(source: str, line_length: int) -> str:
+    return black.format_str(source, mode=black.Mode(line_length=line_length))
 
 
 class UnparsableModule(ChgenError):
@@ -53,19 +74,37 @@ class UnparsableModule(ChgenError):
 
 @attrs.frozen
 class MethodStub:
-    """One handler the spec maps: ``async def <name>(self, data: <payload>) -> <reply>``."""
+    """One handler the spec maps: ``async def <name>(self, data: <payload>) -> <reply>``.
+
+    A method with a fixed signature instead (``receive`` of a plain consumer) has no
+    payload and gives its parameters after ``self`` in ``params``.
+    """
 
     name: str
-    payload: str
+    payload: str | None
     reply: str | None
+    params: str = ""
 
     @property
     def returns(self) -> str:
         return self.reply or "None"
 
     @property
+    def parameters(self) -> str:
+        return self.params or f"data: {self.payload}"
+
+    @property
     def signature(self) -> str:
-        return f"async def {self.name}(self, data: {self.payload}) -> {self.returns}"
+        return f"async def {self.name}(self, {self.parameters}) -> {self.returns}"
+
+    @property
+    def imports(self) -> tuple[str, ...]:
+        """The payload names the stub's signature uses."""
+        return tuple(n for n in (self.payload, self.reply) if n is not None)
+
+
+# The frame handler of a plain (text and bytes) consumer, as runtime.WebsocketConsumer has it.
+RECEIVE = MethodStub("receive", None, None, "text: str | None = None, bytes: bytes | None = None")
 
 
 @attrs.frozen
@@ -79,8 +118,7 @@ class ClassStub:
     methods: tuple[MethodStub, ...]
 
     def payload_names(self) -> set[str]:
-        names = {m.payload for m in self.methods}
-        return names | {m.reply for m in self.methods if m.reply is not None}
+        return {name for m in self.methods for name in m.imports}
 
 
 @attrs.frozen
@@ -145,7 +183,10 @@ def stubs_for(app: AppIR, package: str) -> list[ClassStub]:
             base=c.base_name,
             consumers_module=f"{base}.consumers",
             payloads_module=f"{base}.payloads",
-            methods=tuple(MethodStub(h.method, h.payload, h.reply) for h in c.handlers),
+            methods=(
+                *((RECEIVE,) if c.kind == "plain" else ()),
+                *(MethodStub(h.method, h.payload, h.reply) for h in c.all_handlers),
+            ),
         )
         for c in app.consumers
     ]
@@ -163,7 +204,9 @@ def module_path(module: str, project_root: Path) -> Path:
 # -- a fresh module -------------------------------------------------------------------
 
 
-def fresh_module(stubs: Sequence[ClassStub], doc: str) -> bytes:
+def fresh_module(
+    stubs: Sequence[ClassStub], doc: str, line_length: int = DEFAULT_LINE_LENGTH
+) -> bytes:
     """The complete source of a new handler module: imports and one class per consumer."""
     imports: dict[str, set[str]] = {}
     for stub in stubs:
@@ -175,7 +218,7 @@ def fresh_module(stubs: Sequence[ClassStub], doc: str) -> bytes:
         lines.append(f"from {module} import {', '.join(sorted(imports[module]))}")
     for stub in stubs:
         lines += ["", "", _class_source(stub)]
-    return black.format_str("\n".join(lines) + "\n", mode=_BLACK_MODE).encode()
+    return _format("\n".join(lines) + "\n", line_length).encode()
 
 
 def _class_source(stub: ClassStub) -> str:
@@ -203,7 +246,10 @@ class _Binding:
 
 
 def update_module(
-    source: bytes, stubs: Sequence[ClassStub], file: Path
+    source: bytes,
+    stubs: Sequence[ClassStub],
+    file: Path,
+    line_length: int = DEFAULT_LINE_LENGTH,
 ) -> tuple[bytes, tuple[str, ...], tuple[Notice, ...]]:
     """``source`` with the missing stubs, classes and imports added; nothing else changes.
 
@@ -221,11 +267,14 @@ def update_module(
         raise UnparsableModule(
             f"{file}: cannot read the handler module, so it was left untouched: {exc}"
         ) from None
-    return _Updater(module, stubs, file).run()
+    return _Updater(module, stubs, file, line_length).run()
 
 
 class _Updater:
-    def __init__(self, module: cst.Module, stubs: Sequence[ClassStub], file: Path) -> None:
+    def __init__(
+        self, module: cst.Module, stubs: Sequence[ClassStub], file: Path, line_length: int
+    ) -> None:
+        self.line_length = line_length
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.positions = wrapper.resolve(PositionProvider)
         self.module = module
@@ -306,10 +355,9 @@ class _Updater:
             return
         self._require(stub.consumers_module, stub.base)
         for method in stub.methods:
-            self._require(stub.payloads_module, method.payload)
-            if method.reply is not None:
-                self._require(stub.payloads_module, method.reply)
-        node = _parse_class(_class_source(stub), self.module)
+            for name in method.imports:
+                self._require(stub.payloads_module, name)
+        node = _parse_class(_class_source(stub), self.module, self.line_length)
         blank = cst.EmptyLine(indent=False)
         node = node.with_changes(leading_lines=[blank, blank])
         self.body.append(node)
@@ -321,8 +369,8 @@ class _Updater:
             self._notice(
                 "warning",
                 node,
-                f"{stub.name} does not subclass {stub.base} (from {stub.consumers_module}); "
-                "the router will not find its dispatch table",
+                f"{stub.name} does not subclass {stub.base} (from {stub.consumers_module}), "
+                "which gives it the spec's dispatch table, send helpers and checks",
             )
 
     def _methods(self, node: cst.ClassDef, stub: ClassStub) -> cst.ClassDef:
@@ -335,10 +383,9 @@ class _Updater:
                 continue
             if found is not None:
                 continue  # bound some other way (an assignment): the user's business
-            self._require(stub.payloads_module, method.payload)
-            if method.reply is not None:
-                self._require(stub.payloads_module, method.reply)
-            new_methods.append(_parse_method(method, self.module))
+            for name in method.imports:
+                self._require(stub.payloads_module, name)
+            new_methods.append(_parse_method(method, self.module, self.line_length))
             self.added.append(f"{stub.name}.{method.name}")
         self._stale_methods(stub, node, existing)
         if not new_methods:
@@ -424,7 +471,7 @@ class _Updater:
             found = _import_from(statement, module)
             if found is not None:
                 self.body[index] = statement.with_changes(
-                    body=[_extend_import(found, names, self.module)]
+                    body=[_extend_import(found, names, self.module, self.line_length)]
                 )
                 self.imported.extend(names)
                 return
@@ -577,7 +624,9 @@ def _import_from(statement: cst.CSTNode, module: str) -> cst.ImportFrom | None:
     return node if _module_name(node) == module else None
 
 
-def _extend_import(node: cst.ImportFrom, names: list[str], module: cst.Module) -> cst.ImportFrom:
+def _extend_import(
+    node: cst.ImportFrom, names: list[str], module: cst.Module, line_length: int
+) -> cst.ImportFrom:
     """``node`` with ``names`` added in sorted position, in the statement's own style."""
     aliases = list(node.names)  # type: ignore[arg-type]
     existing = [_dotted(a.name) for a in aliases]
@@ -596,7 +645,7 @@ def _extend_import(node: cst.ImportFrom, names: list[str], module: cst.Module) -
             aliases.insert(position, new.with_changes(comma=middle))
     extended = node.with_changes(names=aliases)
     line = module.code_for_node(extended)
-    if node.lpar is None and len(line) > max(88, len(module.code_for_node(node))):
+    if node.lpar is None and len(line) > max(line_length, len(module.code_for_node(node))):
         # Too long for one line now: explode it the way black would.
         items = "".join(f"    {_dotted(a.name)}{_as(a)},\n" for a in aliases)
         source = f"from {_module_name(node)} import (\n{items})\n"
@@ -671,8 +720,8 @@ def _append_to_block(block: cst.BaseSuite, methods: list[cst.FunctionDef]) -> cs
     return block.with_changes(body=[*block.body, *placed], footer=[])
 
 
-def _parse_class(source: str, module: cst.Module) -> cst.ClassDef:
-    formatted = black.format_str(source, mode=_BLACK_MODE)
+def _parse_class(source: str, module: cst.Module, line_length: int) -> cst.ClassDef:
+    formatted = _format(source, line_length)
     # Parse in the user's module config so indentation and newlines follow the file.
     return cst.ensure_type(
         cst.parse_statement(_reindent(formatted, module), module.config_for_parsing),
@@ -680,8 +729,8 @@ def _parse_class(source: str, module: cst.Module) -> cst.ClassDef:
     )
 
 
-def _parse_method(method: MethodStub, module: cst.Module) -> cst.FunctionDef:
-    node = _parse_class(f"class _Stub:\n{_method_source(method)}", module)
+def _parse_method(method: MethodStub, module: cst.Module, line_length: int) -> cst.FunctionDef:
+    node = _parse_class(f"class _Stub:\n{_method_source(method)}", module, line_length)
     body = node.body
     assert isinstance(body, cst.IndentedBlock)
     return cst.ensure_type(body.body[0], cst.FunctionDef)
@@ -713,7 +762,12 @@ def _matches(node: cst.FunctionDef, method: MethodStub) -> bool:
     """Whether ``node`` is ``async def m(self, <any name>: <payload>) -> <reply>``."""
     params = node.params
     plain = params.params
-    if node.asynchronous is None or len(plain) != 2 or node.returns is None:
+    if node.asynchronous is None or node.returns is None:
+        return False
+    if method.payload is None:  # a fixed signature: compare it as written
+        expected = f"self, {method.params}"
+        return _code(params).rstrip(",") == expected and _code(node.returns.annotation) == "None"
+    if len(plain) != 2:
         return False
     if params.star_arg is not cst.MaybeSentinel.DEFAULT and params.star_arg is not None:
         return False
@@ -760,6 +814,7 @@ def plan_scaffold(
     UnparsableModule. Nothing is written."""
     spec_dir = spec_dir.resolve()
     root = spec_dir.parent
+    line_length = project_line_length(root)
     apps = resolve(load_apps(spec_dir), spec_dir)
     if app_name is not None:
         chosen = [a for a in apps if a.name == app_name]
@@ -782,7 +837,7 @@ def plan_scaffold(
         )
         if path.exists():
             old = path.read_bytes()
-            new, added, notices = update_module(old, stubs, path)
+            new, added, notices = update_module(old, stubs, path, line_length)
             results.append(ModuleResult(path, module, old, new, added, notices, packages))
         else:
             names = " and ".join(a.name for a in module_apps)
@@ -792,7 +847,7 @@ def plan_scaffold(
                 "`chgen scaffold` adds a stub here when the spec maps a new message type;\n"
                 "it never changes what you write."
             )
-            new = fresh_module(stubs, doc)
+            new = fresh_module(stubs, doc, line_length)
             added = tuple(f"class {s.name}" for s in stubs)
             results.append(ModuleResult(path, module, None, new, added, (), packages))
     return results
@@ -803,9 +858,9 @@ def write_scaffold(results: Sequence[ModuleResult]) -> None:
     for result in results:
         for init in result.packages:
             if not init.exists():
-                _atomic_write(init, b"")
+                atomic_write(init, b"")
         if result.changed:
-            _atomic_write(result.path, result.new)
+            atomic_write(result.path, result.new)
 
 
 def scaffold(
@@ -814,22 +869,3 @@ def scaffold(
     results = plan_scaffold(spec_dir, out_dir, app_name)
     write_scaffold(results)
     return results
-
-
-def _atomic_write(target: Path, content: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

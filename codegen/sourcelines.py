@@ -9,7 +9,6 @@ of a file are computed once per source text and shared.
 from __future__ import annotations
 
 import ast
-import functools
 import inspect
 import linecache
 import sys
@@ -26,38 +25,53 @@ def class_source(cls: type[Any]) -> tuple[list[str], int]:
     file = inspect.getsourcefile(cls)
     if file is None:
         return inspect.getsourcelines(cls)
+    linecache.checkcache(file)  # as inspect does: the file may have changed since
     module = sys.modules.get(cls.__module__)
     lines = linecache.getlines(file, vars(module) if module is not None else None)
-    start = _class_starts("".join(lines)).get(cls.__qualname__) if lines else None
-    if start is None:
+    cached = _spans_by_file.get(file)
+    if cached is None or cached[0] is not lines:  # linecache keeps one list per version
+        cached = _spans_by_file[file] = (lines, _class_spans("".join(lines)))
+    span = cached[1].get(cls.__qualname__) if lines else None
+    if span is None:
         return inspect.getsourcelines(cls)
-    return inspect.getblock(lines[start:]), start + 1
+    start, end = span
+    return lines[start:end], start + 1
 
 
-@functools.lru_cache(maxsize=32)
-def _class_starts(source: str) -> dict[str, int]:
-    """Qualified name -> 0-based first line (its first decorator) of each class.
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+_spans_by_file: dict[str, tuple[list[str], dict[str, tuple[int, int]]]] = {}
+
+
+def _class_spans(source: str) -> dict[str, tuple[int, int]]:
+    """Qualified name -> (first, last + 1) 0-based lines of each class.
 
     The same walk as ``inspect``'s class finder: the first definition of a name wins,
-    and functions contribute ``<locals>`` to the names of the classes inside them.
+    its first decorator starts it, and functions contribute ``<locals>`` to the names
+    of the classes inside them. A class ends with its last statement, as in
+    ``inspect.getblock`` (which tokenizes the rest of the file to find that out).
     """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return {}
-    starts: dict[str, int] = {}
+    spans: dict[str, tuple[int, int]] = {}
 
-    def visit(node: ast.AST, stack: list[str]) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                visit(child, [*stack, child.name, "<locals>"])
-            elif isinstance(child, ast.ClassDef):
-                inner = [*stack, child.name]
-                first = child.decorator_list[0].lineno if child.decorator_list else child.lineno
-                starts.setdefault(".".join(inner), first - 1)
-                visit(child, inner)
-            else:
-                visit(child, stack)
+    def visit(nodes: list[Any], stack: list[str]) -> None:
+        # Classes are statements: walk statement lists only, not every expression.
+        for node in nodes:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(node.body, [*stack, node.name, "<locals>"])
+            elif isinstance(node, ast.ClassDef):
+                inner = [*stack, node.name]
+                first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+                last = node.end_lineno or node.lineno
+                spans.setdefault(".".join(inner), (first - 1, last))
+                visit(node.body, inner)
+            else:  # if/for/while/with/try/match: their bodies, handlers and cases in order
+                for field in node._fields:
+                    value = getattr(node, field, None)
+                    if isinstance(value, list) and value and isinstance(value[0], _BLOCKS):
+                        visit(value, stack)
 
-    visit(tree, [])
-    return starts
+    visit(tree.body, [])
+    return spans

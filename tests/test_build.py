@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from codegen.build import generate
 from codegen.cli import main
+from codegen.manifest import MANIFEST_NAME
 from codegen.writer import write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +27,8 @@ BROKEN = Path(__file__).parent / "fixtures" / "broken" / "specs"
 def _generated_on_disk() -> dict[str, str]:
     files = {}
     for path in sorted(GENERATED.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
+        # The build manifest is chgen's local cache, not output (see codegen/manifest.py).
+        if path.is_file() and "__pycache__" not in path.parts and path.name != MANIFEST_NAME:
             files[path.relative_to(GENERATED).as_posix()] = path.read_text(encoding="utf-8")
     return files
 
@@ -63,7 +65,7 @@ def test_output_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> 
         produced = {
             p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
             for p in sorted(out.rglob("*"))
-            if p.is_file()
+            if p.is_file() and p.name != MANIFEST_NAME
         }
         assert produced == first
 
@@ -174,3 +176,14 @@ def _module_available(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
+
+
+def test_generated_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        out = tmp_path / "out"
+        assert CliRunner().invoke(main, ["build", str(SPECS), "-o", str(out)]).exit_code == 0
+        modes = {p.stat().st_mode & 0o777 for p in out.rglob("*.py")}
+        assert modes == {0o644}, "not the 0600 of a temporary file"
+    finally:
+        os.umask(umask)
