@@ -1,14 +1,18 @@
 """Python and the TypeScript side read and write the same JSON forms (one fixture set).
 
-Datetimes travel as ISO 8601 strings. A browser produces them with Date.toISOString()
-and reads them with Date.parse; the runtime must accept the first and produce the second.
+Datetimes, dates, UUIDs and Decimals travel as strings; enums as their values. For each,
+what a browser produces must be accepted by the runtime, and what the runtime sends must
+read back in JavaScript as the same value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import subprocess
+import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +84,79 @@ def test_a_datetime_without_offset_is_refused_because_javascript_would_read_it_a
         assert "timezone" in exc.details[0].message
     else:
         raise AssertionError("a naive datetime was accepted")
+
+
+@attrs.frozen(kw_only=True)
+class Values:
+    price: decimal.Decimal
+    day: dt.date
+    ident: uuid.UUID
+
+
+def test_decimals_keep_their_digits_and_read_as_the_same_number_in_javascript() -> None:
+    decode, encode = decoder(Values), encoder(Values)
+    sent = []
+    for case in FIXTURE["decimals"]:
+        value = decode({**_VALUES, "price": case["wire"]})
+        sent.append(encode(value)["price"])
+    assert sent == [case["wire"] for case in FIXTURE["decimals"]], "precision is kept as sent"
+    numbers = _node(_MAP.format("Number(w)"), sent)
+    assert numbers == [case["number"] for case in FIXTURE["decimals"]]
+    # What a browser sends for a money amount is accepted as it is.
+    fixed = _node(_MAP.format("Number(w).toFixed(2)"), ["12.5", "0.1"])
+    assert [str(decode({**_VALUES, "price": f}).price) for f in fixed] == ["12.50", "0.10"]
+
+
+def test_dates_mean_the_same_day_on_both_sides() -> None:
+    decode, encode = decoder(Values), encoder(Values)
+    days = FIXTURE["dates"]
+    assert [encode(decode({**_VALUES, "day": d}))["day"] for d in days] == days
+    read = _node(_MAP.format('new Date(w + "T00:00:00Z").toISOString().slice(0, 10)'), days)
+    assert read == days
+
+
+def test_uuids_from_the_browser_are_accepted_and_come_back_unchanged() -> None:
+    decode, encode = decoder(Values), encoder(Values)
+    made = _node(_MAP.format("crypto.randomUUID()"), [None] * 5)
+    for ident in [*FIXTURE["uuids"], *made]:
+        assert encode(decode({**_VALUES, "ident": ident}))["ident"] == ident
+
+
+def test_an_enum_is_its_values_on_both_sides(tmp_path: Path) -> None:
+    from codegen.build import generate
+
+    alltypes = Path(__file__).parent / "fixtures" / "alltypes" / "specs"
+    declarations = generate(alltypes)["alltypes/client.d.ts"]
+    union = next(line for line in declarations.splitlines() if "export type Color =" in line)
+    ts_values = _node(
+        _MAP.format("w"),
+        json.loads("[" + union.split("=", 1)[1].rstrip(";").replace("|", ",") + "]"),
+    )
+    spec = _load_alltypes_spec(alltypes)
+    assert ts_values == [member.value for member in spec.Color]
+
+
+def _load_alltypes_spec(specs: Path) -> Any:
+    import importlib.util
+
+    loaded = importlib.util.spec_from_file_location("_json_forms_alltypes", specs / "alltypes.py")
+    assert loaded is not None and loaded.loader is not None
+    module = importlib.util.module_from_spec(loaded)
+    sys.modules[loaded.name] = module  # @payload reads the class source through it
+    try:
+        loaded.loader.exec_module(module)
+    finally:
+        del sys.modules[loaded.name]
+    return module
+
+
+_VALUES = {
+    "price": "1",
+    "day": "2024-01-01",
+    "ident": "123e4567-e89b-12d3-a456-426614174000",
+}
+# A Node script mapping each JSON input through one expression of `w`.
+_MAP = (
+    "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>"
+    "console.log(JSON.stringify(JSON.parse(s).map(w=>{0}))))"
+)
