@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
+from e2e.server import free_port
+
 from prereq import require_executable
 
 __all__ = ["INSTALL_HINT", "RedisServer", "redis_server"]
@@ -28,13 +30,6 @@ HOST = "127.0.0.1"
 START_TIMEOUT = 10.0  # seconds redis-server may take to answer PING
 STOP_TIMEOUT = 5.0  # seconds it may take to exit after SIGTERM (then SIGKILL)
 INSTALL_HINT = "apt-get install redis-server"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _ping(port: int) -> bool:
@@ -75,7 +70,7 @@ class RedisServer:
         try:
             # Another process may take the port between probing and binding: retry then.
             for _ in range(3):
-                self.port = _free_port()
+                self.port = free_port()
                 self._proc = subprocess.Popen(
                     [
                         self.executable,

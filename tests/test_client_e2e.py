@@ -21,7 +21,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from e2e.server import REPO_ROOT, SubprocessServer
+from e2e.server import REPO_ROOT, SubprocessServer, accepts, free_port
 
 from prereq import require_executable
 from tsc import tsc
@@ -140,21 +139,6 @@ def test_node_client(chat_server: SubprocessServer, client_module: str) -> None:
 # Reconnecting across a server crash and restart
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 class FixedPortServer:
     """uvicorn in a child process on one port, which it keeps across stops and restarts.
 
@@ -191,7 +175,7 @@ class FixedPortServer:
             if self._proc.poll() is not None:
                 self._proc = None
                 raise RuntimeError(f"uvicorn exited on port {self.port}:\n{self.output()}")
-            if _accepts(self.port):
+            if accepts(self.port):
                 return
             time.sleep(0.05)
         self.kill()
@@ -294,7 +278,7 @@ class NodeConversation:
 
 @pytest.fixture
 def restartable_server() -> Iterator[FixedPortServer]:
-    server = FixedPortServer("generated.chat.routing:application", _free_port())
+    server = FixedPortServer("generated.chat.routing:application", free_port())
     try:
         yield server
     finally:

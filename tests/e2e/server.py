@@ -61,14 +61,16 @@ def run(coro: Coroutine[Any, Any, T], timeout: float = SCENARIO_TIMEOUT) -> T:
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
 
 
-def _accepts(port: int) -> bool:
+def accepts(port: int) -> bool:
+    """Whether something accepts TCP connections on the loopback ``port``."""
     try:
         with socket.create_connection((HOST, port), timeout=0.2):
             return True
@@ -109,7 +111,7 @@ class SubprocessServer:
     def start(self) -> SubprocessServer:
         # Another process may grab the port between probing and binding: retry then.
         for _ in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             self._proc = subprocess.Popen(
                 [
                     sys.executable,
@@ -132,7 +134,7 @@ class SubprocessServer:
             while time.monotonic() < deadline:
                 if self._proc.poll() is not None:
                     break
-                if _accepts(self.port):
+                if accepts(self.port):
                     return self
                 time.sleep(0.05)
             else:
