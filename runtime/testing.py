@@ -58,6 +58,7 @@ class WebsocketClient:
         }
         self.subprotocol: str | None = None
         self.close_code: int | None = None
+        self.close_reason = ""
         self._app = app
         self._to_app: asyncio.Queue[MutableMapping[str, Any]] = asyncio.Queue()
         self._from_app: asyncio.Queue[MutableMapping[str, Any]] = asyncio.Queue()
@@ -189,6 +190,7 @@ class WebsocketClient:
         event = await self._next_event()
         if event["type"] == "websocket.close":
             self.close_code = event.get("code", 1000)
+            self.close_reason = event.get("reason", "")
             raise AssertionError(f"the app closed the socket with code {self.close_code}")
         text = event.get("text")
         return decode_json(text if text is not None else event.get("bytes", b""))

@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from typing import Any, ClassVar
 
 import attrs
+import pytest
 
 from runtime import (
     DispatchTable,
@@ -51,6 +52,24 @@ class Echo(JsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         EVENTS.append(("disconnect", self.multiplexer and self.multiplexer.stream))
+
+
+async def _where(consumer: Any, data: Text) -> Text:
+    return Text(text=f"{consumer.path} {consumer.scope['type']} {consumer.message.type}")
+
+
+async def _bye(consumer: Any, data: Text) -> None:
+    await consumer.close(4000, data.text)
+
+
+class Doorman(JsonWebsocketConsumer):
+    consumer_name: ClassVar[str] = "Doorman"
+    dispatch_table = DispatchTable(
+        [
+            MessageRoute("where", Text, _where, reply=Text, method=""),
+            MessageRoute("bye", Text, _bye, method=""),
+        ]
+    )
 
 
 class Shouting(Echo):
@@ -95,6 +114,7 @@ APP = Router(
         route(r"^/echo/(?P<room>[a-z]+)/$", Echo),
         route(r"^/shout/$", Shouting),
         route(r"^/untyped/$", Untyped),
+        route(r"^/door/", Doorman),
         route(r"^/lobby/(?P<room>[a-z]+)/$", Lobby),
     ]
 )
@@ -160,5 +180,18 @@ def test_the_untyped_receive_hook_sees_every_frame_and_can_dispatch_the_rest() -
             await client.send_json({"type": "raw", "anything": [1, 2]})
             assert await client.receive() == {"got": {"type": "raw", "anything": [1, 2]}}
             assert await client.request("say", {"text": "typed"}) == {"text": "typed in -"}
+
+    _run(scenario())
+
+
+def test_path_scope_and_message_are_there_and_close_sends_code_and_reason() -> None:
+    async def scenario() -> None:
+        async with WebsocketClient(APP, "/door/front/") as client:
+            answer = await client.request("where", {"text": ""})
+            assert answer == {"text": "/door/front/ websocket where"}
+            await client.send("bye", {"text": "closing time"})
+            with pytest.raises(AssertionError, match="closed the socket with code 4000"):
+                await client.receive()
+            assert (client.close_code, client.close_reason) == (4000, "closing time")
 
     _run(scenario())
