@@ -66,8 +66,10 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
         super().__init__(connection, kwargs)
         self.multiplexer = multiplexer
         self._sink: FrameSink = multiplexer if multiplexer is not None else connection
-        self._inflight: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(self.max_concurrency)
+        # Only consumers without strict ordering run handlers as tasks; the others never
+        # pay for the bookkeeping (it matters with thousands of idle sockets).
+        self._inflight: set[asyncio.Task[None]] | None = None
+        self._slots: asyncio.Semaphore | None = None
 
     @property
     def message(self) -> Message:
@@ -137,12 +139,16 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
         if self.strict_ordering:
             await self._handle(route, message, payload)
             return
+        if self._slots is None or self._inflight is None:
+            self._slots = asyncio.Semaphore(self.max_concurrency)
+            self._inflight = set()
         await self._slots.acquire()  # backpressure: stop reading while every slot is busy
         task = asyncio.create_task(self._handle(route, message, payload))
         self._inflight.add(task)
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
+        assert self._inflight is not None and self._slots is not None
         self._inflight.discard(task)
         self._slots.release()
 
@@ -185,7 +191,7 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
 
     async def cancel_inflight(self) -> None:
         """Stop handlers still running when the socket closed; nobody can get their reply."""
-        tasks = list(self._inflight)
+        tasks = list(self._inflight or ())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
