@@ -103,7 +103,13 @@ class BaseConsumer:
 
     async def group_send_frame(self, group: str, frame: dict[str, Any]) -> None:
         """Put a group event on the layer; members running this consumer forward it."""
-        message = {"type": GROUP_EVENT, "group": group, "source": self.consumer_name, **frame}
+        message = {
+            "type": GROUP_EVENT,
+            "group": group,
+            "source": self.consumer_name,
+            **self.connection.sequencer.stamp(group),
+            **frame,
+        }
         await self.connection.layer.group_send(group, message)
 
     # -- introspection -----------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from .gaps import GapDetector, Sequencer
 from .layers import ChannelLayer
 from .status import WS_1011_INTERNAL_ERROR
 
@@ -41,6 +42,20 @@ class Connection:
         self._groups: Counter[str] = Counter()
         self._pump: asyncio.Task[None] | None = None
         self._on_layer_message: LayerHandler | None = None
+        self._sequencer: Sequencer | None = None
+        self._gaps: GapDetector | None = None
+
+    @property
+    def sequencer(self) -> Sequencer:
+        """Numbers the group events this socket sends (created on first use)."""
+        if self._sequencer is None:
+            self._sequencer = Sequencer()
+        return self._sequencer
+
+    @property
+    def lost_events(self) -> int:
+        """Group events addressed to this socket that the channel layer lost."""
+        return 0 if self._gaps is None else self._gaps.lost
 
     def on_layer_message(self, handler: LayerHandler) -> None:
         """Set where messages arriving on this connection's channel go."""
@@ -145,6 +160,10 @@ class Connection:
             failures = 0
             if self._on_layer_message is None:
                 continue
+            if "seq" in message:
+                if self._gaps is None:
+                    self._gaps = GapDetector()
+                self._gaps.check(message)
             try:
                 await self._on_layer_message(message)
             except Exception:
