@@ -98,8 +98,12 @@ class Router:
             log.info("no route for WebSocket path %r; refusing the handshake", scope["path"])
             await _refuse(receive, send)
             return
-        route, kwargs = found
-        scope["url_route"] = {"args": (), "kwargs": kwargs}
+        route, own = found
+        # Mounted inside Channels' URLRouter, the outer route's captures come first and
+        # this router's own captures are added to them, never thrown away.
+        outer = scope.get("url_route") or {}
+        kwargs = {**outer.get("kwargs", {}), **own}
+        scope["url_route"] = {"args": tuple(outer.get("args", ())), "kwargs": kwargs}
         if self.authenticate is not None and not await self._authenticate(scope):
             await _refuse(receive, send)
             return

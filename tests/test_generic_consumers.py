@@ -58,6 +58,10 @@ async def _where(consumer: Any, data: Text) -> Text:
     return Text(text=f"{consumer.path} {consumer.scope['type']} {consumer.message.type}")
 
 
+async def _kwargs(consumer: Any, data: Text) -> Text:
+    return Text(text=json.dumps(consumer.kwargs, sort_keys=True))
+
+
 async def _bye(consumer: Any, data: Text) -> None:
     await consumer.close(4000, data.text)
 
@@ -68,6 +72,7 @@ class Doorman(JsonWebsocketConsumer):
         [
             MessageRoute("where", Text, _where, reply=Text, method=""),
             MessageRoute("bye", Text, _bye, method=""),
+            MessageRoute("kwargs", Text, _kwargs, reply=Text, method=""),
         ]
     )
 
@@ -115,6 +120,7 @@ APP = Router(
         route(r"^/shout/$", Shouting),
         route(r"^/untyped/$", Untyped),
         route(r"^/door/", Doorman),
+        route(r"^/tenant/(?P<room>[a-z]+)/$", Doorman),
         route(r"^/lobby/(?P<room>[a-z]+)/$", Lobby),
     ]
 )
@@ -193,5 +199,17 @@ def test_path_scope_and_message_are_there_and_close_sends_code_and_reason() -> N
             with pytest.raises(AssertionError, match="closed the socket with code 4000"):
                 await client.receive()
             assert (client.close_code, client.close_reason) == (4000, "closing time")
+
+    _run(scenario())
+
+
+def test_captures_of_an_outer_router_are_kept_beside_the_routes_own() -> None:
+    # What Channels' URLRouter leaves in the scope when it mounts the app under a prefix.
+    outer = {"url_route": {"args": (), "kwargs": {"tenant": "acme", "room": "outer"}}}
+
+    async def scenario() -> None:
+        async with WebsocketClient(APP, "/tenant/hall/", scope=outer) as client:
+            answer = await client.request("kwargs", {"text": ""})
+            assert json.loads(answer["text"]) == {"room": "hall", "tenant": "acme"}
 
     _run(scenario())
