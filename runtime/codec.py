@@ -149,16 +149,8 @@ def _list_hook(conv: Converter, list_type: Any) -> Hook:
     def structure(value: Any, _: Any) -> list[Any]:
         if type(value) is not list:
             raise mismatch("an array", value)
-        result = []
-        errors: list[Exception] = []
-        for index, item in enumerate(value):
-            try:
-                result.append(item_hook(item, item_type))
-            except Exception as exc:
-                errors.append(_with_note(exc, index, item_type))
-        if errors:
-            raise IterableValidationError("invalid items", errors, list_type)
-        return result
+        items = _structure_items(enumerate(value), item_hook, item_type, list_type)
+        return [item for _, item in items]
 
     return structure
 
@@ -170,18 +162,25 @@ def _dict_hook(conv: Converter, dict_type: Any) -> Hook:
     def structure(value: Any, _: Any) -> dict[str, Any]:
         if type(value) is not dict:
             raise mismatch("an object", value)
-        result = {}
-        errors: list[Exception] = []
-        for key, item in value.items():
-            try:
-                result[key] = value_hook(item, value_type)
-            except Exception as exc:
-                errors.append(_with_note(exc, key, value_type))
-        if errors:
-            raise IterableValidationError("invalid entries", errors, dict_type)
-        return result
+        return dict(_structure_items(value.items(), value_hook, value_type, dict_type))
 
     return structure
+
+
+def _structure_items(
+    entries: Iterable[tuple[Any, Any]], hook: Hook, item_type: Any, container: Any
+) -> list[tuple[Any, Any]]:
+    """Structure every (key or index, item) pair; report all failures, each located."""
+    result = []
+    errors: list[Exception] = []
+    for key, item in entries:
+        try:
+            result.append((key, hook(item, item_type)))
+        except Exception as exc:
+            errors.append(_with_note(exc, key, item_type))
+    if errors:
+        raise IterableValidationError("invalid items", errors, container)
+    return result
 
 
 def _attrs_hook(conv: Converter, cls: type[T]) -> Callable[[Any, Any], T]:
