@@ -73,24 +73,31 @@ class Connection:
         self.closed = True
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
+    # send_text and send_bytes repeat their few lines rather than share a helper: every
+    # reply and every group event goes through here, and a coroutine call per frame shows.
     async def send_text(self, text: str) -> None:
-        await self._send_frame({"type": "websocket.send", "text": text})
-
-    async def send_bytes(self, data: bytes) -> None:
-        await self._send_frame({"type": "websocket.send", "bytes": data})
-
-    async def _send_frame(self, event: MutableMapping[str, Any]) -> None:
         if self.closed:
             return
         try:
-            await self._send(event)
+            await self._send({"type": "websocket.send", "text": text})
         except Exception as exc:
-            # The client left before the app read its disconnect (ASGI servers raise an
-            # OSError subclass, some implementations their own error). Frames still
-            # queued for it, group events above all, are dropped quietly; the receive
-            # loop sees the disconnect next and cleans up.
-            self.closed = True
-            log.debug("socket gone, frame dropped: %s", exc)
+            self._gone(exc)
+
+    async def send_bytes(self, data: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            await self._send({"type": "websocket.send", "bytes": data})
+        except Exception as exc:
+            self._gone(exc)
+
+    def _gone(self, exc: Exception) -> None:
+        # The client left before the app read its disconnect (ASGI servers raise an
+        # OSError subclass, some implementations their own error). Frames still queued
+        # for it, group events above all, are dropped quietly; the receive loop sees the
+        # disconnect next and cleans up.
+        self.closed = True
+        log.debug("socket gone, frame dropped: %s", exc)
 
     async def join(self, group: str) -> None:
         """Add the connection to ``group``; joins are counted per consumer."""

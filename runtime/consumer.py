@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, ClassVar, Protocol
 
 from .base import GROUP_EVENT, BaseConsumer, drop_unknown, is_authenticated
 from .connection import Connection
 from .dispatch import DispatchTable, MessageRoute
+from .multiplexer import Multiplexer
 from .protocol import (
     BAD_FRAME,
     FORBIDDEN,
@@ -24,11 +25,10 @@ from .protocol import (
     JsonCodec,
     Message,
     ProtocolError,
-    decode_with,
+    bad_json,
     error_frame,
     event_frame,
     parse_message,
-    reply_frame,
 )
 
 __all__ = [
@@ -41,7 +41,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_current_message: ContextVar[Message] = ContextVar("chgen_current_message")
+# The raw frame being handled; self.message parses it again on demand, so the common
+# handler that never looks pays nothing for it.
+_current_frame: ContextVar[Mapping[str, Any]] = ContextVar("chgen_current_frame")
 
 
 class FrameSink(Protocol):
@@ -65,7 +67,16 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     ) -> None:
         super().__init__(connection, kwargs)
         self.multiplexer = multiplexer
-        self._sink: FrameSink = multiplexer if multiplexer is not None else connection
+        # Where frames go. A stock multiplexer only wraps text, so its consumer wraps
+        # and writes to the connection itself, one call less per frame; a custom
+        # multiplexer class (one that overrides send_text) gets every frame.
+        self._sink: FrameSink = connection
+        self._wrap: Callable[[str], str] | None = None
+        if multiplexer is not None:
+            if type(multiplexer).send_text is Multiplexer.send_text:
+                self._wrap = multiplexer.wrap_text
+            else:
+                self._sink = multiplexer
         # Only consumers without strict ordering run handlers as tasks; the others never
         # pay for the bookkeeping (it matters with thousands of idle sockets).
         self._inflight: set[asyncio.Task[None]] | None = None
@@ -75,9 +86,10 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     def message(self) -> Message:
         """The message being handled (type, data, id, raw); only valid inside a handler."""
         try:
-            return _current_message.get()
+            frame = _current_frame.get()
         except LookupError:
             raise RuntimeError("self.message is only set while a handler runs") from None
+        return parse_message(frame)
 
     # -- hooks a subclass may override -------------------------------------------------
 
@@ -93,10 +105,16 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
 
     async def send(self, content: Any) -> None:
         """Send any JSON-ready value as one frame (wrapped in the stream if multiplexed)."""
-        await self._sink.send_text(self.encode_json(content))
+        await self.send_text(self.encode_json(content))
 
     async def send_event(self, event: str, data: Any) -> None:
-        await self._sink.send_text(self.encode_json(event_frame(event, data)))
+        await self.send_text(self.encode_json(event_frame(event, data)))
+
+    async def send_text(self, frame_json: str) -> None:
+        """Send one already-encoded frame (wrapped in the stream if multiplexed)."""
+        if self._wrap is not None:
+            frame_json = self._wrap(frame_json)
+        await self._sink.send_text(frame_json)
 
     async def group_send_event(self, group: str, event: str, data: Any) -> None:
         """Send an event to every member of ``group`` that runs this kind of consumer."""
@@ -122,6 +140,14 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     def handler_methods(cls) -> list[str]:
         return [r.method for r in cls.dispatch_table if r.method] + super().handler_methods()
 
+    async def on_content(self, content: Any) -> None:
+        """A decoded frame from the client: to ``receive``, or straight to ``dispatch``
+        when the class keeps the default ``receive``."""
+        if type(self).receive is _default_receive:
+            await self.dispatch(content)
+        else:
+            await self.receive(content)
+
     async def dispatch(self, content: Any) -> None:
         """Dispatch one decoded frame through the table; every failure becomes an error frame."""
         message: Message | None = None
@@ -134,7 +160,7 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
         except ProtocolError as exc:
             if message is not None:
                 exc.id = message.id
-            await self._sink.send_text(self.encode_json(exc.frame()))
+            await self.send_text(self.encode_json(exc.frame()))
             return
         if self.strict_ordering:
             await self._handle(route, message, payload)
@@ -153,41 +179,44 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
         self._slots.release()
 
     async def _handle(self, route: MessageRoute, message: Message, payload: Any) -> None:
-        token = _current_message.set(message)
+        msg_type, _, msg_id, frame = message
+        token = _current_frame.set(frame)
         try:
             result = await self.get_handler(route)(self, payload)
-            if message.id is None:
+            if msg_id is None:
                 return
             # A message with an id always gets one answer; without a reply type it is null.
             data = None if route.encode_reply is None else route.encode_reply(result)
-            reply = self.encode_json(reply_frame(message.type, message.id, data))
+            reply = self.encode_json({"type": msg_type, "id": msg_id, "data": data})
         except ProtocolError as exc:
             # A handler (or a decorator around it) refusing on purpose, e.g. `forbidden`.
-            exc.id = message.id
+            exc.id = msg_id
             reply = self.encode_json(exc.frame())
         except Exception:
-            log.exception("handler for %r in %s failed", message.type, type(self).__name__)
-            reply = self.encode_json(error_frame(INTERNAL, "internal error", (), message.id))
+            log.exception("handler for %r in %s failed", msg_type, type(self).__name__)
+            reply = self.encode_json(error_frame(INTERNAL, "internal error", (), msg_id))
         finally:
-            _current_message.reset(token)
+            _current_frame.reset(token)
+        if self._wrap is not None:  # send_text(), inlined: this runs for every reply
+            reply = self._wrap(reply)
         await self._sink.send_text(reply)
 
     async def deliver_group_event(self, message: dict[str, Any]) -> None:
-        await self._sink.send_text(message["frame"])
+        await self.send_text(message["frame"])
 
     # -- as the root consumer of a socket (see runtime.asgi.serve) ---------------------
 
     async def on_text(self, text: str) -> None:
         try:
-            content = decode_with(self.decode_json, text)
-        except ProtocolError as exc:
-            await self._sink.send_text(self.encode_json(exc.frame()))
+            content = self.decode_json(text)
+        except Exception as exc:
+            await self.send_text(self.encode_json(bad_json(exc).frame()))
             return
-        await self.receive(content)
+        await self.on_content(content)
 
     async def on_bytes(self, data: bytes) -> None:
         frame = error_frame(BAD_FRAME, "binary frames are not accepted; send JSON text")
-        await self._sink.send_text(self.encode_json(frame))
+        await self.send_text(self.encode_json(frame))
 
     async def cancel_inflight(self) -> None:
         """Stop handlers still running when the socket closed; nobody can get their reply."""
@@ -195,3 +224,6 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+_default_receive = JsonWebsocketConsumer.receive

@@ -11,17 +11,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import orjson
-
 from .connection import Connection
 from .consumer import JsonWebsocketConsumer, drop_unknown
+from .multiplexer import Multiplexer
 from .protocol import (
     BAD_FRAME,
     UNKNOWN_STREAM,
     Detail,
     JsonCodec,
     ProtocolError,
-    decode_with,
+    bad_json,
     error_frame,
     parse_envelope,
     wrap,
@@ -30,26 +29,6 @@ from .protocol import (
 __all__ = ["Multiplexer", "WebsocketDemultiplexer"]
 
 log = logging.getLogger(__name__)
-
-
-class Multiplexer:
-    """A stream consumer's view of the socket: ``.stream``, ``.demultiplexer``, ``.send()``."""
-
-    def __init__(
-        self, stream: str, demultiplexer: WebsocketDemultiplexer, connection: Connection
-    ) -> None:
-        self.stream = stream
-        self.demultiplexer = demultiplexer
-        self._connection = connection
-        # Frames are wrapped by concatenation so a group event encoded once by its sender
-        # is never decoded and re-encoded per member.
-        self._prefix = '{"stream":' + orjson.dumps(stream).decode() + ',"payload":'
-
-    async def send(self, frame: Any) -> None:
-        await self.send_text(self.demultiplexer.encode_json(frame))
-
-    async def send_text(self, frame_json: str) -> None:
-        await self._connection.send_text(self._prefix + frame_json + "}")
 
 
 class WebsocketDemultiplexer(JsonCodec):
@@ -88,7 +67,11 @@ class WebsocketDemultiplexer(JsonCodec):
 
     async def on_text(self, text: str) -> None:
         try:
-            envelope = parse_envelope(decode_with(self.decode_json, text))
+            try:
+                content = self.decode_json(text)
+            except Exception as exc:
+                raise bad_json(exc) from None
+            envelope = parse_envelope(content)
             consumer = self.streams.get(envelope.stream)
             if consumer is None:
                 raise ProtocolError(
@@ -100,7 +83,7 @@ class WebsocketDemultiplexer(JsonCodec):
             # The frame belongs to no stream, so the error goes out unwrapped.
             await self.connection.send_text(self.encode_json(exc.frame()))
             return
-        await consumer.receive(envelope.payload)
+        await consumer.on_content(envelope.payload)
 
     async def on_bytes(self, data: bytes) -> None:
         frame = error_frame(BAD_FRAME, "binary frames are not accepted; send JSON text")

@@ -29,8 +29,8 @@ __all__ = [
     "Message",
     "MessageId",
     "ProtocolError",
+    "bad_json",
     "decode_json",
-    "decode_with",
     "encode_json",
     "error_frame",
     "event_frame",
@@ -107,14 +107,12 @@ def decode_json(text: str | bytes) -> Any:
         raise ProtocolError(BAD_JSON, f"frame is not valid JSON: {exc}") from None
 
 
-def decode_with(decode: Callable[[str], Any], text: str) -> Any:
-    """Run a decoder, possibly a user's override; any failure is ``bad_json``."""
-    try:
-        return decode(text)
-    except ProtocolError:
-        raise
-    except Exception as exc:
-        raise ProtocolError(BAD_JSON, f"frame is not valid JSON: {exc}") from None
+def bad_json(exc: Exception) -> ProtocolError:
+    """What a failing decoder (possibly a user's override) answers: ``bad_json``, unless
+    it raised a ProtocolError of its own."""
+    if isinstance(exc, ProtocolError):
+        return exc
+    return ProtocolError(BAD_JSON, f"frame is not valid JSON: {exc}")
 
 
 def encode_json(frame: Mapping[str, Any]) -> str:
@@ -125,17 +123,18 @@ def parse_message(frame: Any) -> Message:
     """Check the shape of a client message; raise ``bad_frame`` with details if wrong."""
     # The common, well-formed case in as few steps as possible; anything else takes the
     # careful path below, which says exactly what is wrong.
-    if type(frame) is dict and len(frame) <= 3:
+    if type(frame) is dict and frame.keys() <= _MESSAGE_KEYS:
         msg_type = frame.get("type")
-        data = frame.get("data", {})
+        data = frame.get("data", _MISSING)
+        if data is _MISSING:
+            data = {}
         msg_id = frame.get("id")
         if (
             type(msg_type) is str
             and type(data) is dict
             and (msg_id is None or type(msg_id) is str or type(msg_id) is int)
-            and _MESSAGE_KEYS.issuperset(frame)
         ):
-            return Message(msg_type, data, msg_id, frame)
+            return _new_tuple(Message, (msg_type, data, msg_id, frame))
     return _parse_message_carefully(frame)
 
 
@@ -173,6 +172,14 @@ def _parse_message_carefully(frame: Any) -> Message:
 
 def parse_envelope(frame: Any) -> Envelope:
     """Check the multiplexing envelope; raise ``bad_frame`` with details if wrong."""
+    if type(frame) is dict and len(frame) == 2:
+        stream = frame.get("stream")
+        if type(stream) is str and "payload" in frame:
+            return _new_tuple(Envelope, (stream, frame["payload"]))
+    return _parse_envelope_carefully(frame)
+
+
+def _parse_envelope_carefully(frame: Any) -> Envelope:
     if type(frame) is not dict:
         raise ProtocolError(
             BAD_FRAME,
@@ -220,15 +227,15 @@ def error_frame(
 class JsonCodec:
     """Overridable JSON encoding for classes that put frames on a socket."""
 
-    @classmethod
-    def encode_json(cls, content: Any) -> str:
-        """Encode a frame; override for a custom JSON encoder (it must return text)."""
-        return encode_json(content)
+    # Override either as a classmethod. The defaults are the plain functions, bound as
+    # static methods: they run once per frame, and a wrapper around them would cost a
+    # Python call each time. decode_json may raise anything: the caller turns the
+    # exception into ``bad_json`` (see ``bad_json``).
 
-    @classmethod
-    def decode_json(cls, text: str) -> Any:
-        """Decode an incoming frame; any exception it raises answers ``bad_json``."""
-        return decode_json(text)
+    #: Encode a frame; an override must return text.
+    encode_json: Callable[[Any], str] = staticmethod(encode_json)
+    #: Decode an incoming frame; any exception it raises answers ``bad_json``.
+    decode_json: Callable[[str], Any] = staticmethod(orjson.loads)
 
 
 def wrap(stream: str, frame: Any) -> dict[str, Any]:
@@ -240,6 +247,9 @@ class _Missing:
 
 
 _MISSING: Final = _Missing()
+# Builds a named tuple from its fields without the Python-level __new__ the class defines;
+# used where one is made per message.
+_new_tuple: Final = tuple.__new__
 
 
 def _wrong_field(frame: dict[str, Any], key: str, expected: str) -> Detail:

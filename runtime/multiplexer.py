@@ -1,0 +1,43 @@
+"""``Multiplexer``: a stream consumer's view of a multiplexed socket.
+
+A stream consumer sends through its multiplexer, which wraps every frame in the stream's
+envelope ``{"stream": S, "payload": <frame>}``; the consumer never needs to know its
+stream name. A demultiplexer may replace the class (``multiplexer_class``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .connection import Connection
+
+if TYPE_CHECKING:
+    from .demux import WebsocketDemultiplexer
+
+__all__ = ["Multiplexer"]
+
+
+class Multiplexer:
+    """``.stream``, ``.demultiplexer``, ``.send()`` and ``.send_text()``, as in Channels."""
+
+    def __init__(
+        self, stream: str, demultiplexer: WebsocketDemultiplexer, connection: Connection
+    ) -> None:
+        self.stream = stream
+        self.demultiplexer = demultiplexer
+        self._connection = connection
+        # Frames are wrapped by concatenation so a group event encoded once by its sender
+        # is never decoded and re-encoded per member.
+        self._prefix = '{"stream":' + orjson.dumps(stream).decode() + ',"payload":'
+
+    def wrap_text(self, frame_json: str) -> str:
+        """The JSON text of a frame, wrapped in this stream's envelope."""
+        return self._prefix + frame_json + "}"
+
+    async def send(self, frame: Any) -> None:
+        await self.send_text(self.demultiplexer.encode_json(frame))
+
+    async def send_text(self, frame_json: str) -> None:
+        await self._connection.send_text(self.wrap_text(frame_json))
