@@ -184,12 +184,19 @@ def _structure_items(
 
 
 def _attrs_hook(conv: Converter, cls: type[T]) -> Callable[[Any, Any], T]:
-    generated = make_dict_structure_fn(cls, conv)
+    # Two functions generated from the same field hooks, so they accept exactly the same
+    # payloads: a lean one for the common, valid payload, and one that collects every
+    # error with its location, run only once the lean one has refused.
+    lean = make_dict_structure_fn(cls, conv, _cattrs_detailed_validation=False)
+    detailed = make_dict_structure_fn(cls, conv, _cattrs_detailed_validation=True)
 
     def structure(value: Any, _: Any) -> T:
         if type(value) is not dict:
             raise mismatch("an object", value)
-        return generated(value, cls)
+        try:
+            return lean(value, cls)
+        except Exception:
+            return detailed(value, cls)
 
     return structure
 
@@ -254,6 +261,16 @@ def _annotated_hook(conv: Converter, annotated: Any) -> Hook:
     checks = constraint_checks(annotated.__metadata__)
     if not checks:
         return lambda value, _: base_hook(value, base)
+    if len(checks) == 1:  # the usual case, without the loop
+        (check,) = checks
+
+        def structure_one(value: Any, _: Any) -> Any:
+            result = base_hook(value, base)
+            if result is not None:
+                check(result)
+            return result
+
+        return structure_one
 
     def structure(value: Any, _: Any) -> Any:
         result = base_hook(value, base)

@@ -26,11 +26,14 @@ class Pattern:
 def constraint_checks(metadata: Iterable[Any]) -> list[Check]:
     """One check per constraint; unknown metadata is ignored (the generator rejects it)."""
     checks: list[Check] = []
+    # MinLen and MaxLen (or Len) make one check: a payload field usually has both.
+    lo: int | None = None
+    hi: int | None = None
     for item in _flatten(metadata):
         if isinstance(item, at.MinLen):
-            checks.append(_length(item.min_length, None))
+            lo = item.min_length if lo is None else max(lo, item.min_length)
         elif isinstance(item, at.MaxLen):
-            checks.append(_length(None, item.max_length))
+            hi = item.max_length if hi is None else min(hi, item.max_length)
         elif isinstance(item, at.Ge):
             checks.append(_bound(">=", item.ge))
         elif isinstance(item, at.Gt):
@@ -41,6 +44,8 @@ def constraint_checks(metadata: Iterable[Any]) -> list[Check]:
             checks.append(_bound("<", item.lt))
         elif isinstance(item, Pattern):
             checks.append(_pattern(item.regex))
+    if lo is not None or hi is not None:
+        checks.insert(0, _length(lo, hi))
     return checks
 
 
