@@ -1,20 +1,22 @@
 """One WebSocket connection: the ASGI send side, its layer channel and group memberships.
 
 Every consumer serving the socket (one, or one per stream behind a demultiplexer) shares
-this object. The layer channel and the task reading it exist only once a group is joined,
-so connections that never join a group cost nothing extra.
+this object. The layer channel exists only once a group is joined, so connections that
+never join a group cost nothing extra. On a layer with the watch extension (runtime's
+in-memory layer) the task delivering layer messages exists only while messages wait, so
+an idle member has none; on other layers one task per channel blocks in ``receive``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 from .gaps import GapDetector, Sequencer
-from .layers import ChannelLayer
+from .layers import ChannelLayer, WatchableLayer
 from .status import WS_1011_INTERNAL_ERROR
 
 __all__ = ["Connection"]
@@ -31,6 +33,23 @@ IDLE_TIMEOUT_THRESHOLD = 1.0
 
 
 class Connection:
+    # One per socket, thousands at once: no per-instance __dict__.
+    __slots__ = (
+        "scope",
+        "layer",
+        "accepted",
+        "closed",
+        "channel_name",
+        "session",
+        "_send",
+        "_groups",
+        "_pump",
+        "_on_layer_message",
+        "_sequencer",
+        "_gaps",
+        "_context",
+    )
+
     def __init__(self, scope: MutableMapping[str, Any], send: Send, layer: ChannelLayer) -> None:
         self.scope = scope
         self.layer = layer
@@ -39,11 +58,12 @@ class Connection:
         self.channel_name: str | None = None
         self.session: dict[str, Any] = {}  # what consumers keep for the socket's lifetime
         self._send = send
-        self._groups: Counter[str] = Counter()
+        self._groups: dict[str, int] = {}  # joins per group, counted per consumer
         self._pump: asyncio.Task[None] | None = None
         self._on_layer_message: LayerHandler | None = None
         self._sequencer: Sequencer | None = None
         self._gaps: GapDetector | None = None
+        self._context: contextvars.Context | None = None
 
     @property
     def sequencer(self) -> Sequencer:
@@ -101,12 +121,12 @@ class Connection:
 
     async def join(self, group: str) -> None:
         """Add the connection to ``group``; joins are counted per consumer."""
-        self._groups[group] += 1
+        self._groups[group] = self._groups.get(group, 0) + 1
         if self._groups[group] == 1:
             await self.layer.group_add(group, await self._channel())
 
     async def leave(self, group: str) -> None:
-        if self._groups[group] <= 0:
+        if self._groups.get(group, 0) <= 0:
             return
         self._groups[group] -= 1
         if self._groups[group] == 0:
@@ -122,24 +142,66 @@ class Connection:
                 await self.leave(group)
             except Exception:
                 log.exception("could not leave group %s", group)
-        if self._pump is not None:
-            self._pump.cancel()
+        # Closing the channel first also ends its watch: nothing arriving from here on
+        # can start another delivery task.
+        close_channel = getattr(self.layer, "close_channel", None)
+        if self.channel_name is not None and close_channel is not None:
+            await close_channel(self.channel_name)
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
             try:
-                await self._pump
+                await pump
             except asyncio.CancelledError:
                 pass
             except Exception:
                 log.exception("reading the channel layer failed")
-            self._pump = None
-        close_channel = getattr(self.layer, "close_channel", None)
-        if self.channel_name is not None and close_channel is not None:
-            await close_channel(self.channel_name)
 
     async def _channel(self) -> str:
         if self.channel_name is None:
-            self.channel_name = await self.layer.new_channel()
-            self._pump = asyncio.create_task(self._read_channel(self.channel_name))
+            self.channel_name = channel = await self.layer.new_channel()
+            watch = getattr(self.layer, "watch_channel", None)
+            if watch is not None and hasattr(self.layer, "receive_nowait"):
+                # Delivery tasks start inside a sender's group_send; they must run in this
+                # socket's context, as a pump started here would, not in the sender's.
+                self._context = contextvars.copy_context()
+                watch(channel, self._wake)
+            else:
+                self._pump = asyncio.create_task(self._read_channel(channel))
         return self.channel_name
+
+    def _wake(self) -> None:
+        # Called by a watched layer, inside the sender's group_send, for every message.
+        if self._pump is None and self.channel_name is not None:
+            coro = self._deliver(self.channel_name)
+            self._pump = asyncio.create_task(coro, context=self._context)
+
+    async def _deliver(self, channel: str) -> None:
+        """Hand every message waiting on a watched channel to the consumer, in order.
+
+        One task per burst rather than per socket: it ends when the channel is empty, and
+        the next message starts a new one. A slow socket blocks only its own task, while
+        its messages wait in the layer up to the layer's capacity.
+        """
+        take = cast(WatchableLayer, self.layer).receive_nowait
+        try:
+            while (message := take(channel)) is not None:
+                # The body of _handle, inlined: this loop runs once per group delivery.
+                handler = self._on_layer_message
+                if handler is None:
+                    continue
+                if "seq" in message:
+                    if self._gaps is None:
+                        self._gaps = GapDetector()
+                    self._gaps.check(message)
+                try:
+                    await handler(message)
+                except Exception:
+                    log.exception("error handling layer message of type %r", message.get("type"))
+        finally:
+            # No await between the empty receive_nowait above and this: a message that
+            # arrives later finds no task and starts one.
+            self._pump = None
 
     async def _read_channel(self, channel: str) -> None:
         loop = asyncio.get_running_loop()
@@ -165,14 +227,18 @@ class Connection:
                 failures += 1
                 continue
             failures = 0
-            if self._on_layer_message is None:
-                continue
-            if "seq" in message:
-                if self._gaps is None:
-                    self._gaps = GapDetector()
-                self._gaps.check(message)
-            try:
-                await self._on_layer_message(message)
-            except Exception:
-                # A bad layer message must not end delivery for the rest of the connection.
-                log.exception("error handling layer message of type %r", message.get("type"))
+            await self._handle(message)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        handler = self._on_layer_message
+        if handler is None:
+            return
+        if "seq" in message:
+            if self._gaps is None:
+                self._gaps = GapDetector()
+            self._gaps.check(message)
+        try:
+            await handler(message)
+        except Exception:
+            # A bad layer message must not end delivery for the rest of the connection.
+            log.exception("error handling layer message of type %r", message.get("type"))

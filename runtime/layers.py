@@ -3,6 +3,11 @@
 Channels' ``InMemoryChannelLayer`` scans every channel on each ``group_send``; here each
 group keeps its member set, so a group send costs O(members). Messages are shared, not
 copied, between members: receivers must treat them as read-only.
+
+Beyond Channels' interface the layer offers one optional extension, which
+``runtime.Connection`` uses when a layer has it: ``watch_channel(channel, wake)`` with
+``receive_nowait(channel)``. A watched channel needs no task blocked in ``receive``: the
+layer calls ``wake()`` when a message arrives, and the receiver drains what is pending.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["ChannelFull", "ChannelLayer", "InMemoryChannelLayer"]
+__all__ = ["ChannelFull", "ChannelLayer", "InMemoryChannelLayer", "WatchableLayer"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,37 @@ class ChannelLayer(Protocol):
     async def group_send(self, group: str, message: dict[str, Any]) -> None: ...
 
 
+class WatchableLayer(ChannelLayer, Protocol):
+    """The optional extension: delivery without a task waiting on every channel."""
+
+    def watch_channel(self, channel: str, wake: Callable[[], None]) -> None: ...
+    def receive_nowait(self, channel: str) -> dict[str, Any] | None: ...
+
+
+class _Mailbox:
+    """One channel's pending messages.
+
+    Lighter than an asyncio.Queue (which holds four deques and an Event): the message
+    deque exists once a message arrives, the waiter deque once someone blocks in
+    ``receive``. Thousands of idle channels make the difference.
+    """
+
+    __slots__ = ("messages", "waiters", "wake")
+
+    def __init__(self) -> None:
+        self.messages: deque[dict[str, Any]] | None = None
+        self.waiters: deque[asyncio.Future[None]] | None = None
+        self.wake: Callable[[], None] | None = None
+
+
+def _wake_next(waiters: deque[asyncio.Future[None]]) -> None:
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(None)
+            return
+
+
 class InMemoryChannelLayer:
     """Channels and groups within one process; the default layer of a generated app."""
 
@@ -41,24 +78,58 @@ class InMemoryChannelLayer:
     def __init__(self, capacity: int = 1000) -> None:
         self.capacity = capacity
         self.dropped = 0  # messages lost to full queues, for monitoring
-        self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+        self._boxes: dict[str, _Mailbox] = {}
         self._groups: defaultdict[str, set[str]] = defaultdict(set)
         self._memberships: defaultdict[str, set[str]] = defaultdict(set)  # channel -> groups
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         name = f"{prefix}{uuid.uuid4().hex}"
-        self._queues[name] = asyncio.Queue(self.capacity)
+        self._boxes[name] = _Mailbox()
         return name
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
-        queue = self._queue(channel)
-        try:
-            queue.put_nowait(message)
-        except asyncio.QueueFull:
-            raise ChannelFull(channel) from None
+        if not self._put(channel, message):
+            raise ChannelFull(channel)
 
     async def receive(self, channel: str) -> dict[str, Any]:
-        return await self._queue(channel).get()
+        box = self._box(channel)
+        while not box.messages:
+            if box.waiters is None:
+                box.waiters = deque()
+            waiter = asyncio.get_running_loop().create_future()
+            box.waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                # Cancelled: if a put had already picked this waiter, hand its turn on
+                # to the next one, as asyncio.Queue.get does.
+                waiter.cancel()
+                try:
+                    box.waiters.remove(waiter)
+                except ValueError:
+                    pass
+                if box.messages and not waiter.cancelled():
+                    _wake_next(box.waiters)
+                raise
+        return box.messages.popleft()
+
+    def receive_nowait(self, channel: str) -> dict[str, Any] | None:
+        """The next message waiting on ``channel``, or None (the watch extension)."""
+        box = self._boxes.get(channel)
+        if box is None or not box.messages:
+            return None
+        return box.messages.popleft()
+
+    def watch_channel(self, channel: str, wake: Callable[[], None]) -> None:
+        """Call ``wake()`` each time a message is put on ``channel`` (the watch extension).
+
+        ``wake`` runs inside the sender's ``send``/``group_send``, so it must be quick and
+        must not raise; the receiver then takes messages with ``receive_nowait``, in order.
+        """
+        box = self._box(channel)
+        box.wake = wake
+        if box.messages:
+            wake()
 
     async def group_add(self, group: str, channel: str) -> None:
         self._groups[group].add(channel)
@@ -79,10 +150,7 @@ class InMemoryChannelLayer:
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         for channel in tuple(self._groups.get(group, ())):
             # Like send(), buffer for a member that has not started receiving yet.
-            queue = self._queue(channel)
-            try:
-                queue.put_nowait(message)
-            except asyncio.QueueFull:
+            if not self._put(channel, message):
                 # Channels drops these silently; we drop too but say so.
                 self.dropped += 1
                 log.warning("channel %s is full; dropped a message for group %s", channel, group)
@@ -98,15 +166,32 @@ class InMemoryChannelLayer:
         """
         for group in tuple(self._memberships.get(channel, ())):
             await self.group_discard(group, channel)
-        self._queues.pop(channel, None)
+        self._boxes.pop(channel, None)
 
     async def flush(self) -> None:
-        self._queues.clear()
+        self._boxes.clear()
         self._groups.clear()
         self._memberships.clear()
 
-    def _queue(self, channel: str) -> asyncio.Queue[dict[str, Any]]:
-        queue = self._queues.get(channel)
-        if queue is None:
-            queue = self._queues[channel] = asyncio.Queue(self.capacity)
-        return queue
+    def _box(self, channel: str) -> _Mailbox:
+        box = self._boxes.get(channel)
+        if box is None:
+            box = self._boxes[channel] = _Mailbox()
+        return box
+
+    def _put(self, channel: str, message: dict[str, Any]) -> bool:
+        """Queue ``message`` on ``channel`` and wake its receiver; False when full."""
+        box = self._boxes.get(channel)
+        if box is None:
+            box = self._boxes[channel] = _Mailbox()
+        messages = box.messages
+        if messages is None:
+            messages = box.messages = deque()
+        elif 0 < self.capacity <= len(messages):  # as asyncio.Queue: 0 means unbounded
+            return False
+        messages.append(message)
+        if box.waiters:
+            _wake_next(box.waiters)
+        if box.wake is not None:
+            box.wake()
+        return True

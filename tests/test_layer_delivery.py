@@ -1,0 +1,415 @@
+"""Group delivery through the channel layer, end to end: order, isolation, loss, idling.
+
+The generated chat app (Lobby: streams chat and echo) runs behind ``runtime.Router``; each
+socket here is a raw ASGI driver whose ``send`` can be held (a client that stopped
+reading, as uvicorn's send blocks on a paused transport) or can fail (a client gone).
+Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, TypeVar
+
+import orjson
+import pytest
+
+from generated.chat.routing import routes
+from runtime import InMemoryChannelLayer, Router
+from runtime.connection import Connection
+
+T = TypeVar("T")
+TIMEOUT = 5.0
+
+
+def run(scenario: Callable[[], Awaitable[T]]) -> T:
+    async def bounded() -> T:
+        return await asyncio.wait_for(scenario(), 20)
+
+    return asyncio.run(bounded())
+
+
+class Socket:
+    """One WebSocket as the app sees it, driven in process."""
+
+    def __init__(self, app: Router, room: str = "r") -> None:
+        self.app = app
+        self.path = f"/ws/{room}/"
+        self.frames: list[dict[str, Any]] = []
+        self.gate: asyncio.Event | None = None  # while set to an unset Event, sends block
+        self.gone = False  # sends raise, as for a client that left
+        self._inbox: asyncio.Queue[MutableMapping[str, Any]] = asyncio.Queue()
+        self._arrived = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def open(self) -> Socket:
+        scope = {"type": "websocket", "path": self.path, "headers": [], "subprotocols": []}
+        self._task = asyncio.create_task(self.app(scope, self._inbox.get, self._send))
+        await self._inbox.put({"type": "websocket.connect"})
+        await self.wait_for(lambda: any(f["type"] == "websocket.accept" for f in self.frames))
+        return self
+
+    async def close(self) -> None:
+        await self._inbox.put({"type": "websocket.disconnect", "code": 1000})
+        assert self._task is not None
+        await asyncio.wait_for(self._task, TIMEOUT)
+
+    async def post(self, text: str, n: int) -> None:
+        frame = {"stream": "chat", "payload": {"type": "post", "id": n, "data": {"text": text}}}
+        await self._inbox.put({"type": "websocket.receive", "text": orjson.dumps(frame).decode()})
+
+    def payloads(self, kind: str) -> list[dict[str, Any]]:
+        out = []
+        for frame in self.frames:
+            if frame["type"] == "websocket.send":
+                payload = orjson.loads(frame["text"])["payload"]
+                if payload["type"] == kind:
+                    out.append(payload)
+        return out
+
+    def posted(self) -> list[str]:
+        return [p["data"]["text"] for p in self.payloads("posted")]
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not condition():
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise AssertionError(f"timed out; got {len(self.frames)} frames")
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), left)
+            except TimeoutError:
+                pass
+
+    async def _send(self, message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            if self.gone:
+                raise OSError("connection reset by peer")
+            if self.gate is not None:
+                await self.gate.wait()
+        self.frames.append(dict(message))
+        self._arrived.set()
+
+
+async def open_room(app: Router, n: int) -> list[Socket]:
+    return [await Socket(app).open() for _ in range(n)]
+
+
+async def close_all(sockets: list[Socket]) -> None:
+    for socket in sockets:
+        await socket.close()
+
+
+def test_every_member_gets_a_burst_in_order() -> None:
+    async def scenario() -> None:
+        app = Router(routes)
+        sockets = await open_room(app, 5)
+        sender = sockets[0]
+        texts = [f"m{n}" for n in range(300)]
+        for n, text in enumerate(texts):  # back to back: no waiting for acks
+            await sender.post(text, n)
+        for socket in sockets:
+            await socket.wait_for(lambda s=socket: len(s.posted()) >= len(texts))
+            assert socket.posted() == texts
+        assert [a["id"] for a in sender.payloads("post")] == list(range(300))
+        await close_all(sockets)
+
+    run(scenario)
+
+
+def test_a_blocked_member_stalls_neither_the_sender_nor_the_others() -> None:
+    async def scenario() -> None:
+        app = Router(routes)
+        sockets = await open_room(app, 4)
+        sender, slow, gone, fast = sockets
+        slow.gate = asyncio.Event()  # stops reading: its sends block
+        gone.gone = True  # left without a disconnect yet: its sends fail
+        texts = [f"m{n}" for n in range(50)]
+        for n, text in enumerate(texts):
+            await sender.post(text, n)
+        # The sender gets every ack and the healthy members every event while `slow`
+        # is still blocked on its first event.
+        await sender.wait_for(lambda: len(sender.payloads("post")) == len(texts))
+        await fast.wait_for(lambda: len(fast.posted()) == len(texts))
+        assert sender.posted() == texts and fast.posted() == texts
+        assert slow.posted() == []
+        # Once it reads again it gets everything, in order.
+        slow.gate.set()
+        await slow.wait_for(lambda: len(slow.posted()) == len(texts))
+        assert slow.posted() == texts
+        gone.gone = False
+        await close_all(sockets)
+
+    run(scenario)
+
+
+class Recorded(Connection):
+    """Remembers every connection the router opens."""
+
+    opened: list[Connection] = []
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.opened.append(self)
+
+
+def test_a_blocked_member_past_capacity_loses_events_counted_warned_and_reported(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capacity = 5
+    monkeypatch.setattr("runtime.routing.Connection", Recorded)
+    monkeypatch.setattr(Recorded, "opened", [])
+
+    async def scenario() -> tuple[int, list[int]]:
+        layer = InMemoryChannelLayer(capacity=capacity)
+        app = Router(routes, layer=layer)
+        sender, slow, fast = await open_room(app, 3)
+        slow.gate = asyncio.Event()
+        texts = [f"m{n}" for n in range(20)]
+        for n, text in enumerate(texts):
+            # One at a time, so that only the blocked member falls behind.
+            await sender.post(text, n)
+            await fast.wait_for(lambda n=n: len(fast.posted()) == n + 1)
+        assert fast.posted() == texts
+        # `slow` holds one event in its blocked send and `capacity` more wait for it.
+        assert layer.dropped == len(texts) - 1 - capacity
+        slow.gate.set()
+        await slow.wait_for(lambda: len(slow.posted()) == 1 + capacity)
+        assert slow.posted() == texts[: 1 + capacity]
+        # The next event tells the receiving socket how many it missed.
+        await sender.post("last", 99)
+        await slow.wait_for(lambda: slow.posted()[-1:] == ["last"])
+        lost = [c.lost_events for c in Recorded.opened]
+        await close_all([sender, slow, fast])
+        return layer.dropped, lost
+
+    with caplog.at_level(logging.WARNING):
+        dropped, lost = run(scenario)
+    assert dropped == 20 - 1 - capacity
+    assert lost == [0, dropped, 0], "only the blocked socket missed events"
+    layer_warnings = [r for r in caplog.records if r.name == "runtime.layers"]
+    assert len(layer_warnings) == dropped
+    assert all("is full; dropped" in r.getMessage() for r in layer_warnings)
+    gap_reports = [r for r in caplog.records if r.name == "runtime.gaps"]
+    assert [f"{dropped} event(s)" in r.getMessage() for r in gap_reports] == [True]
+
+
+def test_channels_own_in_memory_layer_still_delivers_through_the_pump() -> None:
+    channels_layers = pytest.importorskip("channels.layers")
+
+    async def scenario() -> None:
+        layer = channels_layers.InMemoryChannelLayer()
+        assert not hasattr(layer, "watch_channel")
+        app = Router(routes, layer=layer)
+        sockets = await open_room(app, 3)
+        texts = [f"m{n}" for n in range(30)]
+        for n, text in enumerate(texts):
+            await sockets[1].post(text, n)
+        for socket in sockets:
+            await socket.wait_for(lambda s=socket: len(s.posted()) == len(texts))
+            assert socket.posted() == texts
+        await close_all(sockets)
+
+    run(scenario)
+
+
+class ChannelsStyleLayer:
+    """Only Channels' layer interface, over runtime's layer: no watch extension."""
+
+    def __init__(self) -> None:
+        self._inner = InMemoryChannelLayer()
+        self.receives = 0
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        return await self._inner.new_channel(prefix)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        await self._inner.send(channel, message)
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        self.receives += 1
+        return await self._inner.receive(channel)
+
+    async def group_add(self, group: str, channel: str) -> None:
+        await self._inner.group_add(group, channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        await self._inner.group_discard(group, channel)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        await self._inner.group_send(group, message)
+
+
+async def _noop_send(message: MutableMapping[str, Any]) -> None:
+    pass
+
+
+def test_a_layer_without_the_extension_gets_a_pump_that_reads_receive() -> None:
+    async def scenario() -> None:
+        layer = ChannelsStyleLayer()
+        connection = Connection({"type": "websocket"}, _noop_send, layer)
+        got: list[dict[str, Any]] = []
+
+        async def handler(message: dict[str, Any]) -> None:
+            got.append(message)
+
+        connection.on_layer_message(handler)
+        await connection.join("room")
+        assert connection._pump is not None, "other layers are read by a pump task"
+        for n in range(3):
+            await layer.group_send("room", {"type": "x", "n": n})
+        for _ in range(100):
+            if len(got) == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert [m["n"] for m in got] == [0, 1, 2]
+        assert layer.receives >= 3
+        await connection.release()
+        assert connection._pump is None
+
+    run(scenario)
+
+
+def test_an_idle_member_has_no_delivery_task() -> None:
+    async def scenario() -> None:
+        layer = InMemoryChannelLayer()
+        connections = [Connection({"type": "websocket"}, _noop_send, layer) for _ in range(50)]
+        got: list[int] = []
+
+        async def handler(message: dict[str, Any]) -> None:
+            got.append(message["n"])
+
+        before = len(asyncio.all_tasks())
+        for connection in connections:
+            connection.on_layer_message(handler)
+            await connection.join("room")
+        assert len(asyncio.all_tasks()) == before, "joined but idle: no task per socket"
+        assert all(c._pump is None for c in connections)
+        await layer.group_send("room", {"type": "x", "n": 1})
+        assert all(c._pump is not None for c in connections), "a message starts delivery"
+        for _ in range(100):
+            if len(got) == 50:
+                break
+            await asyncio.sleep(0.01)
+        assert got == [1] * 50
+        # Delivered: the tasks are gone again.
+        assert all(c._pump is None for c in connections)
+        assert len(asyncio.all_tasks()) == before
+        for connection in connections:
+            await connection.release()
+        assert layer.members("room") == frozenset()
+
+    run(scenario)
+
+
+def test_an_idle_socket_behind_the_router_has_no_task_but_its_own() -> None:
+    async def scenario() -> None:
+        app = Router(routes)
+        before = len(asyncio.all_tasks())
+        sockets = await open_room(app, 20)
+        # One task per socket: the app's own (the test's driver); none reading the layer.
+        assert len(asyncio.all_tasks()) == before + 20
+        await sockets[0].post("hi", 1)
+        for socket in sockets:
+            await socket.wait_for(lambda s=socket: s.posted() == ["hi"])
+        await asyncio.sleep(0)
+        assert len(asyncio.all_tasks()) == before + 20
+        await close_all(sockets)
+
+    run(scenario)
+
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+
+
+def test_delivery_runs_in_the_members_context_not_the_senders() -> None:
+    async def scenario() -> None:
+        layer = InMemoryChannelLayer()
+        seen: list[str] = []
+
+        async def handler(message: dict[str, Any]) -> None:
+            seen.append(REQUEST_ID.get("unset"))
+
+        async def member() -> Connection:
+            REQUEST_ID.set("member")
+            connection = Connection({"type": "websocket"}, _noop_send, layer)
+            connection.on_layer_message(handler)
+            await connection.join("room")
+            return connection
+
+        connection = await asyncio.create_task(member())
+
+        async def sender() -> None:
+            REQUEST_ID.set("sender")
+            await layer.group_send("room", {"type": "x"})
+
+        await asyncio.create_task(sender())
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        assert seen == ["member"]
+        await connection.release()
+
+    run(scenario)
+
+
+def test_release_during_a_blocked_delivery_ends_it_and_later_messages_start_nothing() -> None:
+    async def scenario() -> None:
+        layer = InMemoryChannelLayer()
+        gate = asyncio.Event()
+        started = asyncio.Event()
+
+        async def handler(message: dict[str, Any]) -> None:
+            started.set()
+            await gate.wait()
+
+        connection = Connection({"type": "websocket"}, _noop_send, layer)
+        connection.on_layer_message(handler)
+        await connection.join("room")
+        channel = connection.channel_name
+        assert channel is not None
+        await layer.group_send("room", {"type": "x"})
+        await asyncio.wait_for(started.wait(), TIMEOUT)
+        await asyncio.wait_for(connection.release(), TIMEOUT)
+        assert connection._pump is None
+        await layer.send(channel, {"type": "late"})  # to a channel nobody watches now
+        assert connection._pump is None
+
+    run(scenario)
+
+
+def test_receive_serves_several_waiters_and_a_cancelled_one_loses_nothing() -> None:
+    async def scenario() -> None:
+        layer = InMemoryChannelLayer()
+        channel = await layer.new_channel()
+        first = asyncio.create_task(layer.receive(channel))
+        second = asyncio.create_task(layer.receive(channel))
+        await asyncio.sleep(0)
+        await layer.send(channel, {"n": 1})
+        first.cancel()  # woken, but cancelled before it ran: its turn passes on
+        await asyncio.sleep(0)
+        assert await asyncio.wait_for(second, TIMEOUT) == {"n": 1}
+        assert first.cancelled()
+        await layer.send(channel, {"n": 2})
+        assert await asyncio.wait_for(layer.receive(channel), TIMEOUT) == {"n": 2}
+
+    run(scenario)
+
+
+def test_zero_capacity_means_unbounded_as_with_asyncio_queue() -> None:
+    async def scenario() -> None:
+        layer = InMemoryChannelLayer(capacity=0)
+        channel = await layer.new_channel()
+        for n in range(2000):
+            await layer.send(channel, {"n": n})
+        assert [layer.receive_nowait(channel) for _ in range(2000)] == [
+            {"n": n} for n in range(2000)
+        ]
+        assert layer.receive_nowait(channel) is None
+
+    run(scenario)
