@@ -28,6 +28,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn
 
 from .constraints import Pattern, constraint_checks
+from .lean import compile_lean
 from .protocol import INVALID, Detail, ProtocolError
 from .values import SCALAR_HOOKS, UNSTRUCTURE_HOOKS, Mismatch, mismatch
 
@@ -184,10 +185,13 @@ def _structure_items(
 
 
 def _attrs_hook(conv: Converter, cls: type[T]) -> Callable[[Any, Any], T]:
-    # Two functions generated from the same field hooks, so they accept exactly the same
-    # payloads: a lean one for the common, valid payload, and one that collects every
-    # error with its location, run only once the lean one has refused.
-    lean = make_dict_structure_fn(cls, conv, _cattrs_detailed_validation=False)
+    # Two functions built from the same field checks, so they accept exactly the same
+    # payloads: a lean one for the common, valid payload (see ``lean``), and cattrs'
+    # detailed one, which collects every error with its location, run only once the
+    # lean one has refused.
+    lean = compile_lean(cls, conv.get_structure_hook) or make_dict_structure_fn(
+        cls, conv, _cattrs_detailed_validation=False
+    )
     detailed = make_dict_structure_fn(cls, conv, _cattrs_detailed_validation=True)
 
     def structure(value: Any, _: Any) -> T:

@@ -1,0 +1,137 @@
+"""Lean structure functions: a valid payload in as few Python steps as possible.
+
+cattrs' generated structure functions call one hook per field, and the hook of a
+constrained string is itself three calls deep. On the path every message takes, that
+is most of the cost of validation. For each payload class this module compiles one
+function that checks JSON scalars inline, with exactly the tests of ``values`` (the
+exact JSON kind, no coercion), runs the very constraint checks of ``constraints``, and
+calls the converter's own hook for every other field (lists, dicts, nested payloads,
+enums, datetimes...).
+
+A lean function does not explain a refusal: it raises (``Refused``, or whatever the
+failing check raised) and the caller runs cattrs' detailed function, which finds and
+locates every problem. Both are built from
+the same checks, so they accept the same payloads (tests/test_lean.py holds them to it).
+"""
+
+from __future__ import annotations
+
+import keyword
+import linecache
+from collections.abc import Callable
+from typing import Annotated, Any, Final, TypeVar, Union, get_args, get_origin
+
+import attrs
+
+from .constraints import constraint_checks
+
+__all__ = ["Refused", "compile_lean"]
+
+T = TypeVar("T")
+Hook = Callable[[Any, Any], Any]
+
+# The inline test of each JSON scalar: a Python expression that is true when the value
+# ``v`` is wrong. Keep these identical to the hooks in ``values``.
+_WRONG_KIND: Final[dict[Any, str]] = {
+    str: "type({v}) is not str",
+    int: "type({v}) is not int",
+    bool: "type({v}) is not bool",
+    float: "type({v}) is not float and type({v}) is not int",
+}
+
+
+class Refused(Exception):
+    """The lean function gave up; the detailed one will say why."""
+
+
+def compile_lean(cls: type[T], field_hook: Callable[[Any], Hook]) -> Callable[[Any, Any], T] | None:
+    """A lean structure function for the attrs class ``cls``, or None if it has a kind of
+    field this module does not handle (cattrs' own lean function then serves).
+
+    ``field_hook(type)`` returns the converter's structure hook for a field type.
+    """
+    attrs_class: Any = cls  # an attrs class; the type checker only knows it as type[T]
+    attrs.resolve_types(attrs_class)
+    fields = attrs.fields(attrs_class)
+    if any(not f.init or f.alias != f.name or keyword.iskeyword(f.name) for f in fields):
+        return None
+    names: dict[str, Any] = {"_cls": cls, "_Refused": Refused}
+    body: list[str] = []
+    required = [f for f in fields if f.default is attrs.NOTHING]
+    optional = [f for f in fields if f.default is not attrs.NOTHING]
+    body.append(f"n = {len(required)}")
+    args: list[str] = []
+    for i, field in enumerate(required):
+        var = f"v{i}"
+        body.append(f"{var} = o[{field.name!r}]")
+        body.extend(_checks(var, field.type, f"f{i}", names))
+        args.append(f"{field.name}={var}")
+    if optional:
+        body.append("kw = {}")
+    for j, field in enumerate(optional, start=len(required)):
+        var = f"v{j}"
+        body.append(f"if {field.name!r} in o:")
+        body.append("    n += 1")
+        body.append(f"    {var} = o[{field.name!r}]")
+        body.extend("    " + line for line in _checks(var, field.type, f"f{j}", names))
+        body.append(f"    kw[{field.name!r}] = {var}")
+    if optional:
+        args.append("**kw")
+    # Every required key was found above, so a different count means unknown keys.
+    body.append("if len(o) != n:")
+    body.append("    raise _Refused")
+    body.append(f"return _cls({', '.join(args)})")
+    name = f"lean_structure_{cls.__name__}"
+    source = f"def {name}(o, _=None):\n" + "".join(f"    {line}\n" for line in body)
+    filename = f"<chgen lean structure {cls.__module__}.{cls.__qualname__}>"
+    # Kept in linecache so tracebacks and profilers can show the generated lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    for key, field_type in list(names.items()):
+        if key.startswith("type_"):
+            names["hook_" + key.removeprefix("type_")] = field_hook(field_type)
+    exec(compile(source, filename, "exec"), names)  # noqa: S102 - built from field names only
+    function: Callable[[Any, Any], T] = names[name]
+    return function
+
+
+def _checks(var: str, field_type: Any, slot: str, names: dict[str, Any]) -> list[str]:
+    """Lines that check (and, for a float, convert) ``var`` in place."""
+    inline = _inline_checks(var, field_type, slot, names)
+    if inline is not None:
+        return inline
+    # Any other type: the converter's hook (bound before the function is compiled),
+    # which checks and converts.
+    names[f"type_{slot}"] = field_type
+    return [f"{var} = hook_{slot}({var}, type_{slot})"]
+
+
+def _inline_checks(var: str, field_type: Any, slot: str, names: dict[str, Any]) -> list[str] | None:
+    if field_type is type(None) or field_type is None:
+        return [f"if {var} is not None:", "    raise _Refused"]
+    if get_origin(field_type) is Annotated:
+        base, *metadata = get_args(field_type)
+        if base not in _WRONG_KIND:
+            return None
+        lines = _scalar_lines(var, base)
+        for k, check in enumerate(constraint_checks(metadata)):
+            names[f"check_{slot}_{k}"] = check
+            lines.append(f"check_{slot}_{k}({var})")
+        return lines
+    if field_type in _WRONG_KIND:
+        return _scalar_lines(var, field_type)
+    if get_origin(field_type) in (Union, _UnionType):
+        members = [a for a in get_args(field_type) if a is not type(None)]
+        if len(members) == 1 and len(get_args(field_type)) == 2 and members[0] in _WRONG_KIND:
+            inner = _scalar_lines(var, members[0])
+            return [f"if {var} is not None:", *("    " + line for line in inner)]
+    return None
+
+
+def _scalar_lines(var: str, scalar: Any) -> list[str]:
+    lines = [f"if {_WRONG_KIND[scalar].format(v=var)}:", "    raise _Refused"]
+    if scalar is float:
+        lines.append(f"{var} = float({var})")  # JSON 3 is a valid float, as in values
+    return lines
+
+
+_UnionType: Final = type(int | None)
