@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, ClassVar, Protocol
 
@@ -140,16 +140,20 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     def handler_methods(cls) -> list[str]:
         return [r.method for r in cls.dispatch_table if r.method] + super().handler_methods()
 
-    async def on_content(self, content: Any) -> None:
+    # on_content, dispatch and on_text are plain functions that return the coroutine to
+    # await, not coroutines themselves: each await layer is paid on every message, and
+    # these only decide where a frame goes.
+
+    def on_content(self, content: Any) -> Awaitable[None]:
         """A decoded frame from the client: to ``receive``, or straight to ``dispatch``
         when the class keeps the default ``receive``."""
         if type(self).receive is _default_receive:
-            await self.dispatch(content)
-        else:
-            await self.receive(content)
+            return self.dispatch(content)
+        return self.receive(content)
 
-    async def dispatch(self, content: Any) -> None:
-        """Dispatch one decoded frame through the table; every failure becomes an error frame."""
+    def dispatch(self, content: Any) -> Awaitable[None]:
+        """Dispatch one decoded frame through the table; every failure becomes an error
+        frame. Await the result."""
         message: Message | None = None
         try:
             message = parse_message(content)
@@ -160,11 +164,12 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
         except ProtocolError as exc:
             if message is not None:
                 exc.id = message.id
-            await self.send_text(self.encode_json(exc.frame()))
-            return
+            return self.send_text(self.encode_json(exc.frame()))
         if self.strict_ordering:
-            await self._handle(route, message, payload)
-            return
+            return self._handle(route, message, payload)
+        return self._start(route, message, payload)
+
+    async def _start(self, route: MessageRoute, message: Message, payload: Any) -> None:
         if self._slots is None or self._inflight is None:
             self._slots = asyncio.Semaphore(self.max_concurrency)
             self._inflight = set()
@@ -206,13 +211,12 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
 
     # -- as the root consumer of a socket (see runtime.asgi.serve) ---------------------
 
-    async def on_text(self, text: str) -> None:
+    def on_text(self, text: str) -> Awaitable[None]:
         try:
             content = self.decode_json(text)
         except Exception as exc:
-            await self.send_text(self.encode_json(bad_json(exc).frame()))
-            return
-        await self.on_content(content)
+            return self.send_text(self.encode_json(bad_json(exc).frame()))
+        return self.on_content(content)
 
     async def on_bytes(self, data: bytes) -> None:
         frame = error_frame(BAD_FRAME, "binary frames are not accepted; send JSON text")

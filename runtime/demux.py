@@ -8,7 +8,7 @@ same on its own route or behind any stream name.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, ClassVar
 
 from .connection import Connection
@@ -65,7 +65,8 @@ class WebsocketDemultiplexer(JsonCodec):
                 if consumer.admitted:
                     await consumer.connect()
 
-    async def on_text(self, text: str) -> None:
+    def on_text(self, text: str) -> Awaitable[None]:
+        # A plain function returning the coroutine to await: see JsonWebsocketConsumer.
         try:
             try:
                 content = self.decode_json(text)
@@ -81,9 +82,8 @@ class WebsocketDemultiplexer(JsonCodec):
                 )
         except ProtocolError as exc:
             # The frame belongs to no stream, so the error goes out unwrapped.
-            await self.connection.send_text(self.encode_json(exc.frame()))
-            return
-        await consumer.on_content(envelope.payload)
+            return self.connection.send_text(self.encode_json(exc.frame()))
+        return consumer.on_content(envelope.payload)
 
     async def on_bytes(self, data: bytes) -> None:
         frame = error_frame(BAD_FRAME, "binary frames are not accepted; send JSON text")
