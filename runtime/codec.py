@@ -202,6 +202,7 @@ def _attrs_hook(conv: Converter, cls: type[T]) -> Callable[[Any, Any], T]:
         except Exception:
             return detailed(value, cls)
 
+    structure.lean = lean  # type: ignore[attr-defined]  # for decoder(), see there
     return structure
 
 
@@ -292,8 +293,17 @@ CONVERTER: Final = make_converter()
 def decoder(cls: type[T], converter: Converter = CONVERTER) -> Decoder[T]:
     """A function turning JSON ``data`` into ``cls``, raising ``ProtocolError(invalid)``."""
     hook = converter.get_structure_hook(cls)
+    # A payload's lean function is called directly: no wrapper between the message and
+    # the checks on the usual path. Anything it refuses goes through the whole hook,
+    # which explains.
+    lean = getattr(hook, "lean", None)
 
     def decode(data: Any) -> T:
+        if lean is not None and type(data) is dict:
+            try:
+                return lean(data, cls)  # type: ignore[no-any-return]
+            except Exception:
+                pass
         try:
             return hook(data, cls)  # type: ignore[no-any-return]
         except Exception as exc:

@@ -24,6 +24,7 @@ from .protocol import (
     INTERNAL,
     JsonCodec,
     Message,
+    MessageId,
     ProtocolError,
     bad_json,
     error_frame,
@@ -154,27 +155,47 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     def dispatch(self, content: Any) -> Awaitable[None]:
         """Dispatch one decoded frame through the table; every failure becomes an error
         frame. Await the result."""
-        message: Message | None = None
+        # The usual request, {"type": <known type>, "id": <id>, "data": {...}}, in one
+        # step; parse_message checks anything else and says what is wrong.
+        if type(content) is dict and len(content) == 3:
+            msg_type = content.get("type")
+            msg_id = content.get("id")
+            data = content.get("data")
+            if (
+                type(msg_type) is str
+                and (type(msg_id) is int or type(msg_id) is str)
+                and type(data) is dict
+            ):
+                return self._dispatch(msg_type, msg_id, data, content)
         try:
             message = parse_message(content)
-            route = self.dispatch_table.lookup(message.type)
-            payload = route.decode(message.data)
+        except ProtocolError as exc:
+            return self.send_text(self.encode_json(exc.frame()))
+        return self._dispatch(message.type, message.id, message.data, content)
+
+    def _dispatch(
+        self, msg_type: str, msg_id: MessageId | None, data: Any, frame: Mapping[str, Any]
+    ) -> Awaitable[None]:
+        try:
+            route = self.dispatch_table.lookup(msg_type)
+            payload = route.decode(data)
             if not self.admitted:
                 raise ProtocolError(FORBIDDEN, "login required")
         except ProtocolError as exc:
-            if message is not None:
-                exc.id = message.id
+            exc.id = msg_id
             return self.send_text(self.encode_json(exc.frame()))
         if self.strict_ordering:
-            return self._handle(route, message, payload)
-        return self._start(route, message, payload)
+            return self._handle(route, msg_id, frame, payload)
+        return self._start(route, msg_id, frame, payload)
 
-    async def _start(self, route: MessageRoute, message: Message, payload: Any) -> None:
+    async def _start(
+        self, route: MessageRoute, msg_id: MessageId | None, frame: Mapping[str, Any], payload: Any
+    ) -> None:
         if self._slots is None or self._inflight is None:
             self._slots = asyncio.Semaphore(self.max_concurrency)
             self._inflight = set()
         await self._slots.acquire()  # backpressure: stop reading while every slot is busy
-        task = asyncio.create_task(self._handle(route, message, payload))
+        task = asyncio.create_task(self._handle(route, msg_id, frame, payload))
         self._inflight.add(task)
         task.add_done_callback(self._finished)
 
@@ -183,8 +204,10 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
         self._inflight.discard(task)
         self._slots.release()
 
-    async def _handle(self, route: MessageRoute, message: Message, payload: Any) -> None:
-        msg_type, _, msg_id, frame = message
+    async def _handle(
+        self, route: MessageRoute, msg_id: MessageId | None, frame: Mapping[str, Any], payload: Any
+    ) -> None:
+        msg_type = route.msg_type
         token = _current_frame.set(frame)
         try:
             result = await self.get_handler(route)(self, payload)

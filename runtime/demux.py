@@ -68,10 +68,20 @@ class WebsocketDemultiplexer(JsonCodec):
     def on_text(self, text: str) -> Awaitable[None]:
         # A plain function returning the coroutine to await: see JsonWebsocketConsumer.
         try:
-            try:
-                content = self.decode_json(text)
-            except Exception as exc:
-                raise bad_json(exc) from None
+            content = self.decode_json(text)
+        except Exception as exc:
+            return self.connection.send_text(self.encode_json(bad_json(exc).frame()))
+        # The usual frame, {"stream": <known stream>, "payload": ...}, in one step;
+        # parse_envelope checks anything else and says what is wrong.
+        if type(content) is dict and len(content) == 2 and "payload" in content:
+            stream = content.get("stream")
+            consumer = self.streams.get(stream) if type(stream) is str else None
+            if consumer is not None:
+                return consumer.on_content(content["payload"])
+        return self._on_envelope(content)
+
+    def _on_envelope(self, content: Any) -> Awaitable[None]:
+        try:
             envelope = parse_envelope(content)
             consumer = self.streams.get(envelope.stream)
             if consumer is None:
