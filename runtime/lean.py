@@ -55,18 +55,24 @@ def compile_lean(cls: type[T], field_hook: Callable[[Any], Hook]) -> Callable[[A
     fields = attrs.fields(attrs_class)
     if any(not f.init or f.alias != f.name or keyword.iskeyword(f.name) for f in fields):
         return None
-    names: dict[str, Any] = {"_cls": cls, "_Refused": Refused}
+    names: dict[str, Any] = {
+        "_cls": cls,
+        "_Refused": Refused,
+        "_new": object.__new__,
+        "_set": object.__setattr__,
+    }
+    # A class whose __init__ only assigns (no validators, converters or init hooks) is
+    # built without it: a frozen class's __init__ costs as much as the checks.
+    direct = _only_assigns(attrs_class, fields)
     body: list[str] = []
     required = [f for f in fields if f.default is attrs.NOTHING]
     optional = [f for f in fields if f.default is not attrs.NOTHING]
     body.append(f"n = {len(required)}")
-    args: list[str] = []
     for i, field in enumerate(required):
         var = f"v{i}"
         body.append(f"{var} = o[{field.name!r}]")
         body.extend(_checks(var, field.type, f"f{i}", names))
-        args.append(f"{field.name}={var}")
-    if optional:
+    if optional and not direct:
         body.append("kw = {}")
     for j, field in enumerate(optional, start=len(required)):
         var = f"v{j}"
@@ -74,13 +80,23 @@ def compile_lean(cls: type[T], field_hook: Callable[[Any], Hook]) -> Callable[[A
         body.append("    n += 1")
         body.append(f"    {var} = o[{field.name!r}]")
         body.extend("    " + line for line in _checks(var, field.type, f"f{j}", names))
-        body.append(f"    kw[{field.name!r}] = {var}")
-    if optional:
-        args.append("**kw")
+        if direct:
+            body.append("else:")
+            body.append(f"    {var} = {_default_expr(field.default, f'default_f{j}', names)}")
+        else:
+            body.append(f"    kw[{field.name!r}] = {var}")
     # Every required key was found above, so a different count means unknown keys.
     body.append("if len(o) != n:")
     body.append("    raise _Refused")
-    body.append(f"return _cls({', '.join(args)})")
+    if direct:
+        body.append("obj = _new(_cls)")
+        body.extend(f"_set(obj, {f.name!r}, v{i})" for i, f in enumerate(required + optional))
+        body.append("return obj")
+    else:
+        args = [f"{f.name}=v{i}" for i, f in enumerate(required)]
+        if optional:
+            args.append("**kw")
+        body.append(f"return _cls({', '.join(args)})")
     name = f"lean_structure_{cls.__name__}"
     source = f"def {name}(o, _=None):\n" + "".join(f"    {line}\n" for line in body)
     filename = f"<chgen lean structure {cls.__module__}.{cls.__qualname__}>"
@@ -92,6 +108,30 @@ def compile_lean(cls: type[T], field_hook: Callable[[Any], Hook]) -> Callable[[A
     exec(compile(source, filename, "exec"), names)  # noqa: S102 - built from field names only
     function: Callable[[Any, Any], T] = names[name]
     return function
+
+
+def _only_assigns(cls: Any, fields: Any) -> bool:
+    """True if ``cls.__init__`` does nothing but assign its arguments and defaults."""
+    if hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
+        return False
+    if "_attrs_cached_hash" in getattr(cls, "__slots__", ()):
+        return False
+    for field in fields:
+        if field.validator is not None or field.converter is not None:
+            return False
+        if isinstance(field.default, _Factory) and field.default.takes_self:
+            return False
+    return True
+
+
+def _default_expr(default: Any, slot: str, names: dict[str, Any]) -> str:
+    """What __init__ would assign for an absent field: a fresh factory value, or the
+    default object itself (attrs shares it too)."""
+    if isinstance(default, _Factory):
+        names[slot] = default.factory
+        return f"{slot}()"
+    names[slot] = default
+    return slot
 
 
 def _checks(var: str, field_type: Any, slot: str, names: dict[str, Any]) -> list[str]:
@@ -135,3 +175,5 @@ def _scalar_lines(var: str, scalar: Any) -> list[str]:
 
 
 _UnionType: Final = type(int | None)
+# attrs.Factory is typed as a function returning the default; at run time it is a class.
+_Factory: Final[type[Any]] = attrs.Factory  # type: ignore[assignment]

@@ -202,3 +202,23 @@ def test_field_names_cannot_reach_the_generated_source() -> None:
     lean = compile_lean(cls, CONVERTER.get_structure_hook)
     assert lean is not None
     assert lean({"a_b": 1}, None) == cls(a_b=1)
+
+
+def test_factory_defaults_are_fresh_for_every_payload() -> None:
+    assert LEAN is not None
+    first, second = LEAN(dict(VALID), None), LEAN(dict(VALID), None)
+    first.tags.append("x")
+    assert second.tags == []
+
+
+@attrs.frozen(kw_only=True)
+class Validated:
+    n: int = attrs.field(validator=attrs.validators.ge(0))
+
+
+def test_classes_whose_init_validates_are_built_through_init() -> None:
+    lean = compile_lean(Validated, CONVERTER.get_structure_hook)
+    assert lean is not None
+    assert lean({"n": 1}, None) == Validated(n=1)
+    with pytest.raises(ValueError):
+        lean({"n": -1}, None)
