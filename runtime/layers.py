@@ -47,19 +47,21 @@ class WatchableLayer(ChannelLayer, Protocol):
 
 
 class _Mailbox:
-    """One channel's pending messages.
+    """One channel: its pending messages and the groups it is in.
 
     Lighter than an asyncio.Queue (which holds four deques and an Event): the message
     deque exists once a message arrives, the waiter deque once someone blocks in
-    ``receive``. Thousands of idle channels make the difference.
+    ``receive``, and the groups are a tuple (a socket is in one or two). Thousands of
+    idle channels make the difference.
     """
 
-    __slots__ = ("messages", "waiters", "wake")
+    __slots__ = ("messages", "waiters", "wake", "groups")
 
     def __init__(self) -> None:
         self.messages: deque[dict[str, Any]] | None = None
         self.waiters: deque[asyncio.Future[None]] | None = None
         self.wake: Callable[[], None] | None = None
+        self.groups: tuple[str, ...] = ()
 
 
 def _wake_next(waiters: deque[asyncio.Future[None]]) -> None:
@@ -80,7 +82,6 @@ class InMemoryChannelLayer:
         self.dropped = 0  # messages lost to full queues, for monitoring
         self._boxes: dict[str, _Mailbox] = {}
         self._groups: defaultdict[str, set[str]] = defaultdict(set)
-        self._memberships: defaultdict[str, set[str]] = defaultdict(set)  # channel -> groups
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         name = f"{prefix}{uuid.uuid4().hex}"
@@ -133,7 +134,9 @@ class InMemoryChannelLayer:
 
     async def group_add(self, group: str, channel: str) -> None:
         self._groups[group].add(channel)
-        self._memberships[channel].add(group)
+        box = self._box(channel)
+        if group not in box.groups:
+            box.groups += (group,)
 
     async def group_discard(self, group: str, channel: str) -> None:
         members = self._groups.get(group)
@@ -141,11 +144,9 @@ class InMemoryChannelLayer:
             members.discard(channel)
             if not members:
                 del self._groups[group]
-        groups = self._memberships.get(channel)
-        if groups is not None:
-            groups.discard(group)
-            if not groups:
-                del self._memberships[channel]
+        box = self._boxes.get(channel)
+        if box is not None and group in box.groups:
+            box.groups = tuple(g for g in box.groups if g != group)
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         for channel in tuple(self._groups.get(group, ())):
@@ -164,14 +165,13 @@ class InMemoryChannelLayer:
 
         Not part of Channels' interface; the runtime calls it when a connection closes.
         """
-        for group in tuple(self._memberships.get(channel, ())):
+        box = self._boxes.pop(channel, None)
+        for group in box.groups if box is not None else ():
             await self.group_discard(group, channel)
-        self._boxes.pop(channel, None)
 
     async def flush(self) -> None:
         self._boxes.clear()
         self._groups.clear()
-        self._memberships.clear()
 
     def _box(self, channel: str) -> _Mailbox:
         box = self._boxes.get(channel)

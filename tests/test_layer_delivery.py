@@ -413,3 +413,21 @@ def test_zero_capacity_means_unbounded_as_with_asyncio_queue() -> None:
         assert layer.receive_nowait(channel) is None
 
     run(scenario)
+
+
+def test_close_channel_leaves_every_group_of_the_channel() -> None:
+    async def scenario() -> None:
+        layer = InMemoryChannelLayer()
+        a, b = await layer.new_channel(), await layer.new_channel()
+        for group in ("one", "two", "three"):
+            await layer.group_add(group, a)
+            await layer.group_add(group, b)
+        await layer.group_add("one", a)  # twice: still one membership
+        await layer.group_discard("two", a)
+        assert layer.members("two") == {b}
+        await layer.close_channel(a)
+        assert [layer.members(g) for g in ("one", "two", "three")] == [{b}, {b}, {b}]
+        await layer.close_channel(b)
+        assert [layer.members(g) for g in ("one", "two", "three")] == [frozenset()] * 3
+
+    run(scenario)
