@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Mapping
 from typing import Any, ClassVar
 
 from .connection import Connection
-from .consumer import JsonWebsocketConsumer, drop_unknown
+from .consumer import GROUP_EVENT, JsonWebsocketConsumer, drop_unknown
 from .multiplexer import Multiplexer
 from .protocol import (
     BAD_FRAME,
@@ -107,6 +107,15 @@ class WebsocketDemultiplexer(JsonCodec):
                 log.exception("disconnect of stream %r failed", stream)
 
     async def on_layer_message(self, message: dict[str, Any]) -> None:
+        if message.get("type") == GROUP_EVENT:
+            # A group event goes to the streams running the consumer that sent it (and
+            # that are in its group), found by name rather than by asking every stream.
+            group = message.get("group")
+            for stream in _streams_by_consumer(type(self)).get(message.get("source"), ()):
+                consumer = self.streams[stream]
+                if group in consumer.groups:
+                    await consumer.deliver_group_event(message)
+            return
         handled = False
         for consumer in self.streams.values():
             handled = await consumer.receive_layer(message) or handled
@@ -116,3 +125,17 @@ class WebsocketDemultiplexer(JsonCodec):
     @classmethod
     def missing_handlers(cls) -> list[str]:
         return [name for c in cls.consumers.values() for name in c.missing_handlers()]
+
+
+_STREAMS_BY_CONSUMER: dict[type[WebsocketDemultiplexer], dict[Any, tuple[str, ...]]] = {}
+
+
+def _streams_by_consumer(demux: type[WebsocketDemultiplexer]) -> dict[Any, tuple[str, ...]]:
+    """consumer_name -> the streams of ``demux`` that run that consumer (once per class)."""
+    streams = _STREAMS_BY_CONSUMER.get(demux)
+    if streams is None:
+        streams = {}
+        for stream, consumer in demux.consumers.items():
+            streams[consumer.consumer_name] = (*streams.get(consumer.consumer_name, ()), stream)
+        _STREAMS_BY_CONSUMER[demux] = streams
+    return streams

@@ -158,6 +158,12 @@ class MathDemux(WebsocketDemultiplexer):
     consumers: ClassVar[dict[str, type[JsonWebsocketConsumer]]] = {"math": Calc}
 
 
+class TwinDemux(WebsocketDemultiplexer):
+    """The same consumer behind two streams of one socket."""
+
+    consumers: ClassVar[dict[str, type[JsonWebsocketConsumer]]] = {"left": Calc, "right": Calc}
+
+
 def members_of(consumer: JsonWebsocketConsumer, group: str) -> frozenset[str]:
     layer = consumer.connection.layer
     assert isinstance(layer, InMemoryChannelLayer)
@@ -177,6 +183,7 @@ def make_router() -> Router:
             route(rf"^/faildisconnect/{ROOM}/$", FailingDisconnect),
             route(rf"^/a/{ROOM}/$", CalcDemux),
             route(rf"^/b/{ROOM}/$", MathDemux),
+            route(rf"^/twin/{ROOM}/$", TwinDemux),
         ]
     )
 
@@ -593,6 +600,32 @@ def test_group_event_reaches_each_member_in_its_own_stream() -> None:
         for client in (sender, peer, elsewhere):
             await client.disconnect()
         assert members(router, "g.lobby") == frozenset()
+
+    run(scenario)
+
+
+def test_group_event_reaches_every_stream_running_the_sending_consumer() -> None:
+    async def scenario() -> None:
+        router = make_router()
+        twin = FakeClient.websocket(router, "/twin/lobby/")
+        sender = FakeClient.websocket(router, "/b/lobby/")
+        for client in (twin, sender):
+            await client.accepted()
+        event = {"type": "shouted", "data": {"text": "hi"}}
+        reply = await sender.request(
+            {"stream": "math", "payload": {"type": "shout", "id": 1, "data": {"text": "hi"}}}
+        )
+        assert reply in (
+            {"stream": "math", "payload": {"type": "shout", "id": 1, "data": None}},
+            {"stream": "math", "payload": event},
+        )
+        got = [await twin.receive_json(), await twin.receive_json()]
+        assert sorted(got, key=json.dumps) == [
+            {"stream": "left", "payload": event},
+            {"stream": "right", "payload": event},
+        ]
+        for client in (twin, sender):
+            await client.disconnect()
 
     run(scenario)
 
