@@ -186,14 +186,11 @@ class Connection:
         take = cast(WatchableLayer, self.layer).receive_nowait
         try:
             while (message := take(channel)) is not None:
-                # The body of _handle, inlined: this loop runs once per group delivery.
-                handler = self._on_layer_message
+                # _handle's await inlined (this loop runs once per group delivery); the
+                # checks are shared through _handler_for.
+                handler = self._handler_for(message)
                 if handler is None:
                     continue
-                if "seq" in message:
-                    if self._gaps is None:
-                        self._gaps = GapDetector()
-                    self._gaps.check(message)
                 try:
                     await handler(message)
                 except Exception:
@@ -229,14 +226,19 @@ class Connection:
             failures = 0
             await self._handle(message)
 
-    async def _handle(self, message: dict[str, Any]) -> None:
+    def _handler_for(self, message: dict[str, Any]) -> LayerHandler | None:
+        """Where ``message`` goes, once its sequence number (if any) was checked for gaps."""
         handler = self._on_layer_message
-        if handler is None:
-            return
-        if "seq" in message:
+        if handler is not None and "seq" in message:
             if self._gaps is None:
                 self._gaps = GapDetector()
             self._gaps.check(message)
+        return handler
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        handler = self._handler_for(message)
+        if handler is None:
+            return
         try:
             await handler(message)
         except Exception:
