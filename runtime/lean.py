@@ -105,7 +105,7 @@ def compile_lean(cls: type[T], field_hook: Callable[[Any], Hook]) -> Callable[[A
     for key, field_type in list(names.items()):
         if key.startswith("type_"):
             names["hook_" + key.removeprefix("type_")] = field_hook(field_type)
-    exec(compile(source, filename, "exec"), names)  # noqa: S102 - built from field names only
+    exec(compile(source, filename, "exec"), names)  # the source names fields only
     function: Callable[[Any, Any], T] = names[name]
     return function
 
