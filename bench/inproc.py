@@ -1,11 +1,17 @@
 """Application-layer cost per message, in process: no sockets, no ASGI server, no client.
 
-Each app under test gets one WebSocket scope whose ``receive`` hands out N request frames
-from memory and whose ``send`` only counts replies, so what is measured is exactly the
-app's own work per message (decode, validate, dispatch, encode, its ASGI calls), the part
-that differs between the servers of bench/run.py. Useful for profiling the runtime:
+Each app under test gets WebSocket scopes whose ``receive`` hands out frames from memory
+and whose ``send`` only counts what goes out, so what is measured is exactly the app's
+own work (decode, validate, dispatch, encode, its ASGI calls), the part that differs
+between the servers of bench/run.py. Two workloads:
 
-    .venv/bin/python bench/inproc.py [--msgs 20000] [--repeats 5] [--profile chgen-mux]
+* ``rr``: one socket, N request/reply round trips; cost per message.
+* ``fanout``: ``--members`` sockets in one room, one of them posts N times, each post
+  waiting until every member got it; cost per delivery.
+
+Useful for profiling the runtime:
+
+    .venv/bin/python bench/inproc.py [--workload fanout] [--msgs 20000] [--profile chgen-mux]
 
 ``--profile KEY`` runs that app once more under cProfile and prints the top functions.
 """
@@ -31,14 +37,14 @@ if str(ROOT) not in sys.path:
 
 from bench.load import FLAVORS  # noqa: E402
 
-# key -> (module:attr, flavor, path)
+# key -> (module:attr, flavor, request/reply path, group path)
 APPS = {
-    "bare": ("bench.servers.bare_asgi:app", "plain", "/ws/bench/"),
-    "chgen": ("bench.servers.chgen_app:plain", "plain", "/echo/bench/"),
-    "chgen-mux": ("bench.servers.chgen_app:mux", "mux", "/ws/bench/"),
-    "channels": ("bench.servers.channels_app:plain", "plain", "/ws/bench/"),
-    "channels-mux": ("bench.servers.channels_app:mux", "mux", "/ws/bench/"),
-    "chanx": ("bench.servers.chanx_app:app", "chanx", "/ws/bench/"),
+    "bare": ("bench.servers.bare_asgi:app", "plain", "/ws/bench/", "/ws/bench/"),
+    "chgen": ("bench.servers.chgen_app:plain", "plain", "/echo/bench/", "/ws/bench/"),
+    "chgen-mux": ("bench.servers.chgen_app:mux", "mux", "/ws/bench/", "/ws/bench/"),
+    "channels": ("bench.servers.channels_app:plain", "plain", "/ws/bench/", "/ws/bench/"),
+    "channels-mux": ("bench.servers.channels_app:mux", "mux", "/ws/bench/", "/ws/bench/"),
+    "chanx": ("bench.servers.chanx_app:app", "chanx", "/ws/bench/", "/ws/bench/"),
 }
 
 
@@ -48,58 +54,79 @@ def load(target: str) -> Callable[..., Any]:
     return app
 
 
+class Socket:
+    """One connection of the app under test: an inbox for ``receive``, a counting ``send``.
+
+    ``expect(n)`` returns a future that completes once ``n`` more frames went out.
+    """
+
+    def __init__(self, app: Callable[..., Any], path: str) -> None:
+        loop = asyncio.get_running_loop()
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.sent = 0
+        self.accepted = loop.create_future()
+        self.done = loop.create_future()
+        self._target = 0
+        self._waiter: asyncio.Future[None] | None = None
+        scope = {
+            "type": "websocket",
+            "asgi": {"version": "3.0"},
+            "scheme": "ws",
+            "http_version": "1.1",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1")],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 2),
+            "subprotocols": [],
+            "state": {},
+            "extensions": {},
+        }
+        task = asyncio.create_task(app(scope, self.inbox.get, self.send))
+        task.add_done_callback(lambda t: self.done.done() or self.done.set_result(None))
+
+    async def open(self) -> None:
+        self.inbox.put_nowait({"type": "websocket.connect"})
+        await asyncio.wait_for(self.accepted, 10)
+
+    async def close(self) -> None:
+        self.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.wait_for(self.done, 10)
+
+    def put(self, text: str) -> None:
+        self.inbox.put_nowait({"type": "websocket.receive", "text": text})
+
+    def expect(self, n: int) -> asyncio.Future[None]:
+        self._target = self.sent + n
+        self._waiter = asyncio.get_running_loop().create_future()
+        return self._waiter
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept" and not self.accepted.done():
+            self.accepted.set_result(None)
+        elif kind == "websocket.send":
+            self.sent += 1
+            w = self._waiter
+            if w is not None and self.sent >= self._target and not w.done():
+                w.set_result(None)
+        elif kind == "websocket.close" and not self.accepted.done():
+            self.accepted.set_exception(RuntimeError("the app refused the connection"))
+
+
 async def drive(app: Callable[..., Any], flavor: str, path: str, msgs: int) -> float:
-    """CPU seconds the app spent on ``msgs`` request/reply round trips."""
+    """CPU seconds the app spends per request/reply round trip, over ``msgs`` of them."""
     fl = FLAVORS[flavor]
     frames = [fl.request(i).decode() for i in range(msgs)]
-    loop = asyncio.get_running_loop()
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    replies = 0
-    accepted = loop.create_future()
-    done = loop.create_future()
-    reply_waiter: list[asyncio.Future[None] | None] = [None]
-
-    async def receive() -> dict[str, Any]:
-        return await inbox.get()
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal replies
-        kind = message["type"]
-        if kind == "websocket.accept" and not accepted.done():
-            accepted.set_result(None)
-        elif kind == "websocket.send":
-            replies += 1
-            w = reply_waiter[0]
-            if w is not None and not w.done():
-                w.set_result(None)
-        elif kind == "websocket.close" and not accepted.done():
-            accepted.set_exception(RuntimeError("the app refused the connection"))
-
-    scope = {
-        "type": "websocket",
-        "asgi": {"version": "3.0"},
-        "scheme": "ws",
-        "http_version": "1.1",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 2),
-        "subprotocols": [],
-        "state": {},
-        "extensions": {},
-    }
-    task = asyncio.create_task(app(scope, receive, send))
-    task.add_done_callback(lambda t: done.done() or done.set_result(None))
-    inbox.put_nowait({"type": "websocket.connect"})
-    await asyncio.wait_for(accepted, 10)
+    sock = Socket(app, path)
+    await sock.open()
 
     async def one(frame: str) -> None:
-        w = reply_waiter[0] = loop.create_future()
-        inbox.put_nowait({"type": "websocket.receive", "text": frame})
-        await asyncio.wait_for(w, 10)
+        waiter = sock.expect(1)
+        sock.put(frame)
+        await asyncio.wait_for(waiter, 10)
 
     for frame in frames[:200]:  # warm-up
         await one(frame)
@@ -107,14 +134,42 @@ async def drive(app: Callable[..., Any], flavor: str, path: str, msgs: int) -> f
     for frame in frames:
         await one(frame)
     spent = time.process_time() - start
-    inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
-    await asyncio.wait_for(done, 10)
-    return spent
+    await sock.close()
+    return spent / msgs
+
+
+async def drive_fanout(
+    app: Callable[..., Any], flavor: str, path: str, msgs: int, members: int
+) -> float:
+    """CPU seconds per delivery: ``members`` sockets in one room, ``msgs`` posts by one."""
+    fl = FLAVORS[flavor]
+    socks = [Socket(app, path) for _ in range(members)]
+    for sock in socks:
+        await sock.open()
+    poster = socks[0]
+
+    async def one(seq: int) -> None:
+        # Every member gets the post; the poster also gets its ack.
+        waiters = [s.expect(2 if s is poster else 1) for s in socks]
+        poster.put(fl.post(seq).decode())
+        await asyncio.wait_for(asyncio.gather(*waiters), 10)
+
+    for seq in range(20):  # warm-up
+        await one(seq)
+    start = time.process_time()
+    for seq in range(msgs):
+        await one(seq)
+    spent = time.process_time() - start
+    for sock in socks:
+        await sock.close()
+    return spent / (msgs * members)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--msgs", type=int, default=20_000)
+    p.add_argument("--workload", choices=("rr", "fanout"), default="rr")
+    p.add_argument("--msgs", type=int, default=20_000, help="round trips, or posts for fanout")
+    p.add_argument("--members", type=int, default=50, help="sockets in the room (fanout)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--only", help="comma-separated app keys")
     p.add_argument("--profile", help="profile this app key with cProfile")
@@ -127,25 +182,34 @@ def main(argv: list[str] | None = None) -> int:
             apps[key] = load(APPS[key][0])
         except ImportError as exc:
             print(f"{key}: skipped ({exc})")
-    results: dict[str, list[float]] = {k: [] for k in apps}
     import uvloop
 
+    def run_once(key: str) -> float:
+        _, flavor, rr_path, group_path = APPS[key]
+        if args.workload == "fanout":
+            return uvloop.run(drive_fanout(apps[key], flavor, group_path, args.msgs, args.members))
+        return uvloop.run(drive(apps[key], flavor, rr_path, args.msgs))
+
+    results: dict[str, list[float]] = {k: [] for k in apps}
     for _ in range(args.repeats):
-        for key, app in apps.items():
-            _, flavor, path = APPS[key]
-            spent = uvloop.run(drive(app, flavor, path, args.msgs))
-            results[key].append(spent / args.msgs * 1e6)
+        for key in apps:
+            results[key].append(run_once(key) * 1e6)
     base = statistics.median(results["bare"]) if results.get("bare") else float("nan")
-    print(f"In-process app cost per request/reply (median of {args.repeats} x {args.msgs})")
-    print(f"{'app':14} {'us/msg':>8} {'vs bare':>8}")
+    if args.workload == "fanout":
+        unit = "delivery"
+        what = f"group delivery ({args.members} members, median of {args.repeats} x {args.msgs})"
+    else:
+        unit = "msg"
+        what = f"request/reply (median of {args.repeats} x {args.msgs})"
+    print(f"In-process app cost per {what}")
+    print(f"{'app':14} {'us/' + unit:>11} {'vs bare':>8}")
     for key, values in results.items():
         us = statistics.median(values)
-        print(f"{key:14} {us:8.2f} {us / base:7.2f}x")
+        print(f"{key:14} {us:11.2f} {us / base:7.2f}x")
     if args.profile:
-        _, flavor, path = APPS[args.profile]
         prof = cProfile.Profile()
         prof.enable()
-        uvloop.run(drive(apps[args.profile], flavor, path, args.msgs))
+        run_once(args.profile)
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     return 0
