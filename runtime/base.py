@@ -9,19 +9,17 @@ seed's ``method_mapping`` on channel names. ``JsonWebsocketConsumer`` and the pl
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from collections.abc import Awaitable, Mapping
+from typing import Any, ClassVar
 
-from .connection import Connection
+from .connection import GROUP_EVENT, Connection
 from .dispatch import DispatchTable, Handler, MessageRoute, is_unimplemented
+from .eager import NOTHING
 from .protocol import ProtocolError
 
 __all__ = ["GROUP_EVENT", "BaseConsumer", "drop_unknown", "is_authenticated"]
 
 log = logging.getLogger("runtime.consumer")
-
-# Layer message type carrying a group event; see JsonWebsocketConsumer.group_send.
-GROUP_EVENT: Final = "chgen.event"
 
 
 def is_authenticated(user: Any) -> bool:
@@ -166,7 +164,18 @@ class BaseConsumer:
     async def cancel_inflight(self) -> None:
         """Stop handlers still running when the socket closed; none by default."""
 
-    async def on_layer_message(self, message: dict[str, Any]) -> None:
+    # on_layer_message and deliver_group_event, like on_text, are plain functions that
+    # return the coroutine to await: they run for every group delivery.
+
+    def on_layer_message(self, message: dict[str, Any]) -> Awaitable[None]:
+        if message.get("type") == GROUP_EVENT and type(self).receive_layer is _receive_layer:
+            # receive_layer's first case, in one step.
+            if message["source"] == self.consumer_name and message["group"] in self.groups:
+                return self.deliver_group_event(message)
+            return NOTHING
+        return self._on_other_layer_message(message)
+
+    async def _on_other_layer_message(self, message: dict[str, Any]) -> None:
         if not await self.receive_layer(message):
             drop_unknown(message)
 
@@ -198,6 +207,10 @@ class BaseConsumer:
             log.exception("layer handler for %r in %s failed", msg_type, type(self).__name__)
         return True
 
-    async def deliver_group_event(self, message: dict[str, Any]) -> None:
-        """Send a group event of this consumer's kind to the client (per subclass)."""
+    def deliver_group_event(self, message: dict[str, Any]) -> Awaitable[None]:
+        """Send a group event of this consumer's kind to the client (per subclass); await
+        the result. An ``async def`` override works too."""
         raise NotImplementedError
+
+
+_receive_layer = BaseConsumer.receive_layer

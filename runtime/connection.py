@@ -3,8 +3,10 @@
 Every consumer serving the socket (one, or one per stream behind a demultiplexer) shares
 this object. The layer channel exists only once a group is joined, so connections that
 never join a group cost nothing extra. On a layer with the watch extension (runtime's
-in-memory layer) the task delivering layer messages exists only while messages wait, so
-an idle member has none; on other layers one task per channel blocks in ``receive``.
+in-memory layer) a message is delivered as soon as it arrives, inside the sender's
+``group_send``, and only a delivery that has to wait (a client that stopped reading)
+becomes a task; an idle member has none. On other layers one task per channel blocks in
+``receive``.
 """
 
 from __future__ import annotations
@@ -12,19 +14,29 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from typing import Any, Final, cast
 
+from .eager import NOTHING, send_eagerly, start_eagerly
 from .gaps import GapDetector, Sequencer
 from .layers import ChannelLayer, WatchableLayer
 from .status import WS_1011_INTERNAL_ERROR
 
-__all__ = ["Connection"]
+__all__ = ["GROUP_EVENT", "Connection"]
 
 log = logging.getLogger(__name__)
 
+# Layer message type carrying a group event; see BaseConsumer.group_send_frame.
+GROUP_EVENT: Final = "chgen.event"
+
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 LayerHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+# Delivery states of a watched channel: nothing under way; a delivery under way; one
+# under way that refused a message, which the layer queued for it.
+IDLE: Final = 0
+BUSY: Final = 1
+REFUSED: Final = 2
 
 # Seconds between retries of a failing layer receive; after the last, the socket closes.
 RECEIVE_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
@@ -35,19 +47,21 @@ IDLE_TIMEOUT_THRESHOLD = 1.0
 class Connection:
     # One per socket, thousands at once: no per-instance __dict__.
     __slots__ = (
-        "scope",
-        "layer",
-        "accepted",
-        "closed",
-        "channel_name",
-        "session",
-        "_send",
-        "_groups",
-        "_pump",
-        "_on_layer_message",
-        "_sequencer",
-        "_gaps",
         "_context",
+        "_delivering",
+        "_forwards",
+        "_gaps",
+        "_groups",
+        "_on_layer_message",
+        "_pump",
+        "_send",
+        "_sequencer",
+        "accepted",
+        "channel_name",
+        "closed",
+        "layer",
+        "scope",
+        "session",
     )
 
     def __init__(self, scope: MutableMapping[str, Any], send: Send, layer: ChannelLayer) -> None:
@@ -59,8 +73,11 @@ class Connection:
         self.session: dict[str, Any] = {}  # what consumers keep for the socket's lifetime
         self._send = send
         self._groups: dict[str, int] = {}  # joins per group, counted per consumer
-        self._pump: asyncio.Task[None] | None = None
+        self._pump: asyncio.Task[None] | None = None  # reads, or delivers, the channel
+        self._delivering = IDLE  # the state of deliveries on a watched channel
         self._on_layer_message: LayerHandler | None = None
+        # (group, source) -> envelope prefixes, one per stream: see forward_group_events.
+        self._forwards: dict[tuple[str, str], tuple[str, ...]] | None = None
         self._sequencer: Sequencer | None = None
         self._gaps: GapDetector | None = None
         self._context: contextvars.Context | None = None
@@ -80,6 +97,33 @@ class Connection:
     def on_layer_message(self, handler: LayerHandler) -> None:
         """Set where messages arriving on this connection's channel go."""
         self._on_layer_message = handler
+
+    def forward_group_events(self, group: str, source: str, prefix: str) -> None:
+        """Send ``source``'s group events in ``group`` straight to the socket.
+
+        On a layer with the watch extension, such an event's ``frame`` goes out as it is
+        (``prefix`` "") or as ``prefix + frame + "}"`` (a stream's envelope) without the
+        layer handler: one step per member instead of a chain of calls. A consumer asks
+        for it only when its own delivery hooks would do exactly that. With more than one
+        prefix for the same events (two streams), the handler delivers them.
+        """
+        if self._forwards is None:
+            self._forwards = {}
+        key = (group, source)
+        self._forwards[key] = (*self._forwards.get(key, ()), prefix)
+
+    def stop_forwarding(self, group: str, source: str, prefix: str) -> None:
+        """Undo one ``forward_group_events``."""
+        forwards = self._forwards
+        key = (group, source)
+        if forwards is None or prefix not in forwards.get(key, ()):
+            return
+        prefixes = list(forwards[key])
+        prefixes.remove(prefix)
+        if prefixes:
+            forwards[key] = tuple(prefixes)
+        else:
+            del forwards[key]
 
     async def accept(self, subprotocol: str | None = None) -> None:
         if self.accepted or self.closed:
@@ -156,48 +200,128 @@ class Connection:
                 pass
             except Exception:
                 log.exception("reading the channel layer failed")
+        self._delivering = IDLE  # a delivery cancelled before it started cannot say so
 
     async def _channel(self) -> str:
         if self.channel_name is None:
             self.channel_name = channel = await self.layer.new_channel()
             watch = getattr(self.layer, "watch_channel", None)
             if watch is not None and hasattr(self.layer, "receive_nowait"):
-                # Delivery tasks start inside a sender's group_send; they must run in this
+                # Deliveries start inside a sender's group_send; they must run in this
                 # socket's context, as a pump started here would, not in the sender's.
                 self._context = contextvars.copy_context()
-                watch(channel, self._wake)
+                watch(channel, self._offer, self._lost)
+                pending = cast(WatchableLayer, self.layer).receive_nowait(channel)
+                if pending is not None:  # sent to the channel before the watch began
+                    self._offer(pending)
             else:
                 self._pump = asyncio.create_task(self._read_channel(channel))
         return self.channel_name
 
-    def _wake(self) -> None:
-        # Called by a watched layer, inside the sender's group_send, for every message.
-        if self._pump is None and self.channel_name is not None:
-            coro = self._deliver(self.channel_name)
-            self._pump = asyncio.create_task(coro, context=self._context)
+    def _offer(self, message: dict[str, Any]) -> bool:
+        """Deliver ``message`` now, unless this socket is busy delivering: the watch
+        extension's ``offer``, called by the layer inside the sender's group_send.
 
-    async def _deliver(self, channel: str) -> None:
-        """Hand every message waiting on a watched channel to the consumer, in order.
-
-        One task per burst rather than per socket: it ends when the channel is empty, and
-        the next message starts a new one. A slow socket blocks only its own task, while
-        its messages wait in the layer up to the layer's capacity.
+        Busy, it returns False and the layer queues the message for the delivery under
+        way, which takes it in order. A delivery whose send has to wait (a slow client)
+        goes on as a task; that holds up only this socket, while later messages wait in
+        the layer up to its capacity.
         """
-        take = cast(WatchableLayer, self.layer).receive_nowait
+        if self._delivering:
+            self._delivering = REFUSED
+            return False
+        self._delivering = BUSY
+        text = self._forwarded(message)
         try:
-            while (message := take(channel)) is not None:
-                # _handle's await inlined (this loop runs once per group delivery); the
-                # checks are shared through _handler_for.
-                handler = self._handler_for(message)
-                if handler is None:
-                    continue
+            if text is None:
+                rest = start_eagerly(self._deliver_now, message, self._context)  # type: ignore[arg-type]
+            elif self.closed:
+                rest = None
+            else:
+                event = {"type": "websocket.send", "text": text}
+                rest = send_eagerly(self._send, event, self._context)  # type: ignore[arg-type]
+        except Exception as exc:
+            if text is None:
+                log.exception("error handling layer message of type %r", message.get("type"))
+            else:
+                self._gone(exc)
+            rest = None
+        queued = None
+        if rest is None:
+            if self._delivering == BUSY:  # nothing arrived meanwhile: done
+                self._delivering = IDLE
+                return True
+            # Messages that came while it ran (a handler sending to this socket's group)
+            # go to a task, so one that keeps sending to its own group cannot starve
+            # the loop.
+            queued = self._take()
+        task = asyncio.get_running_loop().create_task(
+            self._deliver_rest(rest, text is not None, queued), context=self._context
+        )
+        if rest is not None:
+            # Cancelled before it starts, the task never awaits ``rest``: close it then.
+            task.add_done_callback(_closer(rest))
+        self._pump = task
+        return True
+
+    def _forwarded(self, message: dict[str, Any]) -> str | None:
+        """The text to send for ``message`` if it is a forwarded group event, else None."""
+        forwards = self._forwards
+        if forwards is None or message.get("type") != GROUP_EVENT:
+            return None
+        try:
+            (prefix,) = forwards[(message["group"], message["source"])]
+            frame = message["frame"]
+        except (KeyError, TypeError, ValueError):
+            return None  # not forwarded here, by more than one stream, or not chgen's
+        if type(frame) is not str or self._on_layer_message is None:
+            return None
+        return prefix + frame + "}" if prefix else frame
+
+    def _deliver_now(self, message: dict[str, Any]) -> Awaitable[None]:
+        handler = self._on_layer_message
+        return NOTHING if handler is None else handler(message)
+
+    def _lost(self, message: dict[str, Any]) -> None:
+        # A watched layer dropped a message for this socket (it logged why); watched
+        # channels carry no gap check, so this is how lost_events hears of it.
+        if self._gaps is None:
+            self._gaps = GapDetector()
+        self._gaps.lost += 1
+
+    def _take(self) -> dict[str, Any] | None:
+        if self.channel_name is None:
+            return None
+        return cast(WatchableLayer, self.layer).receive_nowait(self.channel_name)
+
+    async def _deliver_rest(
+        self,
+        rest: Coroutine[Any, None, None] | None,
+        sending: bool,
+        queued: dict[str, Any] | None,
+    ) -> None:
+        """Finish the delivery that had to wait (a handler's, or the socket's own send
+        when ``sending``), then deliver what queued meanwhile."""
+        try:
+            if rest is not None:
                 try:
-                    await handler(message)
+                    await rest
+                except Exception as exc:
+                    if sending:
+                        self._gone(exc)
+                    else:
+                        log.exception("error handling a layer message")
+                queued = self._take()
+            while queued is not None:
+                try:
+                    await self._deliver_now(queued)
                 except Exception:
-                    log.exception("error handling layer message of type %r", message.get("type"))
+                    log.exception("error handling layer message of type %r", queued.get("type"))
+                queued = self._take()
         finally:
             # No await between the empty receive_nowait above and this: a message that
-            # arrives later finds no task and starts one.
+            # arrives later finds no delivery under way and is offered again.
+            self._delivering = IDLE
             self._pump = None
 
     async def _read_channel(self, channel: str) -> None:
@@ -244,3 +368,7 @@ class Connection:
         except Exception:
             # A bad layer message must not end delivery for the rest of the connection.
             log.exception("error handling layer message of type %r", message.get("type"))
+
+
+def _closer(coro: Coroutine[Any, None, None]) -> Callable[[object], None]:
+    return lambda _: coro.close()

@@ -50,7 +50,7 @@ _current_frame: ContextVar[Mapping[str, Any]] = ContextVar("chgen_current_frame"
 class FrameSink(Protocol):
     """Where a consumer's frames go: the socket itself, or a stream's multiplexer."""
 
-    async def send_text(self, text: str) -> None: ...
+    def send_text(self, text: str) -> Awaitable[None]: ...
 
 
 class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
@@ -111,11 +111,12 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     async def send_event(self, event: str, data: Any) -> None:
         await self.send_text(self.encode_json(event_frame(event, data)))
 
-    async def send_text(self, frame_json: str) -> None:
-        """Send one already-encoded frame (wrapped in the stream if multiplexed)."""
+    def send_text(self, frame_json: str) -> Awaitable[None]:
+        """Send one already-encoded frame (wrapped in the stream if multiplexed); await
+        the result. A plain function: every reply and group event comes through here."""
         if self._wrap is not None:
             frame_json = self._wrap(frame_json)
-        await self._sink.send_text(frame_json)
+        return self._sink.send_text(frame_json)
 
     async def group_send_event(self, group: str, event: str, data: Any) -> None:
         """Send an event to every member of ``group`` that runs this kind of consumer."""
@@ -229,8 +230,55 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
             reply = self._wrap(reply)
         await self._sink.send_text(reply)
 
-    async def deliver_group_event(self, message: dict[str, Any]) -> None:
-        await self.send_text(message["frame"])
+    def deliver_group_event(self, message: dict[str, Any]) -> Awaitable[None]:
+        return self.send_text(message["frame"])
+
+    async def join_groups(self) -> None:
+        await super().join_groups()
+        prefix = self._forward_prefix()
+        if prefix is not None:
+            for group in self.groups:
+                self.connection.forward_group_events(group, self.consumer_name, prefix)
+
+    async def leave_groups(self) -> None:
+        prefix = self._forward_prefix()
+        if prefix is not None:
+            for group in self.groups:
+                self.connection.stop_forwarding(group, self.consumer_name, prefix)
+        await super().leave_groups()
+
+    def _forward_prefix(self) -> str | None:
+        """How the socket may send this consumer's group events itself: "" as they are,
+        a stream's envelope prefix, or None when an overridden hook must see each one.
+
+        Forwarding skips on_layer_message, receive_layer, deliver_group_event and
+        send_text (of this class, of its demultiplexer), so any override of them turns
+        it off; a custom multiplexer class does too.
+        """
+        from .demux import WebsocketDemultiplexer  # demux builds on this module
+
+        cls = type(self)
+        if (
+            cls.deliver_group_event is not JsonWebsocketConsumer.deliver_group_event
+            or cls.send_text is not JsonWebsocketConsumer.send_text
+        ):
+            return None
+        if self.multiplexer is None:
+            if (
+                cls.on_layer_message is not BaseConsumer.on_layer_message
+                or cls.receive_layer is not BaseConsumer.receive_layer
+            ):
+                return None
+            return ""
+        demux = getattr(self.multiplexer, "demultiplexer", None)
+        if (
+            self._wrap is None
+            or not isinstance(demux, WebsocketDemultiplexer)
+            or type(demux).on_layer_message is not WebsocketDemultiplexer.on_layer_message
+        ):
+            return None
+        prefix: str = self.multiplexer.prefix
+        return prefix
 
     # -- as the root consumer of a socket (see runtime.asgi.serve) ---------------------
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from .connection import Connection
 from .consumer import GROUP_EVENT, JsonWebsocketConsumer, drop_unknown
+from .eager import NOTHING
 from .multiplexer import Multiplexer
 from .protocol import (
     BAD_FRAME,
@@ -106,16 +107,28 @@ class WebsocketDemultiplexer(JsonCodec):
             except Exception:
                 log.exception("disconnect of stream %r failed", stream)
 
-    async def on_layer_message(self, message: dict[str, Any]) -> None:
+    def on_layer_message(self, message: dict[str, Any]) -> Awaitable[None]:
+        # A plain function returning the coroutine to await: it runs for every delivery.
         if message.get("type") == GROUP_EVENT:
             # A group event goes to the streams running the consumer that sent it (and
             # that are in its group), found by name rather than by asking every stream.
-            group = message.get("group")
-            for stream in _streams_by_consumer(type(self)).get(message.get("source"), ()):
-                consumer = self.streams[stream]
-                if group in consumer.groups:
-                    await consumer.deliver_group_event(message)
-            return
+            streams = _streams_by_consumer(type(self)).get(message.get("source"), ())
+            if len(streams) == 1:
+                consumer = self.streams[streams[0]]
+                if message.get("group") in consumer.groups:
+                    return consumer.deliver_group_event(message)
+                return NOTHING
+            return self._deliver_to_streams(streams, message)
+        return self._on_other_layer_message(message)
+
+    async def _deliver_to_streams(self, streams: tuple[str, ...], message: dict[str, Any]) -> None:
+        group = message.get("group")
+        for stream in streams:
+            consumer = self.streams[stream]
+            if group in consumer.groups:
+                await consumer.deliver_group_event(message)
+
+    async def _on_other_layer_message(self, message: dict[str, Any]) -> None:
         handled = False
         for consumer in self.streams.values():
             handled = await consumer.receive_layer(message) or handled

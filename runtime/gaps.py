@@ -37,7 +37,7 @@ class Sequencer:
 class GapDetector:
     """The receiving side: notices and counts events that never arrived."""
 
-    __slots__ = ("lost", "_last")
+    __slots__ = ("_last", "lost")
 
     def __init__(self) -> None:
         self.lost = 0
@@ -48,15 +48,24 @@ class GapDetector:
     def check(self, message: dict[str, Any]) -> int:
         """How many events of this sender in this group were skipped before ``message``.
 
-        Runs for every group event a socket receives, so the usual case (the next number)
-        takes the fewest steps.
+        Runs for every group event a socket receives, so the usual case (the next number
+        from a known sender) takes the fewest steps.
         """
-        sender, seq = message.get("sender"), message.get("seq")
+        group, sender, seq = message.get("group"), message.get("sender"), message.get("seq")
+        if type(group) is str and type(sender) is str and type(seq) is int:
+            key = (group, sender)
+            last = self._last.pop(key, None)
+            if last is not None and seq == last + 1:
+                self._last[key] = seq
+                return 0
+            return self._record(key, seq, last)
         if not isinstance(sender, str) or not isinstance(seq, int):
             return 0  # sent by something that does not number its events
-        group = message.get("group")
         key = (group if isinstance(group, str) else str(group), sender)
-        last = self._last.pop(key, None)
+        return self._record(key, seq, self._last.pop(key, None))
+
+    def _record(self, key: tuple[str, str], seq: int, last: int | None) -> int:
+        """Remember ``seq`` as the latest of ``key``; count and log the events skipped."""
         if last is None:
             self._last[key] = seq
             if len(self._last) > MAX_SENDERS:

@@ -5,14 +5,16 @@ group keeps its member set, so a group send costs O(members). Messages are share
 copied, between members: receivers must treat them as read-only.
 
 Beyond Channels' interface the layer offers one optional extension, which
-``runtime.Connection`` uses when a layer has it: ``watch_channel(channel, wake)`` with
+``runtime.Connection`` uses when a layer has it: ``watch_channel(channel, offer)`` with
 ``receive_nowait(channel)``. A watched channel needs no task blocked in ``receive``: the
-layer calls ``wake()`` when a message arrives, and the receiver drains what is pending.
+layer hands each arriving message straight to ``offer(message)``, and queues it only
+while the receiver is busy; the receiver then drains the queue, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import defaultdict, deque
@@ -42,7 +44,12 @@ class ChannelLayer(Protocol):
 class WatchableLayer(ChannelLayer, Protocol):
     """The optional extension: delivery without a task waiting on every channel."""
 
-    def watch_channel(self, channel: str, wake: Callable[[], None]) -> None: ...
+    def watch_channel(
+        self,
+        channel: str,
+        offer: Callable[[dict[str, Any]], bool],
+        lost: Callable[[dict[str, Any]], None],
+    ) -> None: ...
     def receive_nowait(self, channel: str) -> dict[str, Any] | None: ...
 
 
@@ -55,12 +62,13 @@ class _Mailbox:
     idle channels make the difference.
     """
 
-    __slots__ = ("messages", "waiters", "wake", "groups")
+    __slots__ = ("groups", "lost", "messages", "offer", "waiters")
 
     def __init__(self) -> None:
         self.messages: deque[dict[str, Any]] | None = None
         self.waiters: deque[asyncio.Future[None]] | None = None
-        self.wake: Callable[[], None] | None = None
+        self.offer: Callable[[dict[str, Any]], bool] | None = None
+        self.lost: Callable[[dict[str, Any]], None] | None = None
         self.groups: tuple[str, ...] = ()
 
 
@@ -105,10 +113,8 @@ class InMemoryChannelLayer:
                 # Cancelled: if a put had already picked this waiter, hand its turn on
                 # to the next one, as asyncio.Queue.get does.
                 waiter.cancel()
-                try:
+                with contextlib.suppress(ValueError):  # a put already took it off
                     box.waiters.remove(waiter)
-                except ValueError:
-                    pass
                 if box.messages and not waiter.cancelled():
                     _wake_next(box.waiters)
                 raise
@@ -121,16 +127,26 @@ class InMemoryChannelLayer:
             return None
         return box.messages.popleft()
 
-    def watch_channel(self, channel: str, wake: Callable[[], None]) -> None:
-        """Call ``wake()`` each time a message is put on ``channel`` (the watch extension).
+    def watch_channel(
+        self,
+        channel: str,
+        offer: Callable[[dict[str, Any]], bool],
+        lost: Callable[[dict[str, Any]], None],
+    ) -> None:
+        """Hand messages put on ``channel`` to ``offer`` (the watch extension).
 
-        ``wake`` runs inside the sender's ``send``/``group_send``, so it must be quick and
-        must not raise; the receiver then takes messages with ``receive_nowait``, in order.
+        While nothing is queued on the channel, each message is offered as it is put,
+        inside the sender's ``send``/``group_send``: ``offer(message)`` returns True if
+        it took the message, False if the receiver is busy. A refused message is queued,
+        and so is every later one until the queue is empty again: the receiver, once
+        done, takes them with ``receive_nowait``, in order. ``offer`` must not raise.
+        Messages queued before the watch began wait for ``receive_nowait`` too.
+        ``lost(message)`` hears of every group message dropped because the channel was
+        at capacity; it must not raise either.
         """
         box = self._box(channel)
-        box.wake = wake
-        if box.messages:
-            wake()
+        box.offer = offer
+        box.lost = lost
 
     async def group_add(self, group: str, channel: str) -> None:
         self._groups[group].add(channel)
@@ -155,6 +171,9 @@ class InMemoryChannelLayer:
                 # Channels drops these silently; we drop too but say so.
                 self.dropped += 1
                 log.warning("channel %s is full; dropped a message for group %s", channel, group)
+                box = self._boxes.get(channel)
+                if box is not None and box.lost is not None:
+                    box.lost(message)
 
     def members(self, group: str) -> frozenset[str]:
         """The channels currently in ``group``, for monitoring and tests."""
@@ -180,11 +199,15 @@ class InMemoryChannelLayer:
         return box
 
     def _put(self, channel: str, message: dict[str, Any]) -> bool:
-        """Queue ``message`` on ``channel`` and wake its receiver; False when full."""
+        """Hand ``message`` to the channel's watcher, or else queue it and wake a
+        receiver; False when the queue is full."""
         box = self._boxes.get(channel)
         if box is None:
             box = self._boxes[channel] = _Mailbox()
         messages = box.messages
+        # Straight to the watcher only when nothing queued could be overtaken.
+        if box.offer is not None and not messages and box.offer(message):
+            return True
         if messages is None:
             messages = box.messages = deque()
         elif 0 < self.capacity <= len(messages):  # as asyncio.Queue: 0 means unbounded
@@ -192,6 +215,4 @@ class InMemoryChannelLayer:
         messages.append(message)
         if box.waiters:
             _wake_next(box.waiters)
-        if box.wake is not None:
-            box.wake()
         return True

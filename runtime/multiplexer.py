@@ -28,13 +28,13 @@ class Multiplexer:
         self.stream = stream
         self.demultiplexer = demultiplexer
         self._connection = connection
-        # Frames are wrapped by concatenation so a group event encoded once by its sender
-        # is never decoded and re-encoded per member.
-        self._prefix = '{"stream":' + orjson.dumps(stream).decode() + ',"payload":'
+        # Frames are wrapped by concatenation, prefix + frame + "}", so a group event
+        # encoded once by its sender is never decoded and re-encoded per member.
+        self.prefix = '{"stream":' + orjson.dumps(stream).decode() + ',"payload":'
 
     def wrap_text(self, frame_json: str) -> str:
         """The JSON text of a frame, wrapped in this stream's envelope."""
-        return self._prefix + frame_json + "}"
+        return self.prefix + frame_json + "}"
 
     async def send(self, frame: Any) -> None:
         await self.send_text(self.demultiplexer.encode_json(frame))

@@ -7,6 +7,7 @@ members of a group that run the same consumer, text as text and bytes as bytes.
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable
 from typing import Any
 
 from .base import BaseConsumer
@@ -46,11 +47,10 @@ class WebsocketConsumer(BaseConsumer):
     def handler_methods(cls) -> list[str]:
         return ["receive", *super().handler_methods()]
 
-    async def deliver_group_event(self, message: dict[str, Any]) -> None:
+    def deliver_group_event(self, message: dict[str, Any]) -> Awaitable[None]:
         if "text" in message:
-            await self.connection.send_text(message["text"])
-        else:
-            await self.connection.send_bytes(base64.b64decode(message["bytes"]))
+            return self.connection.send_text(message["text"])
+        return self.connection.send_bytes(base64.b64decode(message["bytes"]))
 
     # -- as the root consumer of a socket (see runtime.asgi.serve) ---------------------
 

@@ -1,0 +1,112 @@
+"""Start an awaitable now, in a given context; leave only what has to wait for a task.
+
+Group delivery runs on this. Writing a frame to a socket whose transport takes it never
+waits (uvicorn's ``send`` returns at once unless the client stopped reading), so most
+deliveries finish inside the sender's ``group_send``, with no task and no trip through
+the event loop per member. A delivery that does wait (a slow client) goes on in a task
+of its own and never holds up the sender. Python 3.12's eager tasks do much the same;
+3.11, which chgen supports, has none.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any, Final, TypeVar
+
+__all__ = ["NOTHING", "send_eagerly", "start_eagerly"]
+
+T = TypeVar("T")
+
+
+class _State(threading.local):
+    # True while a first step runs. A start from inside another one's first step (a
+    # member's handler that sends to a group in turn) is left entirely for later, so a
+    # chain of deliveries cannot grow the stack without bound.
+    running = False
+
+
+_state = _State()
+
+
+def start_eagerly(
+    call: Callable[[T], Awaitable[None]], arg: T, context: contextvars.Context
+) -> Coroutine[Any, None, None] | None:
+    """Call ``call(arg)`` in ``context`` and run what it returns up to its first wait.
+
+    Returns None when it finished there, or else a coroutine that finishes it: run that
+    as a task in the same ``context`` (and close it if the task may be cancelled before
+    it starts). An exception from the first step propagates.
+    """
+    if _state.running:
+        return _later(call, arg)
+    _state.running = True
+    try:
+        return context.run(_first_step, call, arg)
+    finally:
+        _state.running = False
+
+
+def send_eagerly(
+    send: Callable[[T], Awaitable[None]], event: T, context: contextvars.Context
+) -> Coroutine[Any, None, None] | None:
+    """``start_eagerly`` for a call that runs no application handler (a socket's ASGI
+    send), so cannot start deliveries in turn: it skips the guard against nesting."""
+    return context.run(_first_step, send, event)
+
+
+def _first_step(call: Callable[[T], Awaitable[None]], arg: T) -> Coroutine[Any, None, None] | None:
+    awaitable: Any = call(arg)
+    if type(awaitable) is not types.CoroutineType:
+        awaitable = awaitable.__await__()  # any other awaitable: drive its iterator the same way
+    try:
+        awaited = awaitable.send(None)
+    except StopIteration:
+        return None
+    return _finish(awaitable, awaited)
+
+
+async def _later(call: Callable[[T], Awaitable[None]], arg: T) -> None:
+    await call(arg)
+
+
+async def _finish(awaitable: Any, awaited: Any) -> None:
+    await _continue(awaitable, awaited)
+
+
+@types.coroutine
+def _continue(awaitable: Any, awaited: Any) -> Generator[Any, None, None]:
+    """Hand the task what ``awaitable`` waits on, and resume it with what the task says.
+
+    ``awaitable`` already yielded ``awaited`` (a future, or None for a bare yield) to
+    ``start_eagerly``; the task takes over from there: it waits on that, then resumes
+    ``awaitable`` or throws into it (a cancellation) until it returns.
+    """
+    while True:
+        try:
+            yield awaited
+        except BaseException as exc:
+            try:
+                awaited = awaitable.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                awaited = awaitable.send(None)
+            except StopIteration:
+                return
+
+
+class _Nothing:
+    """An awaitable that is already done: for plain functions with nothing to await."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield  # makes this a generator, one that ends at once
+
+
+NOTHING: Final = _Nothing()
