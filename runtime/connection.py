@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, Final, cast
 
-from .eager import NOTHING, send_eagerly, start_eagerly
+from .eager import NOTHING, first_step, start_eagerly
 from .gaps import GapDetector, Sequencer
 from .layers import ChannelLayer, WatchableLayer
 from .status import WS_1011_INTERNAL_ERROR
@@ -76,8 +76,8 @@ class Connection:
         self._pump: asyncio.Task[None] | None = None  # reads, or delivers, the channel
         self._delivering = IDLE  # the state of deliveries on a watched channel
         self._on_layer_message: LayerHandler | None = None
-        # (group, source) -> envelope prefixes, one per stream: see forward_group_events.
-        self._forwards: dict[tuple[str, str], tuple[str, ...]] | None = None
+        # group -> source -> envelope prefixes, one per stream: see forward_group_events.
+        self._forwards: dict[str, dict[str, tuple[str, ...]]] | None = None
         self._sequencer: Sequencer | None = None
         self._gaps: GapDetector | None = None
         self._context: contextvars.Context | None = None
@@ -109,21 +109,23 @@ class Connection:
         """
         if self._forwards is None:
             self._forwards = {}
-        key = (group, source)
-        self._forwards[key] = (*self._forwards.get(key, ()), prefix)
+        sources = self._forwards.setdefault(group, {})
+        sources[source] = (*sources.get(source, ()), prefix)
 
     def stop_forwarding(self, group: str, source: str, prefix: str) -> None:
         """Undo one ``forward_group_events``."""
         forwards = self._forwards
-        key = (group, source)
-        if forwards is None or prefix not in forwards.get(key, ()):
+        sources = None if forwards is None else forwards.get(group)
+        if forwards is None or sources is None or prefix not in sources.get(source, ()):
             return
-        prefixes = list(forwards[key])
+        prefixes = list(sources[source])
         prefixes.remove(prefix)
         if prefixes:
-            forwards[key] = tuple(prefixes)
+            sources[source] = tuple(prefixes)
         else:
-            del forwards[key]
+            del sources[source]
+            if not sources:
+                del forwards[group]
 
     async def accept(self, subprotocol: str | None = None) -> None:
         if self.accepted or self.closed:
@@ -239,7 +241,7 @@ class Connection:
                 rest = None
             else:
                 event = {"type": "websocket.send", "text": text}
-                rest = send_eagerly(self._send, event, self._context)  # type: ignore[arg-type]
+                rest = self._context.run(first_step, self._send, event)  # type: ignore[union-attr]
         except Exception as exc:
             if text is None:
                 log.exception("error handling layer message of type %r", message.get("type"))
@@ -270,7 +272,7 @@ class Connection:
         if forwards is None or message.get("type") != GROUP_EVENT:
             return None
         try:
-            (prefix,) = forwards[(message["group"], message["source"])]
+            (prefix,) = forwards[message["group"]][message["source"]]
             frame = message["frame"]
         except (KeyError, TypeError, ValueError):
             return None  # not forwarded here, by more than one stream, or not chgen's

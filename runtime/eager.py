@@ -16,7 +16,7 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, Final, TypeVar
 
-__all__ = ["NOTHING", "send_eagerly", "start_eagerly"]
+__all__ = ["NOTHING", "first_step", "start_eagerly"]
 
 T = TypeVar("T")
 
@@ -44,20 +44,15 @@ def start_eagerly(
         return _later(call, arg)
     _state.running = True
     try:
-        return context.run(_first_step, call, arg)
+        return context.run(first_step, call, arg)
     finally:
         _state.running = False
 
 
-def send_eagerly(
-    send: Callable[[T], Awaitable[None]], event: T, context: contextvars.Context
-) -> Coroutine[Any, None, None] | None:
-    """``start_eagerly`` for a call that runs no application handler (a socket's ASGI
-    send), so cannot start deliveries in turn: it skips the guard against nesting."""
-    return context.run(_first_step, send, event)
-
-
-def _first_step(call: Callable[[T], Awaitable[None]], arg: T) -> Coroutine[Any, None, None] | None:
+def first_step(call: Callable[[T], Awaitable[None]], arg: T) -> Coroutine[Any, None, None] | None:
+    """``start_eagerly`` in the current context and without its guard against nesting:
+    for a call that runs no application handler (a socket's ASGI send), so cannot start
+    deliveries in turn. Call it through ``context.run``."""
     awaitable: Any = call(arg)
     if type(awaitable) is not types.CoroutineType:
         awaitable = awaitable.__await__()  # any other awaitable: drive its iterator the same way

@@ -165,14 +165,19 @@ class InMemoryChannelLayer:
             box.groups = tuple(g for g in box.groups if g != group)
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        boxes = self._boxes
         for channel in tuple(self._groups.get(group, ())):
-            # Like send(), buffer for a member that has not started receiving yet.
-            if not self._put(channel, message):
+            # _put, inlined: this runs once per member.
+            box = boxes.get(channel)
+            if box is None:  # like send(), buffer for a member not receiving yet
+                box = boxes[channel] = _Mailbox()
+            if box.offer is not None and not box.messages and box.offer(message):
+                continue
+            if not self._queue(box, message):
                 # Channels drops these silently; we drop too but say so.
                 self.dropped += 1
                 log.warning("channel %s is full; dropped a message for group %s", channel, group)
-                box = self._boxes.get(channel)
-                if box is not None and box.lost is not None:
+                if box.lost is not None:
                     box.lost(message)
 
     def members(self, group: str) -> frozenset[str]:
@@ -201,13 +206,15 @@ class InMemoryChannelLayer:
     def _put(self, channel: str, message: dict[str, Any]) -> bool:
         """Hand ``message`` to the channel's watcher, or else queue it and wake a
         receiver; False when the queue is full."""
-        box = self._boxes.get(channel)
-        if box is None:
-            box = self._boxes[channel] = _Mailbox()
-        messages = box.messages
+        box = self._box(channel)
         # Straight to the watcher only when nothing queued could be overtaken.
-        if box.offer is not None and not messages and box.offer(message):
+        if box.offer is not None and not box.messages and box.offer(message):
             return True
+        return self._queue(box, message)
+
+    def _queue(self, box: _Mailbox, message: dict[str, Any]) -> bool:
+        """Queue ``message`` in ``box`` and wake a receiver; False when full."""
+        messages = box.messages
         if messages is None:
             messages = box.messages = deque()
         elif 0 < self.capacity <= len(messages):  # as asyncio.Queue: 0 means unbounded

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from runtime.eager import NOTHING, send_eagerly, start_eagerly
+from runtime.eager import NOTHING, first_step, start_eagerly
 
 T = TypeVar("T")
 WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="caller")
@@ -38,7 +38,7 @@ def test_a_coroutine_that_never_waits_finishes_in_the_call_with_no_task() -> Non
 
         before = len(asyncio.all_tasks())
         assert start_eagerly(work, 1, member_context()) is None
-        assert send_eagerly(work, 2, member_context()) is None
+        assert member_context().run(first_step, work, 2) is None
         assert seen == ["member 1", "member 2"], "ran at once, in the given context"
         assert WHO.get() == "caller", "the caller's context is untouched"
         assert len(asyncio.all_tasks()) == before
