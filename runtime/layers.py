@@ -62,9 +62,10 @@ class _Mailbox:
     idle channels make the difference.
     """
 
-    __slots__ = ("groups", "lost", "messages", "offer", "waiters")
+    __slots__ = ("channel", "groups", "lost", "messages", "offer", "waiters")
 
-    def __init__(self) -> None:
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
         self.messages: deque[dict[str, Any]] | None = None
         self.waiters: deque[asyncio.Future[None]] | None = None
         self.offer: Callable[[dict[str, Any]], bool] | None = None
@@ -89,11 +90,12 @@ class InMemoryChannelLayer:
         self.capacity = capacity
         self.dropped = 0  # messages lost to full queues, for monitoring
         self._boxes: dict[str, _Mailbox] = {}
-        self._groups: defaultdict[str, set[str]] = defaultdict(set)
+        # group -> its members' mailboxes, by channel: a group send needs no lookup.
+        self._groups: defaultdict[str, dict[str, _Mailbox]] = defaultdict(dict)
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         name = f"{prefix}{uuid.uuid4().hex}"
-        self._boxes[name] = _Mailbox()
+        self._boxes[name] = _Mailbox(name)
         return name
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
@@ -149,15 +151,15 @@ class InMemoryChannelLayer:
         box.lost = lost
 
     async def group_add(self, group: str, channel: str) -> None:
-        self._groups[group].add(channel)
         box = self._box(channel)
+        self._groups[group][channel] = box
         if group not in box.groups:
             box.groups += (group,)
 
     async def group_discard(self, group: str, channel: str) -> None:
         members = self._groups.get(group)
         if members is not None:
-            members.discard(channel)
+            members.pop(channel, None)
             if not members:
                 del self._groups[group]
         box = self._boxes.get(channel)
@@ -165,18 +167,17 @@ class InMemoryChannelLayer:
             box.groups = tuple(g for g in box.groups if g != group)
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        boxes = self._boxes
-        for channel in tuple(self._groups.get(group, ())):
+        members = self._groups.get(group)
+        for box in tuple(members.values()) if members is not None else ():
             # _put, inlined: this runs once per member.
-            box = boxes.get(channel)
-            if box is None:  # like send(), buffer for a member not receiving yet
-                box = boxes[channel] = _Mailbox()
             if box.offer is not None and not box.messages and box.offer(message):
                 continue
             if not self._queue(box, message):
                 # Channels drops these silently; we drop too but say so.
                 self.dropped += 1
-                log.warning("channel %s is full; dropped a message for group %s", channel, group)
+                log.warning(
+                    "channel %s is full; dropped a message for group %s", box.channel, group
+                )
                 if box.lost is not None:
                     box.lost(message)
 
@@ -199,8 +200,8 @@ class InMemoryChannelLayer:
 
     def _box(self, channel: str) -> _Mailbox:
         box = self._boxes.get(channel)
-        if box is None:
-            box = self._boxes[channel] = _Mailbox()
+        if box is None:  # like Channels' layer: buffer for a channel not received yet
+            box = self._boxes[channel] = _Mailbox(channel)
         return box
 
     def _put(self, channel: str, message: dict[str, Any]) -> bool:
