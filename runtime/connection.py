@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, Final, cast
 
 from .eager import NOTHING, first_step, start_eagerly
+from .forwarding import ForwardTable, with_entry, without_entry
 from .gaps import GapDetector, Sequencer
 from .layers import ChannelLayer, WatchableLayer
 from .status import WS_1011_INTERNAL_ERROR
@@ -76,8 +77,8 @@ class Connection:
         self._pump: asyncio.Task[None] | None = None  # reads, or delivers, the channel
         self._delivering = IDLE  # the state of deliveries on a watched channel
         self._on_layer_message: LayerHandler | None = None
-        # group -> source -> envelope prefixes, one per stream: see forward_group_events.
-        self._forwards: dict[str, dict[str, tuple[str, ...]]] | None = None
+        # What forward_group_events asked for; shared with sockets that ask the same.
+        self._forwards: ForwardTable | None = None
         self._sequencer: Sequencer | None = None
         self._gaps: GapDetector | None = None
         self._context: contextvars.Context | None = None
@@ -107,25 +108,11 @@ class Connection:
         for it only when its own delivery hooks would do exactly that. With more than one
         prefix for the same events (two streams), the handler delivers them.
         """
-        if self._forwards is None:
-            self._forwards = {}
-        sources = self._forwards.setdefault(group, {})
-        sources[source] = (*sources.get(source, ()), prefix)
+        self._forwards = with_entry(self._forwards, (group, source, prefix))
 
     def stop_forwarding(self, group: str, source: str, prefix: str) -> None:
         """Undo one ``forward_group_events``."""
-        forwards = self._forwards
-        sources = None if forwards is None else forwards.get(group)
-        if forwards is None or sources is None or prefix not in sources.get(source, ()):
-            return
-        prefixes = list(sources[source])
-        prefixes.remove(prefix)
-        if prefixes:
-            sources[source] = tuple(prefixes)
-        else:
-            del sources[source]
-            if not sources:
-                del forwards[group]
+        self._forwards = without_entry(self._forwards, (group, source, prefix))
 
     async def accept(self, subprotocol: str | None = None) -> None:
         if self.accepted or self.closed:

@@ -499,7 +499,7 @@ def test_a_closed_socket_leaves_nothing_forwarded_behind(monkeypatch: pytest.Mon
         sockets = await open_room(app, 2)
         assert all(c._forwards for c in Recorded.opened), "both forward their room's events"
         await close_all(sockets)
-        assert [c._forwards for c in Recorded.opened] == [{}, {}]
+        assert [c._forwards for c in Recorded.opened] == [None, None]
 
     run(scenario)
 
