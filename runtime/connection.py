@@ -22,6 +22,7 @@ from .forwarding import ForwardTable, with_entry, without_entry
 from .gaps import GapDetector, Sequencer
 from .layers import ChannelLayer, WatchableLayer
 from .status import WS_1011_INTERNAL_ERROR
+from .watermarks import WATERMARK, Watermarks
 
 __all__ = ["GROUP_EVENT", "Connection"]
 
@@ -57,6 +58,7 @@ class Connection:
         "_pump",
         "_send",
         "_sequencer",
+        "_watermark_delay",
         "accepted",
         "channel_name",
         "closed",
@@ -65,7 +67,15 @@ class Connection:
         "session",
     )
 
-    def __init__(self, scope: MutableMapping[str, Any], send: Send, layer: ChannelLayer) -> None:
+    def __init__(
+        self,
+        scope: MutableMapping[str, Any],
+        send: Send,
+        layer: ChannelLayer,
+        watermark_delay: float | None = None,
+    ) -> None:
+        """``watermark_delay``: turns on watermarks for the group events this socket
+        sends, on layers that may drop them silently (see runtime.watermarks)."""
         self.scope = scope
         self.layer = layer
         self.accepted = False
@@ -80,6 +90,7 @@ class Connection:
         # What forward_group_events asked for; shared with sockets that ask the same.
         self._forwards: ForwardTable | None = None
         self._sequencer: Sequencer | None = None
+        self._watermark_delay = watermark_delay
         self._gaps: GapDetector | None = None
         self._context: contextvars.Context | None = None
 
@@ -87,7 +98,11 @@ class Connection:
     def sequencer(self) -> Sequencer:
         """Numbers the group events this socket sends (created on first use)."""
         if self._sequencer is None:
-            self._sequencer = Sequencer()
+            watermarks = None
+            # A watched layer reports its own drops: watermarks would add nothing.
+            if self._watermark_delay is not None and not _watchable(self.layer):
+                watermarks = Watermarks(self.layer, self._watermark_delay)
+            self._sequencer = Sequencer(watermarks)
         return self._sequencer
 
     @property
@@ -194,12 +209,11 @@ class Connection:
     async def _channel(self) -> str:
         if self.channel_name is None:
             self.channel_name = channel = await self.layer.new_channel()
-            watch = getattr(self.layer, "watch_channel", None)
-            if watch is not None and hasattr(self.layer, "receive_nowait"):
+            if _watchable(self.layer):
                 # Deliveries start inside a sender's group_send; they must run in this
                 # socket's context, as a pump started here would, not in the sender's.
                 self._context = contextvars.copy_context()
-                watch(channel, self._offer, self._lost)
+                cast(WatchableLayer, self.layer).watch_channel(channel, self._offer, self._lost)
                 pending = cast(WatchableLayer, self.layer).receive_nowait(channel)
                 if pending is not None:  # sent to the channel before the watch began
                     self._offer(pending)
@@ -269,7 +283,9 @@ class Connection:
 
     def _deliver_now(self, message: dict[str, Any]) -> Awaitable[None]:
         handler = self._on_layer_message
-        return NOTHING if handler is None else handler(message)
+        if handler is None or message.get("type") == WATERMARK:
+            return NOTHING  # watermarks are for the gap check, which watched layers skip
+        return handler(message)
 
     def _lost(self, message: dict[str, Any]) -> None:
         # A watched layer dropped a message for this socket (it logged why); watched
@@ -345,6 +361,9 @@ class Connection:
         if handler is not None and "seq" in message:
             if self._gaps is None:
                 self._gaps = GapDetector()
+            if message.get("type") == WATERMARK:
+                self._gaps.check_watermark(message)
+                return None  # nothing for the consumers
             self._gaps.check(message)
         return handler
 
@@ -361,3 +380,8 @@ class Connection:
 
 def _closer(coro: Coroutine[Any, None, None]) -> Callable[[object], None]:
     return lambda _: coro.close()
+
+
+def _watchable(layer: ChannelLayer) -> bool:
+    """Whether ``layer`` has the watch extension (see runtime.layers)."""
+    return hasattr(layer, "receive_nowait") and getattr(layer, "watch_channel", None) is not None

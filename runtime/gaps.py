@@ -7,11 +7,11 @@ socket checks the numbers and logs how many events of a sender it never got.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import uuid
-from collections import defaultdict
 from typing import Any, Final
+
+from .watermarks import Watermarks
 
 __all__ = ["GapDetector", "Sequencer"]
 
@@ -22,16 +22,19 @@ MAX_SENDERS: Final = 1024
 
 
 class Sequencer:
-    """The sending side: a sender id and a counter per group."""
+    """The sending side: a sender id and a counter per group, and the sender's
+    watermarks if they are on (runtime.watermarks)."""
 
-    def __init__(self) -> None:
+    def __init__(self, watermarks: Watermarks | None = None) -> None:
         self.sender = uuid.uuid4().hex[:16]
-        self._counters: defaultdict[str, itertools.count[int]] = defaultdict(
-            lambda: itertools.count(1)
-        )
+        self._last: dict[str, int] = {}
+        self._watermarks = watermarks
 
     def stamp(self, group: str) -> dict[str, Any]:
-        return {"sender": self.sender, "seq": next(self._counters[group])}
+        seq = self._last[group] = self._last.get(group, 0) + 1
+        if self._watermarks is not None:
+            self._watermarks.sent(group, self.sender, lambda: self._last[group])
+        return {"sender": self.sender, "seq": seq}
 
 
 class GapDetector:
@@ -58,24 +61,33 @@ class GapDetector:
             if last is not None and seq == last + 1:
                 self._last[key] = seq
                 return 0
-            return self._record(key, seq, last)
+            return self._record(key, seq - 1, seq, last)
         if not isinstance(sender, str) or not isinstance(seq, int):
             return 0  # sent by something that does not number its events
         key = (group if isinstance(group, str) else str(group), sender)
-        return self._record(key, seq, self._last.pop(key, None))
+        return self._record(key, seq - 1, seq, self._last.pop(key, None))
 
-    def _record(self, key: tuple[str, str], seq: int, last: int | None) -> int:
-        """Remember ``seq`` as the latest of ``key``; count and log the events skipped."""
-        if last is None:
+    def check_watermark(self, message: dict[str, Any]) -> int:
+        """How many events of this sender in this group never came, given its watermark:
+        every event up to and including the watermark's number should have."""
+        group, sender, seq = message.get("group"), message.get("sender"), message.get("seq")
+        if type(group) is not str or type(sender) is not str or type(seq) is not int:
+            return 0
+        key = (group, sender)
+        return self._record(key, seq, seq, self._last.pop(key, None))
+
+    def _record(self, key: tuple[str, str], through: int, seq: int, last: int | None) -> int:
+        """Remember ``seq`` as seen from ``key``; count and log the events numbered up to
+        ``through`` that never arrived."""
+        if last is None:  # the first word from this sender starts the count
             self._last[key] = seq
             if len(self._last) > MAX_SENDERS:
                 del self._last[next(iter(self._last))]
             return 0
-        if seq <= last + 1:  # the next one, or a late one (not a gap)
-            self._last[key] = seq if seq > last else last
+        self._last[key] = seq if seq > last else last  # a late one is not a gap
+        missed = through - last
+        if missed <= 0:
             return 0
-        self._last[key] = seq
-        missed = seq - last - 1
         self.lost += missed
         log.warning(
             "group %s: %d event(s) from one sender never reached this socket; the "

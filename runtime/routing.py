@@ -61,12 +61,20 @@ class Router:
         layer: ChannelLayer | None = None,
         http: ASGIApp | None = None,
         authenticate: Authenticator | None = None,
+        gap_watermark: float | None = None,
     ) -> None:
         """``http`` serves plain HTTP requests (e.g. a page using the client); default 404.
 
         ``authenticate(scope)`` returns the user (or None) before a socket is routed; it
         becomes ``scope["user"]``. Inside Django, use Channels' AuthMiddlewareStack instead.
+
+        ``gap_watermark`` (seconds) turns on watermarks: on a layer that can drop group
+        events silently (channels_redis' core layer), events lost at the end of a burst
+        are reported too. See runtime.watermarks for what it costs.
         """
+        if gap_watermark is not None and not gap_watermark > 0:
+            raise ValueError(f"gap_watermark must be positive seconds, got {gap_watermark!r}")
+        self.gap_watermark = gap_watermark
         self.routes = tuple(routes)
         self.http = http
         self.authenticate = authenticate
@@ -107,7 +115,7 @@ class Router:
         if self.authenticate is not None and not await self._authenticate(scope):
             await _refuse(receive, send)
             return
-        connection = Connection(scope, send, self.layer)
+        connection = Connection(scope, send, self.layer, self.gap_watermark)
         await serve(route.consumer(connection, kwargs), connection, receive)
 
     def _match(self, path: str) -> tuple[Route, dict[str, str]] | None:

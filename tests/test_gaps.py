@@ -28,6 +28,19 @@ def test_missing_sequence_numbers_are_counted_per_sender_and_group() -> None:
     assert gaps.lost == 2
 
 
+def test_a_watermark_counts_every_event_up_to_its_number() -> None:
+    gaps = GapDetector()
+    assert [gaps.check(_event("a", "s1", n)) for n in (1, 2)] == [0, 0]
+    assert gaps.check_watermark(_event("a", "s1", 4)) == 2, "3 and 4 never came"
+    assert gaps.check(_event("a", "s1", 5)) == 0, "the next event after the watermark"
+    assert gaps.check_watermark(_event("a", "s1", 5)) == 0, "everything arrived"
+    assert gaps.check_watermark(_event("a", "s1", 3)) == 0, "a stale watermark"
+    assert gaps.check(_event("a", "s1", 7)) == 1, "6 is still noticed after it"
+    assert gaps.check_watermark(_event("a", "s2", 9)) == 0, "a new sender starts the count"
+    assert gaps.check_watermark({"type": "chgen.watermark", "seq": "x"}) == 0
+    assert gaps.lost == 3
+
+
 def test_the_detector_forgets_the_oldest_senders_first() -> None:
     gaps = GapDetector()
     for n in range(MAX_SENDERS + 10):
@@ -77,3 +90,94 @@ def test_a_layer_that_drops_group_events_is_reported_by_the_receiving_socket(
     # can only be noticed when a later event comes.
     assert len(reports) == 2, [r.getMessage() for r in reports]
     assert all("1 event(s)" in r.getMessage() for r in reports)
+
+
+class TailLossLayer(InMemoryChannelLayer):
+    """Drops the group events posted as "lost" without a word, and counts watermarks.
+
+    No watch extension, like channels_redis: receivers check sequence numbers.
+    """
+
+    watch_channel = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.watermarks: list[dict[str, Any]] = []
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        if message.get("type") == "chgen.watermark":
+            self.watermarks.append(message)
+        elif '"text":"lost"' in message.get("frame", ""):
+            return
+        await super().group_send(group, message)
+
+
+def test_with_watermarks_a_loss_at_the_end_of_a_burst_is_reported_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> None:
+        layer = TailLossLayer()
+        app = Router(routes, layer=layer, gap_watermark=0.05)
+        async with (
+            WebsocketClient(app, "/ws/tail/") as sender,
+            WebsocketClient(app, "/ws/tail/") as receiver,
+        ):
+            for text in ("m0", "m1", "lost"):
+                await sender.request("post", Post(text=text), stream="chat")
+            received = [await receiver.event("posted", stream="chat") for _ in range(2)]
+            assert [r["text"] for r in received] == ["m0", "m1"]
+            # No later event comes; the watermark tells (0.05 s after the burst began).
+            for _ in range(100):
+                if any(r.name == "runtime.gaps" for r in caplog.records):
+                    break
+                await asyncio.sleep(0.01)
+            # Watermarks never reach a client.
+            await receiver.expect_nothing(0.1)
+
+    with caplog.at_level("WARNING"):
+        asyncio.run(asyncio.wait_for(scenario(), 10))
+    reports = [r.getMessage() for r in caplog.records if r.name == "runtime.gaps"]
+    assert reports and all("1 event(s)" in r for r in reports), reports
+    assert len(reports) == 2, "each of the two members missed the one event"
+    assert not [r for r in caplog.records if "unknown type" in r.getMessage()]
+
+
+def test_a_quiet_sender_repeats_its_watermark_three_times_then_stops() -> None:
+    async def scenario() -> None:
+        layer = TailLossLayer()
+        app = Router(routes, layer=layer, gap_watermark=0.02)
+        async with WebsocketClient(app, "/ws/quiet/") as sender:
+            for text in ("a", "b"):
+                await sender.request("post", Post(text=text), stream="chat")
+            # Announced at about 0.02, 0.04 and 0.08 s; then nothing more.
+            await asyncio.sleep(0.5)
+            assert [w["seq"] for w in layer.watermarks] == [2, 2, 2]
+            await sender.request("post", Post(text="c"), stream="chat")
+            await asyncio.sleep(0.5)
+            assert [w["seq"] for w in layer.watermarks] == [2, 2, 2, 3, 3, 3]
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_no_watermarks_on_a_layer_that_reports_its_own_drops() -> None:
+    async def scenario() -> None:
+        sent: list[str] = []
+
+        class Watched(InMemoryChannelLayer):
+            async def group_send(self, group: str, message: dict[str, Any]) -> None:
+                sent.append(message["type"])
+                await super().group_send(group, message)
+
+        app = Router(routes, layer=Watched(), gap_watermark=0.01)
+        async with WebsocketClient(app, "/ws/watched/") as sender:
+            await sender.request("post", Post(text="a"), stream="chat")
+            await asyncio.sleep(0.1)
+        assert sent == ["chgen.event"]
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+@pytest.mark.parametrize("delay", [0, -1.0])
+def test_a_watermark_delay_must_be_positive(delay: float) -> None:
+    with pytest.raises(ValueError, match="gap_watermark must be positive seconds"):
+        Router(routes, gap_watermark=delay)
