@@ -265,6 +265,33 @@ def test_chgen_group_event_reaches_a_hand_written_channels_consumer(
     run(scenario())
 
 
+def test_a_channels_consumer_with_chgen_watermark_lives_through_watermarks(
+    django: SubprocessServer,
+) -> None:
+    room = room_name("marks")
+
+    async def scenario() -> None:
+        async with (
+            connect(django, f"/ws/{room}/") as member,
+            connect(django, f"/watch/{room}/") as watcher,
+        ):
+            await send_json(member, post(1, "first"))
+            await recv_many(member, 2)
+            assert (await recv_json(watcher))["chgen"]["data"]["text"] == "first"
+
+            async def three_watermarks() -> bool:
+                # 0.05 s after the post, then 0.1 s and 0.2 s apart.
+                await send_json(watcher, {"watermarks": True})
+                return (await recv_json(watcher))["watermarks"] == 3
+
+            await eventually(three_watermarks, "three watermarks reached RoomWatcher")
+            # Its socket is alive and still gets chgen's events.
+            await send_json(member, post(2, "second"))
+            assert (await recv_json(watcher))["chgen"]["data"]["text"] == "second"
+
+    run(scenario())
+
+
 def test_channels_chat_message_reaches_a_chgen_consumer_through_its_layer_mapping(
     django: SubprocessServer,
 ) -> None:
