@@ -9,6 +9,7 @@ seed's ``method_mapping`` on channel names. ``JsonWebsocketConsumer`` and the pl
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Awaitable, Mapping
 from typing import Any, ClassVar
 
@@ -136,7 +137,11 @@ class BaseConsumer:
     async def join_groups(self) -> None:
         if not self.admitted:
             return
-        self.groups = tuple(self.connection_groups(**self.kwargs))
+        # Interned: every socket in a room shares one string for its name.
+        self.groups = tuple(
+            sys.intern(group) if type(group) is str else group
+            for group in self.connection_groups(**self.kwargs)
+        )
         for group in self.groups:
             await self.connection.join(group)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from contextvars import ContextVar
 from typing import Any, ClassVar, Protocol
 
@@ -68,14 +68,16 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     ) -> None:
         super().__init__(connection, kwargs)
         self.multiplexer = multiplexer
-        # Where frames go. A stock multiplexer only wraps text, so its consumer wraps
-        # and writes to the connection itself, one call less per frame; a custom
-        # multiplexer class (one that overrides send_text) gets every frame.
+        # Where frames go. A stock multiplexer only wraps text (prefix + frame + "}"),
+        # so its consumer wraps and writes to the connection itself, one call less per
+        # frame; a custom multiplexer class (one that overrides send_text or wrap_text)
+        # gets every frame.
         self._sink: FrameSink = connection
-        self._wrap: Callable[[str], str] | None = None
+        self._prefix: str | None = None
         if multiplexer is not None:
-            if type(multiplexer).send_text is Multiplexer.send_text:
-                self._wrap = multiplexer.wrap_text
+            kind = type(multiplexer)
+            if kind.send_text is Multiplexer.send_text and kind.wrap_text is Multiplexer.wrap_text:
+                self._prefix = multiplexer.prefix
             else:
                 self._sink = multiplexer
         # Only consumers without strict ordering run handlers as tasks; the others never
@@ -114,8 +116,8 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     def send_text(self, frame_json: str) -> Awaitable[None]:
         """Send one already-encoded frame (wrapped in the stream if multiplexed); await
         the result. A plain function: every reply and group event comes through here."""
-        if self._wrap is not None:
-            frame_json = self._wrap(frame_json)
+        if self._prefix is not None:
+            frame_json = self._prefix + frame_json + "}"
         return self._sink.send_text(frame_json)
 
     async def group_send_event(self, group: str, event: str, data: Any) -> None:
@@ -226,8 +228,8 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
             reply = self.encode_json(error_frame(INTERNAL, "internal error", (), msg_id))
         finally:
             _current_frame.reset(token)
-        if self._wrap is not None:  # send_text(), inlined: this runs for every reply
-            reply = self._wrap(reply)
+        if self._prefix is not None:  # send_text(), inlined: this runs for every reply
+            reply = self._prefix + reply + "}"
         await self._sink.send_text(reply)
 
     def deliver_group_event(self, message: dict[str, Any]) -> Awaitable[None]:
@@ -272,13 +274,12 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
             return ""
         demux = getattr(self.multiplexer, "demultiplexer", None)
         if (
-            self._wrap is None
+            self._prefix is None
             or not isinstance(demux, WebsocketDemultiplexer)
             or type(demux).on_layer_message is not WebsocketDemultiplexer.on_layer_message
         ):
             return None
-        prefix: str = self.multiplexer.prefix
-        return prefix
+        return self._prefix
 
     # -- as the root consumer of a socket (see runtime.asgi.serve) ---------------------
 

@@ -30,7 +30,7 @@ class Multiplexer:
         self._connection = connection
         # Frames are wrapped by concatenation, prefix + frame + "}", so a group event
         # encoded once by its sender is never decoded and re-encoded per member.
-        self.prefix = '{"stream":' + orjson.dumps(stream).decode() + ',"payload":'
+        self.prefix = _prefix(stream)
 
     def wrap_text(self, frame_json: str) -> str:
         """The JSON text of a frame, wrapped in this stream's envelope."""
@@ -41,3 +41,14 @@ class Multiplexer:
 
     async def send_text(self, frame_json: str) -> None:
         await self._connection.send_text(self.wrap_text(frame_json))
+
+
+# stream -> its envelope's opening text, shared by every socket (streams are few).
+_PREFIXES: dict[str, str] = {}
+
+
+def _prefix(stream: str) -> str:
+    prefix = _PREFIXES.get(stream)
+    if prefix is None:
+        prefix = _PREFIXES[stream] = '{"stream":' + orjson.dumps(stream).decode() + ',"payload":'
+    return prefix
