@@ -592,3 +592,26 @@ def test_forwarded_sends_run_in_the_members_context() -> None:
         await close_all([receiver, sender])
 
     run(scenario)
+
+
+def test_a_member_leaving_while_its_forwarded_send_waits_ends_cleanly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> None:
+        app = Router(routes)
+        sender, slow = await open_room(app, 2)
+        slow.gate = asyncio.Event()  # its next send blocks, as on a paused transport
+        for n in range(3):
+            await sender.post(f"m{n}", n)
+        await sender.wait_for(lambda: len(sender.posted()) == 3)
+        assert slow.posted() == []
+        # It disconnects with a send still waiting: the delivery task is cancelled and
+        # the socket's groups are left, without waiting for the gate.
+        await asyncio.wait_for(slow.close(), TIMEOUT)
+        await sender.post("after", 9)
+        await sender.wait_for(lambda: sender.posted()[-1:] == ["after"])
+        await sender.close()
+
+    with caplog.at_level(logging.WARNING):
+        run(scenario)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
