@@ -579,9 +579,13 @@ class Report:
 
     def setup(self) -> None:
         rows = []
+        # "over bare": what the framework itself adds to an idle connection, beyond what
+        # uvicorn and a hand-written ASGI app already hold for it.
+        bare = self.m("bare", "setup", "kib_per_conn")
+        channels = self.m("channels", "setup", "kib_per_conn")
         for s in self.with_results("setup"):
             if self.cell_fail(s.key, "setup"):
-                rows.append([s.label, "FAILED", "-", "-", "-"])
+                rows.append([s.label, "FAILED", "-", "-", "-", "-", "-"])
                 continue
             kib = self.m(s.key, "setup", "kib_per_conn")
             rows.append([
@@ -589,14 +593,24 @@ class Report:
                 fmt(self.m(s.key, "setup", "rate")),
                 fmt(self.m(s.key, "setup", "server_us")),
                 fmt(kib, 1),
-                ratio(kib, self.m("channels", "setup", "kib_per_conn")),
+                ratio(kib, channels),
+                fmt(kib - bare, 1),
+                ratio(kib - bare, channels - bare) if s.key not in ("raw", "bare") else "-",
             ])  # fmt: skip
         if rows:
             n = self.suite.profile.setup["conns"]
             self.table(
                 f"Connection setup ({n} connections, {self.suite.profile.setup['concurrency']} "
                 f"at a time) and server RSS per idle connection",
-                ["server", "conn/s", "srv us/conn", "KiB/conn", "vs Channels"],
+                [
+                    "server",
+                    "conn/s",
+                    "srv us/conn",
+                    "KiB/conn",
+                    "vs Channels",
+                    "over bare",
+                    "vs Channels (over bare)",
+                ],
                 rows,
             )
 
@@ -632,6 +646,10 @@ class Report:
         for key in ("chgen-mux", "chgen"):
             kib = div(g(key, "setup", "kib_per_conn"), g("channels", "setup", "kib_per_conn"))
             check(f"idle memory: {key} KiB/conn vs Channels", kib, "<=", 0.5)
+            bare = g("bare", "setup", "kib_per_conn")
+            own = div(g(key, "setup", "kib_per_conn") - bare,
+                      g("channels", "setup", "kib_per_conn") - bare)  # fmt: skip
+            check(f"idle memory: {key} KiB/conn over bare ASGI vs Channels'", own, "<=", 0.5)
         for w in ("rr", "pipe"):
             frameworks = [g(s.key, w, "rate") for s in self.servers if s.key not in ("raw", "bare")]
             baseline = max(g("raw", w, "rate"), g("bare", w, "rate"))
