@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.load import FLAVORS  # noqa: E402
+from bench.flavors import FLAVORS  # noqa: E402
 
 # key -> (module:attr, flavor, request/reply path, group path)
 APPS = {

@@ -23,3 +23,35 @@ def test_client_size_report_prints_a_row_per_client() -> None:
     assert result.returncode == 0, result.stderr
     for label in ("chgen core", "chgen chat client.js", "socket.io-client", "tRPC", "reconnecting"):
         assert label in result.stdout
+
+
+def test_inproc_measures_request_reply_and_fan_out_for_chgen_and_bare() -> None:
+    # chgen and bare need nothing beyond the project's own dependencies.
+    for workload in ("rr", "fanout"):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "bench/inproc.py",
+                "--workload",
+                workload,
+                "--msgs",
+                "30",
+                "--members",
+                "3",
+                "--repeats",
+                "1",
+                "--only",
+                "bare,chgen,chgen-mux",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        rows = [line.split() for line in result.stdout.splitlines()]
+        assert [row[0] for row in rows if row and row[0] in ("bare", "chgen", "chgen-mux")] == [
+            "bare",
+            "chgen",
+            "chgen-mux",
+        ], result.stdout
