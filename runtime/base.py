@@ -100,8 +100,9 @@ class BaseConsumer:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.connection.close(code, reason)
 
-    async def group_send_frame(self, group: str, frame: dict[str, Any]) -> None:
-        """Put a group event on the layer; members running this consumer forward it."""
+    def group_send_frame(self, group: str, frame: dict[str, Any]) -> Awaitable[None]:
+        """Put a group event on the layer; members running this consumer forward it.
+        Await the result (the layer's ``group_send``)."""
         message = {
             "type": GROUP_EVENT,
             "group": group,
@@ -109,7 +110,7 @@ class BaseConsumer:
             **self.connection.sequencer.stamp(group),
             **frame,
         }
-        await self.connection.layer.group_send(group, message)
+        return self.connection.layer.group_send(group, message)
 
     # -- introspection -----------------------------------------------------------------
 

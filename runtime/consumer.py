@@ -120,18 +120,21 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
             frame_json = self._prefix + frame_json + "}"
         return self._sink.send_text(frame_json)
 
-    async def group_send_event(self, group: str, event: str, data: Any) -> None:
-        """Send an event to every member of ``group`` that runs this kind of consumer."""
-        await self.group_send(group, event_frame(event, data))
+    # group_send_event and group_send, like send_text, are plain functions that return
+    # the layer's coroutine: await the result.
 
-    async def group_send(self, group: str, content: Any) -> None:
+    def group_send_event(self, group: str, event: str, data: Any) -> Awaitable[None]:
+        """Send an event to every member of ``group`` that runs this kind of consumer."""
+        return self.group_send(group, event_frame(event, data))
+
+    def group_send(self, group: str, content: Any) -> Awaitable[None]:
         """Send any JSON value as one frame to every member of ``group`` that runs this
         kind of consumer, each inside its own stream.
 
         The frame is encoded once here; members only wrap it. Channels consumers in the
         group receive it as ``{"type": "chgen.event", ...}`` (their ``chgen_event``).
         """
-        await self.group_send_frame(group, {"frame": self.encode_json(content)})
+        return self.group_send_frame(group, {"frame": self.encode_json(content)})
 
     # -- dispatch ----------------------------------------------------------------------
 
