@@ -33,7 +33,7 @@ class Sequencer:
     def stamp(self, group: str) -> dict[str, Any]:
         seq = self._last[group] = self._last.get(group, 0) + 1
         if self._watermarks is not None:
-            self._watermarks.sent(group, self.sender, lambda: self._last[group])
+            self._watermarks.sent(group, self.sender, self._last)
         return {"sender": self.sender, "seq": seq}
 
 

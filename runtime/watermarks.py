@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any, Final
 
 from .layers import ChannelLayer
@@ -36,45 +36,46 @@ REPEATS: Final = 3
 
 
 class Watermarks:
-    """One sender's watermarks: at most one timer per group it sends to."""
+    """One sender's watermarks: at most one pending per group it sends to."""
 
     def __init__(self, layer: ChannelLayer, delay: float) -> None:
         if delay <= 0:
             raise ValueError(f"the watermark delay must be positive seconds, got {delay!r}")
         self.layer = layer
         self.delay = delay
-        # group -> (its timer, the last number announced, times announced)
-        self._timers: dict[str, tuple[asyncio.TimerHandle, int, int]] = {}
+        # group -> (the last number announced, times announced) while one is pending
+        self._pending: dict[str, tuple[int, int]] = {}
         self._sending: set[asyncio.Task[None]] = set()
 
-    def sent(self, group: str, sender: str, last: Callable[[], int]) -> None:
-        """Called after each group send; ``last()`` is the sender's latest number."""
-        if group not in self._timers:
-            self._schedule(group, sender, last, self.delay, announced=0, times=0)
+    def sent(self, group: str, sender: str, numbers: Mapping[str, int]) -> None:
+        """Called after each group send; ``numbers[group]`` is the sender's latest
+        number, read again when the watermark goes out."""
+        if group not in self._pending:
+            self._schedule(group, sender, numbers, self.delay, announced=0, times=0)
 
     def _schedule(
         self,
         group: str,
         sender: str,
-        last: Callable[[], int],
+        numbers: Mapping[str, int],
         delay: float,
         announced: int,
         times: int,
     ) -> None:
-        timer = asyncio.get_running_loop().call_later(delay, self._fire, group, sender, last, delay)
-        self._timers[group] = (timer, announced, times)
+        self._pending[group] = (announced, times)
+        asyncio.get_running_loop().call_later(delay, self._fire, group, sender, numbers, delay)
 
-    def _fire(self, group: str, sender: str, last: Callable[[], int], delay: float) -> None:
-        _, announced, times = self._timers.pop(group)
-        seq = last()
+    def _fire(self, group: str, sender: str, numbers: Mapping[str, int], delay: float) -> None:
+        announced, times = self._pending.pop(group)
+        seq = numbers[group]
         message: dict[str, Any] = {"type": WATERMARK, "group": group, "sender": sender, "seq": seq}
         task = asyncio.ensure_future(self.layer.group_send(group, message))
         self._sending.add(task)
         task.add_done_callback(self._sent)
         if seq != announced:  # still sending: the next one after the usual delay
-            self._schedule(group, sender, last, self.delay, seq, 1)
+            self._schedule(group, sender, numbers, self.delay, seq, 1)
         elif times + 1 < REPEATS:  # quiet: repeat, further apart
-            self._schedule(group, sender, last, delay * 2, seq, times + 1)
+            self._schedule(group, sender, numbers, delay * 2, seq, times + 1)
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
