@@ -107,17 +107,35 @@ async def close_all(sockets: list[Socket]) -> None:
         await socket.close()
 
 
+async def post_burst(sender: Socket, texts: list[str]) -> None:
+    """Post every text back to back, not waiting for acks; ids count from 0."""
+    for n, text in enumerate(texts):
+        await sender.post(text, n)
+
+
+async def expect_posted(sockets: list[Socket], texts: list[str]) -> None:
+    """Every socket gets exactly ``texts`` as posted events, in order."""
+    for socket in sockets:
+        await socket.wait_for(lambda s=socket: len(s.posted()) >= len(texts))
+        assert socket.posted() == texts
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait, up to a second, for ``condition``; the caller asserts what it expects."""
+    for _ in range(100):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+
+
 def test_every_member_gets_a_burst_in_order() -> None:
     async def scenario() -> None:
         app = Router(routes)
         sockets = await open_room(app, 5)
         sender = sockets[0]
         texts = [f"m{n}" for n in range(300)]
-        for n, text in enumerate(texts):  # back to back: no waiting for acks
-            await sender.post(text, n)
-        for socket in sockets:
-            await socket.wait_for(lambda s=socket: len(s.posted()) >= len(texts))
-            assert socket.posted() == texts
+        await post_burst(sender, texts)
+        await expect_posted(sockets, texts)
         assert [a["id"] for a in sender.payloads("post")] == list(range(300))
         await close_all(sockets)
 
@@ -132,8 +150,7 @@ def test_a_blocked_member_stalls_neither_the_sender_nor_the_others() -> None:
         slow.gate = asyncio.Event()  # stops reading: its sends block
         gone.gone = True  # left without a disconnect yet: its sends fail
         texts = [f"m{n}" for n in range(50)]
-        for n, text in enumerate(texts):
-            await sender.post(text, n)
+        await post_burst(sender, texts)
         # The sender gets every ack and the healthy members every event while `slow`
         # is still blocked on its first event.
         await sender.wait_for(lambda: len(sender.payloads("post")) == len(texts))
@@ -211,11 +228,8 @@ def test_channels_own_in_memory_layer_still_delivers_through_the_pump() -> None:
         app = Router(routes, layer=layer)
         sockets = await open_room(app, 3)
         texts = [f"m{n}" for n in range(30)]
-        for n, text in enumerate(texts):
-            await sockets[1].post(text, n)
-        for socket in sockets:
-            await socket.wait_for(lambda s=socket: len(s.posted()) == len(texts))
-            assert socket.posted() == texts
+        await post_burst(sockets[1], texts)
+        await expect_posted(sockets, texts)
         await close_all(sockets)
 
     run(scenario)
@@ -266,10 +280,7 @@ def test_a_layer_without_the_extension_gets_a_pump_that_reads_receive() -> None:
         assert connection._pump is not None, "other layers are read by a pump task"
         for n in range(3):
             await layer.group_send("room", {"type": "x", "n": n})
-        for _ in range(100):
-            if len(got) == 3:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: len(got) == 3)
         assert [m["n"] for m in got] == [0, 1, 2]
         assert layer.receives >= 3
         await connection.release()
@@ -347,10 +358,7 @@ def test_delivery_runs_in_the_members_context_not_the_senders() -> None:
             await layer.group_send("room", {"type": "x"})
 
         await asyncio.create_task(sender())
-        for _ in range(100):
-            if seen:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: bool(seen))
         assert seen == ["member"]
         await connection.release()
 
@@ -462,11 +470,8 @@ def test_forwarded_events_reach_plain_and_multiplexed_sockets_in_order() -> None
         plain.path = "/p/r/"
         await plain.open()
         texts = [f"m{n}" for n in range(30)]
-        for n, text in enumerate(texts):
-            await muxed[0].post(text, n)
-        for socket in muxed:
-            await socket.wait_for(lambda s=socket: len(s.posted()) == len(texts))
-            assert socket.posted() == texts
+        await post_burst(muxed[0], texts)
+        await expect_posted(muxed, texts)
         await plain.wait_for(lambda: len(plain.sent_texts()) == len(texts))
         # Without an envelope: the event frame itself.
         assert [orjson.loads(t)["data"]["text"] for t in plain.sent_texts()] == texts
@@ -522,10 +527,7 @@ def test_a_handler_that_sends_to_its_own_group_gets_every_message_in_order() -> 
         await layer.group_send("room", {"type": "x", "n": 1})
         # The chain goes on in a task, not down the stack: the loop stays responsive.
         assert len(got) < count
-        for _ in range(200):
-            if len(got) == count:
-                break
-            await asyncio.sleep(0.005)
+        await until(lambda: len(got) == count)
         assert got == list(range(1, count + 1))
         await connection.release()
 
@@ -550,10 +552,7 @@ def test_a_handler_failing_at_once_is_logged_and_the_sender_never_hears_of_it(
         await connection.join("room")
         for n in range(1, 4):
             await layer.group_send("room", {"type": "x", "n": n})
-        for _ in range(100):
-            if len(got) == 2:
-                break
-            await asyncio.sleep(0.005)
+        await until(lambda: len(got) == 2)
         assert got == [1, 3]
         await connection.release()
 
