@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, Final, cast
 
-from .eager import NOTHING, first_step, start_eagerly
+from .eager import NOTHING, WRITTEN, Writer, eager_writer, finish_writing, start_eagerly
 from .forwarding import ForwardTable, with_entry, without_entry
 from .gaps import GapDetector, Sequencer
 from .layers import ChannelLayer, WatchableLayer
@@ -59,6 +59,7 @@ class Connection:
         "_send",
         "_sequencer",
         "_watermark_delay",
+        "_writer",
         "accepted",
         "channel_name",
         "closed",
@@ -83,6 +84,7 @@ class Connection:
         self.channel_name: str | None = None
         self.session: dict[str, Any] = {}  # what consumers keep for the socket's lifetime
         self._send = send
+        self._writer: Writer | None = None  # writes forwarded group events; made on first use
         self._groups: dict[str, int] = {}  # joins per group, counted per consumer
         self._pump: asyncio.Task[None] | None = None  # reads, or delivers, the channel
         self._delivering = IDLE  # the state of deliveries on a watched channel
@@ -234,19 +236,27 @@ class Connection:
             self._delivering = REFUSED
             return False
         self._delivering = BUSY
-        text = self._forwarded(message)
+        event = self._forwarded(message)
         try:
-            if text is None:
+            if event is None:
                 rest = start_eagerly(self._deliver_now, message, self._context)  # type: ignore[arg-type]
             elif self.closed:
                 rest = None
             else:
-                event = {"type": "websocket.send", "text": text}
-                rest = self._context.run(first_step, self._send, event)  # type: ignore[union-attr]
+                writer = self._writer
+                if writer is None:
+                    writer = self._writer = eager_writer(self._send)
+                awaited = self._context.run(writer.send, event)  # type: ignore[union-attr]
+                if awaited is WRITTEN:
+                    rest = None
+                else:  # the write waits: the task finishes it with this writer, alone
+                    self._writer = None
+                    rest = finish_writing(writer, awaited)
         except Exception as exc:
-            if text is None:
+            if event is None:
                 log.exception("error handling layer message of type %r", message.get("type"))
             else:
+                self._writer = None  # the exception ended it
                 self._gone(exc)
             rest = None
         queued = None
@@ -259,7 +269,7 @@ class Connection:
             # the loop.
             queued = self._take()
         task = asyncio.get_running_loop().create_task(
-            self._deliver_rest(rest, text is not None, queued), context=self._context
+            self._deliver_rest(rest, event is not None, queued), context=self._context
         )
         if rest is not None:
             # Cancelled before it starts, the task never awaits ``rest``: close it then.
@@ -267,19 +277,18 @@ class Connection:
         self._pump = task
         return True
 
-    def _forwarded(self, message: dict[str, Any]) -> str | None:
-        """The text to send for ``message`` if it is a forwarded group event, else None."""
+    def _forwarded(self, message: dict[str, Any]) -> MutableMapping[str, Any] | None:
+        """The ASGI event to send for ``message`` if it is a forwarded group event."""
         forwards = self._forwards
-        if forwards is None or message.get("type") != GROUP_EVENT:
+        if forwards is None or self._on_layer_message is None:
             return None
-        try:
-            (prefix,) = forwards[message["group"]][message["source"]]
-            frame = message["frame"]
-        except (KeyError, TypeError, ValueError):
-            return None  # not forwarded here, by more than one stream, or not chgen's
-        if type(frame) is not str or self._on_layer_message is None:
-            return None
-        return prefix + frame + "}" if prefix else frame
+        global _last_forward
+        last = _last_forward
+        if message is last[0] and forwards is last[1]:
+            return last[2]
+        event = _forwarded_event(message, forwards)
+        _last_forward = (message, forwards, event)
+        return event
 
     def _deliver_now(self, message: dict[str, Any]) -> Awaitable[None]:
         handler = self._on_layer_message
@@ -376,6 +385,27 @@ class Connection:
         except Exception:
             # A bad layer message must not end delivery for the rest of the connection.
             log.exception("error handling layer message of type %r", message.get("type"))
+
+
+# The last message _forwarded looked up, the table it was looked up in, and the event it
+# gave. A group send offers one message object to every member, and the sockets of a room
+# share one ForwardTable, so all but the first member reuse the event: one dict and one
+# text, as in a hand-written broadcast, instead of a lookup and a copy of the frame each.
+# Holding both keys keeps them alive, so an identity match is never a stale one.
+_last_forward: tuple[object, object, MutableMapping[str, Any] | None] = (None, None, None)
+
+
+def _forwarded_event(message: dict[str, Any], forwards: ForwardTable) -> dict[str, Any] | None:
+    if message.get("type") != GROUP_EVENT:
+        return None
+    try:
+        (prefix,) = forwards[message["group"]][message["source"]]
+        frame = message["frame"]
+    except (KeyError, TypeError, ValueError):
+        return None  # not forwarded here, by more than one stream, or not chgen's
+    if type(frame) is not str:
+        return None
+    return {"type": "websocket.send", "text": prefix + frame + "}" if prefix else frame}
 
 
 def _closer(coro: Coroutine[Any, None, None]) -> Callable[[object], None]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextvars
 import threading
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, MutableMapping
 from typing import Any, Final, TypeVar
 
-__all__ = ["NOTHING", "first_step", "start_eagerly"]
+__all__ = ["NOTHING", "WRITTEN", "Writer", "eager_writer", "finish_writing", "start_eagerly"]
 
 T = TypeVar("T")
 
@@ -44,15 +44,13 @@ def start_eagerly(
         return _later(call, arg)
     _state.running = True
     try:
-        return context.run(first_step, call, arg)
+        return context.run(_first_step, call, arg)
     finally:
         _state.running = False
 
 
-def first_step(call: Callable[[T], Awaitable[None]], arg: T) -> Coroutine[Any, None, None] | None:
-    """``start_eagerly`` in the current context and without its guard against nesting:
-    for a call that runs no application handler (a socket's ASGI send), so cannot start
-    deliveries in turn. Call it through ``context.run``."""
+def _first_step(call: Callable[[T], Awaitable[None]], arg: T) -> Coroutine[Any, None, None] | None:
+    """``start_eagerly`` in the current context and without its guard against nesting."""
     awaitable: Any = call(arg)
     if type(awaitable) is not types.CoroutineType:
         awaitable = awaitable.__await__()  # any other awaitable: drive its iterator the same way
@@ -61,6 +59,55 @@ def first_step(call: Callable[[T], Awaitable[None]], arg: T) -> Coroutine[Any, N
     except StopIteration:
         return None
     return _finish(awaitable, awaited)
+
+
+class _Written:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "WRITTEN"
+
+
+# What a Writer yields once it wrote an event: it waits for the next one.
+WRITTEN: Final = _Written()
+
+# Fed an event with ``.send(event)``: writes it, then yields WRITTEN (or, when the write
+# has to wait, what it waits on: see ``finish_writing``).
+Writer = Generator[Any, MutableMapping[str, Any], None]
+
+
+def eager_writer(send: Callable[[MutableMapping[str, Any]], Awaitable[None]]) -> Writer:
+    """A reusable ``start_eagerly`` for one socket's ASGI ``send``, for the path that
+    runs no application handler (forwarded group events), so has no guard against nesting.
+
+    ``context.run(s.send, event)`` writes ``event`` in ``context`` and returns WRITTEN, as
+    ``start_eagerly`` would return None, but cheaper per write: the send's coroutine runs
+    inside this generator's ``yield from``, which finishes it without the StopIteration
+    that driving it by hand raises and catches. That is a tenth of a microsecond on
+    every member of every group send. An exception from the write propagates and ends
+    the writer; make a new one.
+    """
+    primed = _writing(send)
+    next(primed)
+    return primed
+
+
+@types.coroutine
+def _writing(send: Callable[[MutableMapping[str, Any]], Awaitable[None]]) -> Writer:
+    event = yield WRITTEN
+    while True:
+        awaitable: Any = send(event)
+        if type(awaitable) is not types.CoroutineType:
+            awaitable = awaitable.__await__()
+        yield from awaitable
+        event = yield WRITTEN
+
+
+async def finish_writing(writer: Writer, awaited: Any) -> None:
+    """The rest of a write whose ``writer.send(event)`` returned ``awaited``, not WRITTEN:
+    run it as a task in the same context. The writer takes no other event until it
+    finishes."""
+    await _continue_writing(writer, awaited)
 
 
 async def _later(call: Callable[[T], Awaitable[None]], arg: T) -> None:
@@ -92,6 +139,18 @@ def _continue(awaitable: Any, awaited: Any) -> Generator[Any, None, None]:
                 awaited = awaitable.send(None)
             except StopIteration:
                 return
+
+
+@types.coroutine
+def _continue_writing(writer: Writer, awaited: Any) -> Generator[Any, None, None]:
+    # _continue, for a writer: its write is done when it yields WRITTEN, not when it ends.
+    while awaited is not WRITTEN:
+        try:
+            yield awaited
+        except BaseException as exc:
+            awaited = writer.throw(exc)
+        else:
+            awaited = writer.send(None)  # type: ignore[arg-type]
 
 
 class _Nothing:

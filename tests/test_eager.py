@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from runtime.eager import NOTHING, first_step, start_eagerly
+from runtime.eager import NOTHING, WRITTEN, eager_writer, finish_writing, start_eagerly
 
 T = TypeVar("T")
 WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="caller")
@@ -38,8 +38,7 @@ def test_a_coroutine_that_never_waits_finishes_in_the_call_with_no_task() -> Non
 
         before = len(asyncio.all_tasks())
         assert start_eagerly(work, 1, member_context()) is None
-        assert member_context().run(first_step, work, 2) is None
-        assert seen == ["member 1", "member 2"], "ran at once, in the given context"
+        assert seen == ["member 1"], "ran at once, in the given context"
         assert WHO.get() == "caller", "the caller's context is untouched"
         assert len(asyncio.all_tasks()) == before
 
@@ -144,6 +143,109 @@ def test_any_awaitable_is_driven_not_only_coroutines() -> None:
         rest = start_eagerly(lambda _: future, None, member_context())
         assert rest is not None
         task = asyncio.get_running_loop().create_task(rest)
+        await asyncio.sleep(0)
+        assert not task.done()
+        future.set_result(None)
+        await asyncio.wait_for(task, 5)
+
+    run(scenario)
+
+
+def test_a_writer_writes_each_event_at_once_in_the_given_context_and_is_reused() -> None:
+    async def scenario() -> None:
+        written: list[str] = []
+
+        async def send(event: Any) -> None:
+            written.append(f"{WHO.get()} {event['text']}")
+
+        before = len(asyncio.all_tasks())
+        writer = eager_writer(send)
+        context = member_context()
+        for n in range(3):
+            assert context.run(writer.send, {"text": str(n)}) is WRITTEN
+        assert written == ["member 0", "member 1", "member 2"]
+        assert WHO.get() == "caller", "the caller's context is untouched"
+        assert len(asyncio.all_tasks()) == before
+
+    run(scenario)
+
+
+def test_a_write_that_waits_is_finished_by_a_task_and_the_writer_goes_on() -> None:
+    async def scenario() -> None:
+        gate = asyncio.Event()
+        written: list[str] = []
+
+        async def send(event: Any) -> None:
+            if event["text"] == "slow":
+                await gate.wait()
+                await asyncio.sleep(0)  # a bare yield, too
+            written.append(f"{WHO.get()} {event['text']}")
+
+        writer = eager_writer(send)
+        context = member_context()
+        awaited = context.run(writer.send, {"text": "slow"})
+        assert awaited is not WRITTEN
+        task = asyncio.get_running_loop().create_task(
+            finish_writing(writer, awaited), context=context
+        )
+        await asyncio.sleep(0)
+        assert written == [] and not task.done()
+        gate.set()
+        await asyncio.wait_for(task, 5)
+        assert written == ["member slow"]
+        assert context.run(writer.send, {"text": "next"}) is WRITTEN
+        assert written == ["member slow", "member next"]
+
+    run(scenario)
+
+
+def test_a_failed_write_reaches_the_caller_and_ends_the_writer() -> None:
+    async def scenario() -> None:
+        async def send(event: Any) -> None:
+            if event["text"] == "bad":
+                raise ConnectionResetError("client went away")
+
+        writer = eager_writer(send)
+        with pytest.raises(ConnectionResetError):
+            writer.send({"text": "bad"})
+        with pytest.raises(StopIteration):
+            writer.send({"text": "after"})
+
+    run(scenario)
+
+
+def test_cancelling_the_rest_of_a_write_cancels_the_send() -> None:
+    async def scenario() -> None:
+        outcome: list[str] = []
+
+        async def send(event: Any) -> None:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+
+        writer = eager_writer(send)
+        awaited = writer.send({"text": "never"})
+        task = asyncio.get_running_loop().create_task(finish_writing(writer, awaited))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+        assert outcome == ["cancelled"]
+
+    run(scenario)
+
+
+def test_a_writer_drives_any_awaitable_a_send_returns() -> None:
+    async def scenario() -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        results = iter([NOTHING, future])
+        writer = eager_writer(lambda _: next(results))
+        assert writer.send({"text": "done already"}) is WRITTEN
+        awaited = writer.send({"text": "a future"})
+        assert awaited is future
+        task = asyncio.get_running_loop().create_task(finish_writing(writer, awaited))
         await asyncio.sleep(0)
         assert not task.done()
         future.set_result(None)
