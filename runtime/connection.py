@@ -84,7 +84,8 @@ class Connection:
         self.channel_name: str | None = None
         self.session: dict[str, Any] = {}  # what consumers keep for the socket's lifetime
         self._send = send
-        self._writer: Writer | None = None  # writes forwarded group events; made on first use
+        # Writes forwarded group events; made on first use, None again once closed.
+        self._writer: Writer | None = None
         self._groups: dict[str, int] = {}  # joins per group, counted per consumer
         self._pump: asyncio.Task[None] | None = None  # reads, or delivers, the channel
         self._delivering = IDLE  # the state of deliveries on a watched channel
@@ -141,6 +142,7 @@ class Connection:
         if self.closed:
             return
         self.closed = True
+        self._writer = None
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
     # send_text and send_bytes repeat their few lines rather than share a helper: every
@@ -167,6 +169,7 @@ class Connection:
         # for it, group events above all, are dropped quietly; the receive loop sees the
         # disconnect next and cleans up.
         self.closed = True
+        self._writer = None  # ended by the exception, if it raised it; nothing to write now
         log.debug("socket gone, frame dropped: %s", exc)
 
     async def join(self, group: str) -> None:
@@ -236,16 +239,19 @@ class Connection:
             self._delivering = REFUSED
             return False
         self._delivering = BUSY
-        event = self._forwarded(message)
+        writer = self._writer
+        last = _last_forward
+        if writer is not None and message is last[0] and self._forwards is last[1]:
+            event = last[2]  # forwarded the way it was to the member before: the usual case
+        else:
+            event = self._forwarded(message)
+            writer = self._writer
         try:
             if event is None:
                 rest = start_eagerly(self._deliver_now, message, self._context)  # type: ignore[arg-type]
-            elif self.closed:
+            elif writer is None:  # closed
                 rest = None
             else:
-                writer = self._writer
-                if writer is None:
-                    writer = self._writer = eager_writer(self._send)
                 awaited = self._context.run(writer.send, event)  # type: ignore[union-attr]
                 if awaited is WRITTEN:
                     rest = None
@@ -256,7 +262,6 @@ class Connection:
             if event is None:
                 log.exception("error handling layer message of type %r", message.get("type"))
             else:
-                self._writer = None  # the exception ended it
                 self._gone(exc)
             rest = None
         queued = None
@@ -278,16 +283,20 @@ class Connection:
         return True
 
     def _forwarded(self, message: dict[str, Any]) -> MutableMapping[str, Any] | None:
-        """The ASGI event to send for ``message`` if it is a forwarded group event."""
+        """The ASGI event to send for ``message`` if it is a forwarded group event; then
+        also makes the writer that sends it, unless the socket is closed."""
         forwards = self._forwards
         if forwards is None or self._on_layer_message is None:
             return None
         global _last_forward
         last = _last_forward
         if message is last[0] and forwards is last[1]:
-            return last[2]
-        event = _forwarded_event(message, forwards)
-        _last_forward = (message, forwards, event)
+            event = last[2]
+        else:
+            event = _forwarded_event(message, forwards)
+            _last_forward = (message, forwards, event)
+        if event is not None and self._writer is None and not self.closed:
+            self._writer = eager_writer(self._send)
         return event
 
     def _deliver_now(self, message: dict[str, Any]) -> Awaitable[None]:

@@ -509,6 +509,27 @@ def test_a_closed_socket_leaves_nothing_forwarded_behind(monkeypatch: pytest.Mon
     run(scenario)
 
 
+def test_a_socket_the_server_closed_is_sent_no_more_group_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("runtime.routing.Connection", Recorded)
+    monkeypatch.setattr(Recorded, "opened", [])
+
+    async def scenario() -> None:
+        app = Router(routes)
+        sender, closing = await open_room(app, 2)
+        await sender.post("before", 0)
+        await expect_posted([sender, closing], ["before"])
+        await Recorded.opened[1].close()  # still in the room until its client says goodbye
+        await sender.post("after", 1)
+        await expect_posted([sender], ["before", "after"])
+        kinds = [f["type"] for f in closing.frames]
+        assert kinds[kinds.index("websocket.close") :] == ["websocket.close"]
+        await close_all([sender, closing])
+
+    run(scenario)
+
+
 def test_a_handler_that_sends_to_its_own_group_gets_every_message_in_order() -> None:
     async def scenario() -> None:
         layer = InMemoryChannelLayer()
