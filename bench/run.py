@@ -155,7 +155,12 @@ class Profile:
     rr: dict[str, Any]
     pipe: dict[str, Any]
     fanout_sizes: tuple[int, ...]
-    fanout_deliveries: int  # per size: msgs = max(min_msgs, deliveries // members)
+    # Deliveries per fan-out run and size (posts = max(min_msgs, deliveries // members)):
+    # enough for about half a second of server work, so that start-up effects and noise
+    # do not decide the ratios. Servers on Django or Redis cost 20-80x more per delivery
+    # and get fewer, which is still seconds of work each.
+    fanout_deliveries: int
+    fanout_deliveries_heavy: int
     fanout_min_msgs: int
     fanout_window: tuple[int, int]  # (min, max) broadcasts in flight
     fanout_inflight: int  # aim: this many deliveries in flight -> window = this // members
@@ -163,6 +168,11 @@ class Profile:
     setup: dict[str, Any]
     budget: float  # seconds
     deadline: float  # per client run
+
+    def fanout_msgs(self, server: Server, members: int) -> int:
+        heavy = bool(server.requires)  # Django, Channels or channels_redis
+        deliveries = self.fanout_deliveries_heavy if heavy else self.fanout_deliveries
+        return max(self.fanout_min_msgs, deliveries // members)
 
     def window(self, members: int) -> int:
         low, high = self.fanout_window
@@ -174,7 +184,8 @@ FULL = Profile(
     rr={"conns": 50, "msgs": 200, "warmup": 20},
     pipe={"conns": 50, "msgs": 400, "window": 16, "warmup": 20},
     fanout_sizes=(10, 50, 100, 1000),
-    fanout_deliveries=20_000,
+    fanout_deliveries=100_000,
+    fanout_deliveries_heavy=20_000,
     fanout_min_msgs=20,
     fanout_window=(8, 64),
     fanout_inflight=1000,
@@ -189,6 +200,7 @@ QUICK = Profile(
     pipe={"conns": 4, "msgs": 20, "window": 4, "warmup": 2},
     fanout_sizes=(5,),
     fanout_deliveries=25,
+    fanout_deliveries_heavy=25,
     fanout_min_msgs=5,
     fanout_window=(2, 2),
     fanout_inflight=10,
@@ -400,7 +412,7 @@ class Suite:
             )
         if "fanout" in s.workloads:
             for size in p.fanout_sizes:
-                msgs = max(p.fanout_min_msgs, p.fanout_deliveries // size)
+                msgs = p.fanout_msgs(s, size)
                 opts = {"conns": size, "msgs": msgs, "window": p.window(size)}
                 opts["concurrency"] = 50
                 self.record(
@@ -544,9 +556,13 @@ class Report:
             ])  # fmt: skip
         if rows:
             p = self.suite.profile
-            msgs = max(p.fanout_min_msgs, p.fanout_deliveries // size)
+            light = max(p.fanout_min_msgs, p.fanout_deliveries // size)
+            heavy = max(p.fanout_min_msgs, p.fanout_deliveries_heavy // size)
+            posts = (
+                f"{light} posts" if light == heavy else f"{light} posts, {heavy} on Django or Redis"
+            )
             self.table(
-                f"Group fan-out to {size} members ({msgs} posts, {p.window(size)} in flight; "
+                f"Group fan-out to {size} members ({posts}, {p.window(size)} in flight; "
                 "in-memory rows vs bare ASGI, Redis rows vs Channels' pubsub layer)",
                 ["server", "deliv/s", "vs peer", "srv us/deliv", "redis us", "lost",
                  "srv cpu%", "cli cpu%"],
@@ -773,6 +789,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", help="comma-separated server keys to run (default: all)")
     p.add_argument("--workloads", help="comma-separated subset of: setup, rr, pipe, fanout, burst")
     p.add_argument("--budget", type=float, help="seconds after which no new run starts")
+    p.add_argument(
+        "--fanout-deliveries",
+        type=int,
+        help="deliveries per fan-out run and group size, for servers on neither Django nor "
+        f"Redis (default {FULL.fanout_deliveries:,})",
+    )
     p.add_argument("--json", type=Path, help="also write every raw result to this file")
     p.add_argument("--no-pin", action="store_true", help="do not pin server and client to cores")
     p.add_argument("--no-client-size", action="store_true", help="skip bench/client_size.py")
@@ -784,6 +806,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     profile = QUICK if args.quick else FULL
+    if args.fanout_deliveries:
+        profile = replace(profile, fanout_deliveries=args.fanout_deliveries)
     repeats = args.repeats or profile.repeats
     budget = args.budget or profile.budget
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
