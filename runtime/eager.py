@@ -6,6 +6,10 @@ deliveries finish inside the sender's ``group_send``, with no task and no trip t
 the event loop per member. A delivery that does wait (a slow client) goes on in a task
 of its own and never holds up the sender. Python 3.12's eager tasks do much the same;
 3.11, which chgen supports, has none.
+
+``start_eagerly`` serves any handler. ``eager_writer`` is the same idea kept for the
+whole life of a socket, for the one call that runs on every member of every group send:
+writing a forwarded event with the socket's ASGI ``send``.
 """
 
 from __future__ import annotations
