@@ -181,7 +181,7 @@ class Profile:
 
 FULL = Profile(
     repeats=3,
-    rr={"conns": 50, "msgs": 200, "warmup": 20},
+    rr={"conns": 50, "msgs": 1000, "warmup": 20},
     pipe={"conns": 50, "msgs": 400, "window": 16, "warmup": 20},
     fanout_sizes=(10, 50, 100, 1000),
     fanout_deliveries=100_000,
