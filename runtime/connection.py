@@ -336,10 +336,20 @@ class Connection:
                         log.exception("error handling a layer message")
                 queued = self._take()
             while queued is not None:
+                # What queued behind a slow client goes out the way _offer would have
+                # sent it: a forwarded event straight to the socket, without the handler
+                # chain. A client that keeps falling behind drains this loop often.
+                event = self._forwarded(queued)
                 try:
-                    await self._deliver_now(queued)
-                except Exception:
-                    log.exception("error handling layer message of type %r", queued.get("type"))
+                    if event is None:
+                        await self._deliver_now(queued)
+                    elif not self.closed:
+                        await self._send(event)
+                except Exception as exc:
+                    if event is None:
+                        log.exception("error handling layer message of type %r", queued.get("type"))
+                    else:
+                        self._gone(exc)
                 queued = self._take()
         finally:
             # No await between the empty receive_nowait above and this: a message that

@@ -530,6 +530,30 @@ def test_a_socket_the_server_closed_is_sent_no_more_group_events(
     run(scenario)
 
 
+def test_events_queued_behind_a_slow_send_are_dropped_once_the_server_closes_the_socket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("runtime.routing.Connection", Recorded)
+    monkeypatch.setattr(Recorded, "opened", [])
+
+    async def scenario() -> None:
+        app = Router(routes)
+        sender, slow = await open_room(app, 2)
+        slow.gate = asyncio.Event()  # its next send blocks, as on a paused transport
+        await post_burst(sender, ["m0", "m1", "m2"])
+        await expect_posted([sender], ["m0", "m1", "m2"])
+        await Recorded.opened[1].close()  # m0's write is under way; m1 and m2 wait
+        slow.gate.set()
+        await sender.post("after", 3)
+        await expect_posted([sender], ["m0", "m1", "m2", "after"])
+        kinds = [f["type"] for f in slow.frames]
+        after_close = kinds[kinds.index("websocket.close") + 1 :]
+        assert after_close == ["websocket.send"], "only the write already under way"
+        await close_all([sender, slow])
+
+    run(scenario)
+
+
 def test_a_handler_that_sends_to_its_own_group_gets_every_message_in_order() -> None:
     async def scenario() -> None:
         layer = InMemoryChannelLayer()
