@@ -77,6 +77,11 @@ class Server:
     requires: tuple[str, ...] = ()
     workloads: frozenset[str] = frozenset({"rr", "pipe", "fanout", "burst", "setup"})
 
+    @property
+    def heavy(self) -> bool:
+        """On Django or Redis (what ``requires`` names): 20-80x the cost per delivery."""
+        return bool(self.requires)
+
 
 GROUP_ONLY = frozenset({"fanout", "burst"})
 DJANGO = ("django", "channels")
@@ -169,8 +174,7 @@ class Profile:
     budget: float  # seconds
     deadline: float  # per client run
 
-    def fanout_msgs(self, server: Server, members: int) -> int:
-        heavy = bool(server.requires)  # Django, Channels or channels_redis
+    def fanout_msgs(self, members: int, heavy: bool) -> int:
         deliveries = self.fanout_deliveries_heavy if heavy else self.fanout_deliveries
         return max(self.fanout_min_msgs, deliveries // members)
 
@@ -412,7 +416,7 @@ class Suite:
             )
         if "fanout" in s.workloads:
             for size in p.fanout_sizes:
-                msgs = p.fanout_msgs(s, size)
+                msgs = p.fanout_msgs(size, s.heavy)
                 opts = {"conns": size, "msgs": msgs, "window": p.window(size)}
                 opts["concurrency"] = 50
                 self.record(
@@ -556,8 +560,7 @@ class Report:
             ])  # fmt: skip
         if rows:
             p = self.suite.profile
-            light = max(p.fanout_min_msgs, p.fanout_deliveries // size)
-            heavy = max(p.fanout_min_msgs, p.fanout_deliveries_heavy // size)
+            light, heavy = p.fanout_msgs(size, False), p.fanout_msgs(size, True)
             posts = (
                 f"{light} posts" if light == heavy else f"{light} posts, {heavy} on Django or Redis"
             )
