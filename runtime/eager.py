@@ -111,7 +111,7 @@ async def finish_writing(writer: Writer, awaited: Any) -> None:
     """The rest of a write whose ``writer.send(event)`` returned ``awaited``, not WRITTEN:
     run it as a task in the same context. The writer takes no other event until it
     finishes."""
-    await _continue_writing(writer, awaited)
+    await _continue(writer, awaited)
 
 
 async def _later(call: Callable[[T], Awaitable[None]], arg: T) -> None:
@@ -127,10 +127,11 @@ def _continue(awaitable: Any, awaited: Any) -> Generator[Any, None, None]:
     """Hand the task what ``awaitable`` waits on, and resume it with what the task says.
 
     ``awaitable`` already yielded ``awaited`` (a future, or None for a bare yield) to
-    ``start_eagerly``; the task takes over from there: it waits on that, then resumes
-    ``awaitable`` or throws into it (a cancellation) until it returns.
+    ``start_eagerly`` or to a writer's caller; the task takes over from there: it waits
+    on that, then resumes ``awaitable`` or throws into it (a cancellation) until it
+    returns, or, for a writer, until it yields WRITTEN (its write is done).
     """
-    while True:
+    while awaited is not WRITTEN:
         try:
             yield awaited
         except BaseException as exc:
@@ -143,18 +144,6 @@ def _continue(awaitable: Any, awaited: Any) -> Generator[Any, None, None]:
                 awaited = awaitable.send(None)
             except StopIteration:
                 return
-
-
-@types.coroutine
-def _continue_writing(writer: Writer, awaited: Any) -> Generator[Any, None, None]:
-    # _continue, for a writer: its write is done when it yields WRITTEN, not when it ends.
-    while awaited is not WRITTEN:
-        try:
-            yield awaited
-        except BaseException as exc:
-            awaited = writer.throw(exc)
-        else:
-            awaited = writer.send(None)  # type: ignore[arg-type]
 
 
 class _Nothing:
