@@ -177,12 +177,18 @@ class Recorded(Connection):
         self.opened.append(self)
 
 
-def test_a_blocked_member_past_capacity_loses_events_counted_warned_and_reported(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    capacity = 5
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[Connection]:
+    """Every connection the router opens in the test, in order."""
     monkeypatch.setattr("runtime.routing.Connection", Recorded)
     monkeypatch.setattr(Recorded, "opened", [])
+    return Recorded.opened
+
+
+def test_a_blocked_member_past_capacity_loses_events_counted_warned_and_reported(
+    caplog: pytest.LogCaptureFixture, opened: list[Connection]
+) -> None:
+    capacity = 5
 
     async def scenario() -> tuple[int, list[int]]:
         layer = InMemoryChannelLayer(capacity=capacity)
@@ -203,7 +209,7 @@ def test_a_blocked_member_past_capacity_loses_events_counted_warned_and_reported
         # Delivery goes on once the socket reads again.
         await sender.post("last", 99)
         await slow.wait_for(lambda: slow.posted()[-1:] == ["last"])
-        lost = [c.lost_events for c in Recorded.opened]
+        lost = [c.lost_events for c in opened]
         await close_all([sender, slow, fast])
         return layer.dropped, lost
 
@@ -495,32 +501,28 @@ def test_an_overridden_delivery_hook_sees_every_event() -> None:
     run(scenario)
 
 
-def test_a_closed_socket_leaves_nothing_forwarded_behind(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("runtime.routing.Connection", Recorded)
-    monkeypatch.setattr(Recorded, "opened", [])
+def test_a_closed_socket_leaves_nothing_forwarded_behind(opened: list[Connection]) -> None:
 
     async def scenario() -> None:
         app = Router(routes)
         sockets = await open_room(app, 2)
-        assert all(c._forwards for c in Recorded.opened), "both forward their room's events"
+        assert all(c._forwards for c in opened), "both forward their room's events"
         await close_all(sockets)
-        assert [c._forwards for c in Recorded.opened] == [None, None]
+        assert [c._forwards for c in opened] == [None, None]
 
     run(scenario)
 
 
 def test_a_socket_the_server_closed_is_sent_no_more_group_events(
-    monkeypatch: pytest.MonkeyPatch,
+    opened: list[Connection],
 ) -> None:
-    monkeypatch.setattr("runtime.routing.Connection", Recorded)
-    monkeypatch.setattr(Recorded, "opened", [])
 
     async def scenario() -> None:
         app = Router(routes)
         sender, closing = await open_room(app, 2)
         await sender.post("before", 0)
         await expect_posted([sender, closing], ["before"])
-        await Recorded.opened[1].close()  # still in the room until its client says goodbye
+        await opened[1].close()  # still in the room until its client says goodbye
         await sender.post("after", 1)
         await expect_posted([sender], ["before", "after"])
         kinds = [f["type"] for f in closing.frames]
@@ -531,10 +533,8 @@ def test_a_socket_the_server_closed_is_sent_no_more_group_events(
 
 
 def test_events_queued_behind_a_slow_send_are_dropped_once_the_server_closes_the_socket(
-    monkeypatch: pytest.MonkeyPatch,
+    opened: list[Connection],
 ) -> None:
-    monkeypatch.setattr("runtime.routing.Connection", Recorded)
-    monkeypatch.setattr(Recorded, "opened", [])
 
     async def scenario() -> None:
         app = Router(routes)
@@ -542,7 +542,7 @@ def test_events_queued_behind_a_slow_send_are_dropped_once_the_server_closes_the
         slow.gate = asyncio.Event()  # its next send blocks, as on a paused transport
         await post_burst(sender, ["m0", "m1", "m2"])
         await expect_posted([sender], ["m0", "m1", "m2"])
-        await Recorded.opened[1].close()  # m0's write is under way; m1 and m2 wait
+        await opened[1].close()  # m0's write is under way; m1 and m2 wait
         slow.gate.set()
         await sender.post("after", 3)
         await expect_posted([sender], ["m0", "m1", "m2", "after"])
