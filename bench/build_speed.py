@@ -46,7 +46,7 @@ from typing import Annotated, Literal
 import attrs
 from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 
-from codegen.spec import (
+from chgen.spec import (
     App,
     Handler,
     JsonWebsocketConsumer,
@@ -209,7 +209,7 @@ def run(cmd: Sequence[str], cwd: Path) -> tuple[float, int]:
 
 
 def chgen(spec_dir: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "codegen", "build", str(spec_dir), "-o", str(out)]
+    return [sys.executable, "-m", "chgen", "build", str(spec_dir), "-o", str(out)]
 
 
 def datamodel_codegen() -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the project's packages, not modules beside this script
 
-from codegen.render.client import APP_BANNER, CORE_BANNER  # noqa: E402
+from chgen.render.client import APP_BANNER, CORE_BANNER  # noqa: E402
 
 ESBUILD = ROOT / "node_modules" / ".bin" / "esbuild"
 CORE_BUDGET = 3 * 1024

@@ -436,7 +436,7 @@ class Suite:
             self.record((s.key, "burst"), burst, running)
 
 
-# What runtime.gaps logs on a receiving socket for every gap in a sender's sequence.
+# What chgen.runtime.gaps logs on a receiving socket for every gap in a sender's sequence.
 GAP_LINE = re.compile(r"group .*?: (\d+) event\(s\) from one sender never reached this socket")
 
 

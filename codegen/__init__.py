@@ -1,13 +1,26 @@
-"""chgen's generator: typed consumer specs in, Python packages out.
+"""chgen: typed WebSocket consumer specs in; Python consumers, routing and clients out.
 
-Stages, each a module: ``loader`` (import specs) -> ``resolve`` (check, build the IR)
--> ``render`` (templates, black) -> ``writer`` (atomic writes, ``--check``). Only the
-first and last touch the disk.
+One import namespace holds everything the distribution installs:
+
+* ``chgen.spec``: what spec modules import (``payload``, ``Handler``, consumers, ``App``);
+* ``chgen.runtime``: the small ASGI runtime that generated code imports;
+* the generator's stages, each a module: ``loader`` (import specs) -> ``resolve`` (check,
+  build the IR) -> ``render`` (templates) -> ``writer`` (atomic writes, ``--check``); only
+  the first and last touch the disk. ``chgen.cli`` is the ``chgen`` command.
+
+Importing this package loads nothing else: spec modules and deployed apps import it on
+every start, and neither should pay for the generator. The names below load on first use.
 """
 
-from .build import generate, render
-from .errors import ChgenError, OutputConflict, SpecError, SpecErrors, UsageError
-from .writer import changes, unified_diff, write
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .build import generate, render
+    from .errors import ChgenError, OutputConflict, SpecError, SpecErrors, UsageError
+    from .writer import changes, unified_diff, write
 
 __all__ = [
     "ChgenError",
@@ -21,3 +34,29 @@ __all__ = [
     "unified_diff",
     "write",
 ]
+
+_HOMES = {
+    "generate": ".build",
+    "render": ".build",
+    "ChgenError": ".errors",
+    "OutputConflict": ".errors",
+    "SpecError": ".errors",
+    "SpecErrors": ".errors",
+    "UsageError": ".errors",
+    "changes": ".writer",
+    "unified_diff": ".writer",
+    "write": ".writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'chgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,4 +1,4 @@
-"""``python -m codegen``: the same as the ``chgen`` command."""
+"""``python -m chgen``: the same as the ``chgen`` command."""
 
 from .cli import main
 

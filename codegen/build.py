@@ -2,7 +2,7 @@
 
 ``generate`` renders everything from scratch. ``plan_build`` is what ``chgen build``
 runs: the same output, but it consults the manifest of the previous build in the output
-directory (see ``codegen.manifest``) to skip work that cannot change:
+directory (see ``chgen.manifest``) to skip work that cannot change:
 
 * nothing changed since the last build: no spec is imported and nothing is rendered;
 * otherwise every spec is loaded and checked (apps may depend on each other's modules),
@@ -31,8 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-
-import runtime
 
 from .errors import ChgenError, UsageError
 from .manifest import ROOT_PACKAGE, AppEntry, Manifest, digest, read_manifest
@@ -185,7 +183,7 @@ def _record_spec_modules(names: Iterable[str]) -> list[Path]:
     for name in names:
         module = sys.modules.get(name)
         file = getattr(module, "__file__", None)
-        if not isinstance(file, str) or name.partition(".")[0] in ("codegen", "runtime"):
+        if not isinstance(file, str) or name.partition(".")[0] == "chgen":
             continue
         path = Path(file).resolve()
         if _is_library(path) or not path.is_file():
@@ -229,11 +227,11 @@ def generator_digest() -> str:
             parts.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
             parts.append(f"{dist} ?")
-    for package in (Path(__file__).parent, Path(runtime.__file__).parent):
-        for path in sorted(package.rglob("*")):
-            if path.suffix in (".py", ".jinja") and "__pycache__" not in path.parts:
-                rel = path.relative_to(package.parent).as_posix()
-                parts.append(f"{rel} {_file_digest(path)}")
+    # The installed ``chgen`` package holds the generator, the runtime and the templates.
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".jinja") and "__pycache__" not in path.parts:
+            parts.append(f"{path.relative_to(package).as_posix()} {_file_digest(path)}")
     return digest("\n".join(parts))
 
 

@@ -1,6 +1,6 @@
 """Import spec modules from a directory and collect the ``App`` objects they define.
 
-Data specs (``*.toml``, ``*.json``, see ``codegen.dataspec``) are read beside them.
+Data specs (``*.toml``, ``*.json``, see ``chgen.dataspec``) are read beside them.
 
 This is one of the two stages that touch the disk (the writer is the other). A spec
 module that fails to import is reported as a located error, like any other spec error.

@@ -19,9 +19,9 @@ from typing import Any
 
 import attrs
 
-from runtime.codec import CONVERTER, validation_details
-from runtime.consumer import GROUP_EVENT
-from runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
+from chgen.runtime.codec import CONVERTER, validation_details
+from chgen.runtime.consumer import GROUP_EVENT
+from chgen.runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
 
 from . import naming
 from .errors import SpecError, SpecErrors

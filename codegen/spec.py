@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import attrs
 
-from runtime.codec import Pattern
-from runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
+from chgen.runtime.constraints import Pattern
+from chgen.runtime.defaults import MAX_CONCURRENCY
 
 from .sourcelines import class_source
 
@@ -42,7 +42,7 @@ T = TypeVar("T")
 _PAYLOAD_MARK = "__chgen_payload__"
 _FIELD_LOCATIONS = "__chgen_field_locations__"
 _CLASS_LOCATION = "__chgen_location__"
-_THIS_FILE = str(Path(__file__).resolve())
+_THIS_FILE = __file__  # as frames name it: not resolved, it may be a link
 
 
 @attrs.frozen
@@ -164,7 +164,7 @@ class JsonWebsocketConsumer:
     connection_groups: Sequence[str] = ()
     layer_mapping: Mapping[str, Handler] = attrs.field(factory=dict)
     strict_ordering: bool = True
-    max_concurrency: int = RuntimeConsumer.max_concurrency
+    max_concurrency: int = MAX_CONCURRENCY
     http_user: bool = False
     login_required: bool = False
     defined_at: Location = _located()

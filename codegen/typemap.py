@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Protocol, Union, get_args, get_origi
 import annotated_types as at
 import attrs
 
-from runtime.codec import Pattern, union_tag
+from chgen.runtime.codec import Pattern, union_tag
 
 from .ir import DictOf, EnumRef, ListOf, LiteralOf, Nullable, Prim, Ref, TypeIR, UnionOf
 from .spec import is_payload

@@ -6,9 +6,9 @@ in two tabs. The page uses the generated ``client.js`` as it would ship to a bro
 
 from pathlib import Path
 
+from chgen.runtime import Router
+from chgen.runtime.asgi import Receive, Scope, Send
 from generated.chat.routing import routes
-from runtime import Router
-from runtime.asgi import Receive, Scope, Send
 
 _ROOT = Path(__file__).resolve().parent.parent
 # URL path -> (file, content type). A fixed table: nothing else on disk is reachable.

@@ -1,18 +1,27 @@
 """chgen's ASGI runtime: the small library generated apps import.
 
 It depends on attrs, cattrs, annotated-types and orjson only; never on the generator.
+Importing the package loads none of its modules: ``chgen.spec`` reads ``Pattern`` and the
+defaults from here, and a spec module should not pay for the whole runtime. The names
+below load on first use.
 """
 
-from .base import BaseConsumer
-from .codec import CONVERTER, Pattern, decoder, encoder
-from .connection import Connection
-from .consumer import JsonWebsocketConsumer
-from .demux import Multiplexer, WebsocketDemultiplexer
-from .dispatch import DispatchTable, MessageRoute, unimplemented
-from .layers import ChannelFull, ChannelLayer, InMemoryChannelLayer
-from .protocol import Detail, Message, ProtocolError
-from .routing import HandlersMissing, Route, Router, route
-from .websocket import WebsocketConsumer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .base import BaseConsumer
+    from .codec import CONVERTER, Pattern, decoder, encoder
+    from .connection import Connection
+    from .consumer import JsonWebsocketConsumer
+    from .demux import Multiplexer, WebsocketDemultiplexer
+    from .dispatch import DispatchTable, MessageRoute, unimplemented
+    from .layers import ChannelFull, ChannelLayer, InMemoryChannelLayer
+    from .protocol import Detail, Message, ProtocolError
+    from .routing import HandlersMissing, Route, Router, route
+    from .websocket import WebsocketConsumer
 
 __all__ = [
     "CONVERTER",
@@ -39,3 +48,42 @@ __all__ = [
     "route",
     "unimplemented",
 ]
+
+_HOMES = {
+    "BaseConsumer": ".base",
+    "CONVERTER": ".codec",
+    "ChannelFull": ".layers",
+    "ChannelLayer": ".layers",
+    "Connection": ".connection",
+    "Detail": ".protocol",
+    "DispatchTable": ".dispatch",
+    "HandlersMissing": ".routing",
+    "InMemoryChannelLayer": ".layers",
+    "JsonWebsocketConsumer": ".consumer",
+    "Message": ".protocol",
+    "MessageRoute": ".dispatch",
+    "Multiplexer": ".demux",
+    "Pattern": ".codec",
+    "ProtocolError": ".protocol",
+    "Route": ".routing",
+    "Router": ".routing",
+    "WebsocketConsumer": ".websocket",
+    "WebsocketDemultiplexer": ".demux",
+    "decoder": ".codec",
+    "encoder": ".codec",
+    "route": ".routing",
+    "unimplemented": ".dispatch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'chgen.runtime' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -20,7 +20,7 @@ from .protocol import ProtocolError
 
 __all__ = ["GROUP_EVENT", "BaseConsumer", "drop_unknown", "is_authenticated"]
 
-log = logging.getLogger("runtime.consumer")
+log = logging.getLogger("chgen.runtime.consumer")
 
 
 def is_authenticated(user: Any) -> bool:

@@ -76,7 +76,7 @@ class Connection:
         watermark_delay: float | None = None,
     ) -> None:
         """``watermark_delay``: turns on watermarks for the group events this socket
-        sends, on layers that may drop them silently (see runtime.watermarks)."""
+        sends, on layers that may drop them silently (see chgen.runtime.watermarks)."""
         self.scope = scope
         self.layer = layer
         self.accepted = False
@@ -432,5 +432,5 @@ def _closer(coro: Coroutine[Any, None, None]) -> Callable[[object], None]:
 
 
 def _watchable(layer: ChannelLayer) -> bool:
-    """Whether ``layer`` has the watch extension (see runtime.layers)."""
+    """Whether ``layer`` has the watch extension (see chgen.runtime.layers)."""
     return hasattr(layer, "receive_nowait") and getattr(layer, "watch_channel", None) is not None

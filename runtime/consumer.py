@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 
 from .base import GROUP_EVENT, BaseConsumer, drop_unknown, is_authenticated
 from .connection import Connection
+from .defaults import MAX_CONCURRENCY
 from .dispatch import DispatchTable, MessageRoute
 from .multiplexer import Multiplexer
 from .protocol import (
@@ -58,7 +59,7 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     # True: one message at a time, in arrival order. False: up to max_concurrency handlers
     # of this consumer run at once; the socket is not read while all slots are busy.
     strict_ordering: ClassVar[bool] = True
-    max_concurrency: ClassVar[int] = 16
+    max_concurrency: ClassVar[int] = MAX_CONCURRENCY
 
     def __init__(
         self,
@@ -284,7 +285,7 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
             return None
         return self._prefix
 
-    # -- as the root consumer of a socket (see runtime.asgi.serve) ---------------------
+    # -- as the root consumer of a socket (see chgen.runtime.asgi.serve) ---------------------
 
     def on_text(self, text: str) -> Awaitable[None]:
         try:

@@ -15,7 +15,7 @@ from .watermarks import Watermarks
 
 __all__ = ["GapDetector", "Sequencer"]
 
-log = logging.getLogger("runtime.gaps")
+log = logging.getLogger("chgen.runtime.gaps")
 
 # Senders remembered per receiving socket; the oldest are forgotten first.
 MAX_SENDERS: Final = 1024
@@ -23,7 +23,7 @@ MAX_SENDERS: Final = 1024
 
 class Sequencer:
     """The sending side: a sender id and a counter per group, and the sender's
-    watermarks if they are on (runtime.watermarks)."""
+    watermarks if they are on (chgen.runtime.watermarks)."""
 
     def __init__(self, watermarks: Watermarks | None = None) -> None:
         self.sender = uuid.uuid4().hex[:16]

@@ -1,7 +1,7 @@
 """Watermarks: a sender says, after a burst, how many group events it sent.
 
 A receiving socket notices a lost group event when a later event from the same sender
-arrives (runtime.gaps). Events lost at the very end of a burst have no later event, so
+arrives (chgen.runtime.gaps). Events lost at the very end of a burst have no later event, so
 a layer that drops without a word (channels_redis' core layer past its ``capacity``)
 would lose them silently. With watermarks on, a sender that sent to a group puts a small
 ``chgen.watermark`` message on it shortly afterwards, carrying the last sequence number;
@@ -27,7 +27,7 @@ from .layers import ChannelLayer
 
 __all__ = ["WATERMARK", "Watermarks"]
 
-log = logging.getLogger("runtime.gaps")
+log = logging.getLogger("chgen.runtime.gaps")
 
 # Layer message type of a watermark.
 WATERMARK: Final = "chgen.watermark"

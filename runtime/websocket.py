@@ -52,7 +52,7 @@ class WebsocketConsumer(BaseConsumer):
             return self.connection.send_text(message["text"])
         return self.connection.send_bytes(base64.b64decode(message["bytes"]))
 
-    # -- as the root consumer of a socket (see runtime.asgi.serve) ---------------------
+    # -- as the root consumer of a socket (see chgen.runtime.asgi.serve) ---------------------
 
     async def on_text(self, text: str) -> None:
         await self.receive(text=text)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from annotated_types import MaxLen, MinLen
 
-from codegen.spec import App, Handler, JsonWebsocketConsumer, WebsocketDemultiplexer, payload, route
+from chgen.spec import App, Handler, JsonWebsocketConsumer, WebsocketDemultiplexer, payload, route
 
 
 @payload

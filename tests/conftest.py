@@ -3,7 +3,7 @@
 * ``chat_server``: the example app, ``generated.chat.routing:application``, in a uvicorn
   subprocess started from the repository root, as a user would serve it.
 * ``faulty_app`` / ``faulty_server``: the fixture app in tests/fixtures/faulty, generated
-  into a temporary directory with ``codegen.build.generate`` + ``codegen.writer.write``,
+  into a temporary directory with ``chgen.build.generate`` + ``chgen.writer.write``,
   imported, and served by uvicorn in a thread so tests can inspect its channel layer and
   the handlers' records.
 
@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from e2e.server import REPO_ROOT, FaultyApp, SubprocessServer, ThreadServer
 
-from codegen.build import generate
-from codegen.writer import write
+from chgen.build import generate
+from chgen.writer import write
 
 FAULTY_DIR = Path(__file__).resolve().parent / "fixtures" / "faulty"
 

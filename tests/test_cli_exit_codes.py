@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from codegen.cli import main
-from codegen.render import app as app_renderer
+from chgen.cli import main
+from chgen.render import app as app_renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"

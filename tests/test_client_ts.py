@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen.build import generate
-from codegen.writer import write
+from chgen.build import generate
+from chgen.writer import write
 from tsc import ROOT, STRICT, tsc
 
 ALLTYPES = Path(__file__).parent / "fixtures" / "alltypes" / "specs"

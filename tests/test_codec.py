@@ -12,8 +12,8 @@ import attrs
 import pytest
 from annotated_types import Ge, Gt, Interval, Le, Len, Lt, MaxLen, MinLen
 
-from runtime.codec import CONVERTER, Pattern, decoder, encoder
-from runtime.protocol import INVALID, ProtocolError
+from chgen.runtime.codec import CONVERTER, Pattern, decoder, encoder
+from chgen.runtime.protocol import INVALID, ProtocolError
 
 
 @attrs.frozen(kw_only=True)

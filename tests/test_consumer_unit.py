@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 import pytest
 
-from runtime import (
+from chgen.runtime import (
     DispatchTable,
     InMemoryChannelLayer,
     JsonWebsocketConsumer,

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codegen.build import generate
-from codegen.cli import main
-from codegen.dataspec import json_positions, toml_positions
+from chgen.build import generate
+from chgen.cli import main
+from chgen.dataspec import json_positions, toml_positions
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "dataspec"

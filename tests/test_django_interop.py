@@ -45,10 +45,10 @@ from e2e.server import (
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidStatus
 
-from codegen.build import generate
-from codegen.writer import write
+from chgen.build import generate
+from chgen.runtime import JsonWebsocketConsumer, Router, route
+from chgen.writer import write
 from generated.chat import routing as chat_routing
-from runtime import JsonWebsocketConsumer, Router, route
 
 DJANGO_DIR = Path(__file__).resolve().parent / "fixtures" / "djangoproject"
 USERNAME, PASSWORD = "alice", "wonderland"  # created by djproject.bootstrap

@@ -441,7 +441,7 @@ def test_failing_handler_gives_internal_error_and_cleans_up_on_close(
             assert not [r for r in records if r[1] == {"room": room}], records
         return channel
 
-    with caplog.at_level(logging.ERROR, logger="runtime"):
+    with caplog.at_level(logging.ERROR, logger="chgen"):
         channel = run(scenario())
 
         # Once the client has gone, disconnect() ran (once per consumer) and the group is left.
@@ -461,7 +461,7 @@ def test_failing_handler_gives_internal_error_and_cleans_up_on_close(
     failures = [
         r
         for r in caplog.records
-        if r.name.startswith("runtime")
+        if r.name.startswith("chgen.")
         and r.exc_info
         and isinstance(r.exc_info[1], RuntimeError)
         and "secret internal detail" in str(r.exc_info[1])

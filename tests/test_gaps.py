@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from chgen.runtime import InMemoryChannelLayer, Router
+from chgen.runtime.gaps import MAX_SENDERS, GapDetector
+from chgen.runtime.testing import WebsocketClient
 from generated.chat.payloads import Post
 from generated.chat.routing import routes
-from runtime import InMemoryChannelLayer, Router
-from runtime.gaps import MAX_SENDERS, GapDetector
-from runtime.testing import WebsocketClient
 
 
 def _event(group: str, sender: str, seq: int) -> dict[str, Any]:
@@ -83,9 +83,9 @@ def test_a_layer_that_drops_group_events_is_reported_by_the_receiving_socket(
             assert [r["text"] for r in received] == ["m0", "m1", "m3", "m4"]
             await receiver.expect_nothing()
 
-    with caplog.at_level("WARNING", logger="runtime.gaps"):
+    with caplog.at_level("WARNING", logger="chgen.runtime.gaps"):
         asyncio.run(asyncio.wait_for(scenario(), 10))
-    reports = [r for r in caplog.records if r.name == "runtime.gaps"]
+    reports = [r for r in caplog.records if r.name == "chgen.runtime.gaps"]
     # Both sockets are members and both miss m2, noticed when m3 arrives. m5, the last,
     # can only be noticed when a later event comes.
     assert len(reports) == 2, [r.getMessage() for r in reports]
@@ -128,7 +128,7 @@ def test_with_watermarks_a_loss_at_the_end_of_a_burst_is_reported_too(
             assert [r["text"] for r in received] == ["m0", "m1"]
             # No later event comes; the watermark tells (0.05 s after the burst began).
             for _ in range(100):
-                if any(r.name == "runtime.gaps" for r in caplog.records):
+                if any(r.name == "chgen.runtime.gaps" for r in caplog.records):
                     break
                 await asyncio.sleep(0.01)
             # Watermarks never reach a client.
@@ -136,7 +136,7 @@ def test_with_watermarks_a_loss_at_the_end_of_a_burst_is_reported_too(
 
     with caplog.at_level("WARNING"):
         asyncio.run(asyncio.wait_for(scenario(), 10))
-    reports = [r.getMessage() for r in caplog.records if r.name == "runtime.gaps"]
+    reports = [r.getMessage() for r in caplog.records if r.name == "chgen.runtime.gaps"]
     assert reports and all("1 event(s)" in r for r in reports), reports
     assert len(reports) == 2, "each of the two members missed the one event"
     assert not [r for r in caplog.records if "unknown type" in r.getMessage()]

@@ -3,7 +3,7 @@
 Mapping, path kwargs, demultiplexing with connect/disconnect reaching every stream, custom
 JSON codecs, a custom multiplexer class and the untyped receive(content) hook. (Ordering,
 sessions and as_route(attrs=) are in test_seed_semantics.py, on generated consumers.)
-Hand-written consumers are driven in-process by runtime.testing.
+Hand-written consumers are driven in-process by chgen.runtime.testing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
-from runtime import (
+from chgen.runtime import (
     DispatchTable,
     JsonWebsocketConsumer,
     MessageRoute,
@@ -25,7 +25,7 @@ from runtime import (
     WebsocketDemultiplexer,
     route,
 )
-from runtime.testing import WebsocketClient
+from chgen.runtime.testing import WebsocketClient
 
 EVENTS: list[tuple[str, Any]] = []
 

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import codegen.loader
-from codegen.build import generate, plan_build
-from codegen.cli import main
-from codegen.manifest import MANIFEST_NAME
-from codegen.progress import reporter
-from codegen.render import app as app_renderer
+import chgen.loader
+from chgen.build import generate, plan_build
+from chgen.cli import main
+from chgen.manifest import MANIFEST_NAME
+from chgen.progress import reporter
+from chgen.render import app as app_renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
@@ -86,7 +86,7 @@ def test_an_unchanged_rebuild_writes_nothing_reports_0_changed_and_imports_no_sp
     def no_import(*_: object) -> None:
         raise AssertionError("an unchanged rebuild imported the specs")
 
-    monkeypatch.setattr(codegen.loader, "load_apps", no_import)
+    monkeypatch.setattr(chgen.loader, "load_apps", no_import)
     rendered.clear()
     again = build(project)
     assert "0 added, 0 changed, 0 removed, 15 unchanged" in again.output
@@ -180,10 +180,8 @@ def test_a_helper_module_the_specs_import_is_an_input_too(
     chat = specs / "chat.py"
     chat.write_text(
         chat.read_text()
-        .replace(
-            "from codegen.spec", "from _limits import TEXT\nfrom project_limits import SAY\n\n&"
-        )
-        .replace("&", "from codegen.spec")
+        .replace("from chgen.spec", "from _limits import TEXT\nfrom project_limits import SAY\n\n&")
+        .replace("&", "from chgen.spec")
         .replace("MinLen(1), MaxLen(2000)", "MinLen(1), MaxLen(TEXT)")
         .replace("str, MaxLen(2000)", "str, MaxLen(SAY)")
     )
@@ -216,7 +214,7 @@ def test_the_manifest_is_deterministic_and_machine_independent(project: Path) ->
     for seed in ("1", "4242"):
         out = project / f"out{seed}"
         subprocess.run(
-            [sys.executable, "-m", "codegen", "build", str(project / "specs"), "-o", str(out)],
+            [sys.executable, "-m", "chgen", "build", str(project / "specs"), "-o", str(out)],
             check=True,
             cwd=ROOT,
             env={**os.environ, "PYTHONHASHSEED": seed},

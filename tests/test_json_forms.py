@@ -18,9 +18,9 @@ from typing import Any
 
 import attrs
 
+from chgen.runtime.codec import decoder, encoder
+from chgen.runtime.protocol import ProtocolError
 from prereq import require_executable
-from runtime.codec import decoder, encoder
-from runtime.protocol import ProtocolError
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "json_forms.json").read_text())
 CASES: list[dict[str, Any]] = FIXTURE["datetimes"]
@@ -123,7 +123,7 @@ def test_uuids_from_the_browser_are_accepted_and_come_back_unchanged() -> None:
 
 
 def test_an_enum_is_its_values_on_both_sides(tmp_path: Path) -> None:
-    from codegen.build import generate
+    from chgen.build import generate
 
     alltypes = Path(__file__).parent / "fixtures" / "alltypes" / "specs"
     declarations = generate(alltypes)["alltypes/client.d.ts"]

@@ -18,10 +18,10 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 import pytest
 
+from chgen.runtime import InMemoryChannelLayer, JsonWebsocketConsumer, Router, route
+from chgen.runtime.connection import Connection
 from generated.chat.routing import Lobby, routes
 from handlers.chat import Chat
-from runtime import InMemoryChannelLayer, JsonWebsocketConsumer, Router, route
-from runtime.connection import Connection
 
 T = TypeVar("T")
 TIMEOUT = 5.0
@@ -180,7 +180,7 @@ class Recorded(Connection):
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[Connection]:
     """Every connection the router opens in the test, in order."""
-    monkeypatch.setattr("runtime.routing.Connection", Recorded)
+    monkeypatch.setattr("chgen.runtime.routing.Connection", Recorded)
     monkeypatch.setattr(Recorded, "opened", [])
     return Recorded.opened
 
@@ -217,12 +217,12 @@ def test_a_blocked_member_past_capacity_loses_events_counted_warned_and_reported
         dropped, lost = run(scenario)
     assert dropped == 20 - 1 - capacity
     assert lost == [0, dropped, 0], "only the blocked socket missed events"
-    layer_warnings = [r for r in caplog.records if r.name == "runtime.layers"]
+    layer_warnings = [r for r in caplog.records if r.name == "chgen.runtime.layers"]
     assert len(layer_warnings) == dropped
     assert all("is full; dropped" in r.getMessage() for r in layer_warnings)
     # The layer said so as it dropped each one (and told the socket, for lost_events);
     # a sequence check on top would only repeat it.
-    assert [r for r in caplog.records if r.name == "runtime.gaps"] == []
+    assert [r for r in caplog.records if r.name == "chgen.runtime.gaps"] == []
 
 
 def test_channels_own_in_memory_layer_still_delivers_through_the_pump() -> None:
@@ -601,9 +601,9 @@ def test_a_handler_failing_at_once_is_logged_and_the_sender_never_hears_of_it(
         assert got == [1, 3]
         await connection.release()
 
-    with caplog.at_level(logging.ERROR, logger="runtime.connection"):
+    with caplog.at_level(logging.ERROR, logger="chgen.runtime.connection"):
         run(scenario)
-    assert [r.getMessage() for r in caplog.records if r.name == "runtime.connection"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "chgen.runtime.connection"] == [
         "error handling layer message of type 'x'"
     ]
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from runtime.layers import ChannelFull, InMemoryChannelLayer
+from chgen.runtime.layers import ChannelFull, InMemoryChannelLayer
 
 T = TypeVar("T")
 TIMEOUT = 2.0
@@ -188,7 +188,7 @@ def test_group_send_drops_for_a_full_member_counts_and_warns(
             await layer.group_add("room", channel)
         await layer.send(full, {"n": 1})
         await layer.send(full, {"n": 2})
-        with caplog.at_level(logging.WARNING, logger="runtime.layers"):
+        with caplog.at_level(logging.WARNING, logger="chgen.runtime.layers"):
             await layer.group_send("room", {"type": "fan"})  # must not raise
         assert layer.dropped == 1
         assert await drain(layer, ok1) == [{"type": "fan"}]

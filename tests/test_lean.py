@@ -17,10 +17,10 @@ from cattrs.gen import make_dict_structure_fn
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from runtime.codec import CONVERTER, Pattern, decoder
-from runtime.constraints import Mismatch
-from runtime.lean import Refused, compile_lean
-from runtime.protocol import INVALID, ProtocolError
+from chgen.runtime.codec import CONVERTER, Pattern, decoder
+from chgen.runtime.constraints import Mismatch
+from chgen.runtime.lean import Refused, compile_lean
+from chgen.runtime.protocol import INVALID, ProtocolError
 
 
 @attrs.frozen(kw_only=True)

@@ -16,7 +16,7 @@ from io import BytesIO
 
 import pytest
 
-from codegen.naming import (
+from chgen.naming import (
     PYTHON_BUILTINS,
     PYTHON_KEYWORDS,
     PYTHON_SOFT_KEYWORDS,

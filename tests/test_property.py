@@ -23,7 +23,6 @@ import importlib
 import itertools
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,12 +38,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codegen import naming
-from codegen.build import render
-from codegen.dataspec import load_data_spec
-from codegen.errors import SpecErrors
-from codegen.loader import LoadedApp
-from codegen.resolve import (
+from chgen import naming
+from chgen.build import render
+from chgen.dataspec import load_data_spec
+from chgen.errors import SpecErrors
+from chgen.loader import LoadedApp
+from chgen.resolve import (
     CONSUMER_ATTRIBUTES,
     CONSUMER_DERIVED,
     GENERATED_NAMES,
@@ -52,8 +51,8 @@ from codegen.resolve import (
     TS_CLIENT_NAMES,
     resolve,
 )
-from codegen.scaffold import fresh_module, stubs_for
-from codegen.spec import (
+from chgen.scaffold import fresh_module, stubs_for
+from chgen.spec import (
     App,
     Handler,
     JsonWebsocketConsumer,
@@ -495,7 +494,6 @@ def test_valid_specs_generate_code_that_imports_and_type_checks(project: Path) -
 
     check()
     assert written
-    shutil.copytree(ROOT / "runtime", project / "runtime")
     packages = ["-p", GENERATED, "-p", "prop_handlers"]
     mypy = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", *packages],

@@ -1,6 +1,6 @@
 """Wire protocol v1 without I/O: frame decoding, the stream envelope and the frames we send.
 
-Everything in runtime.protocol is synchronous; these tests need no event loop. The shapes
+Everything in chgen.runtime.protocol is synchronous; these tests need no event loop. The shapes
 asserted here are the ones docs/protocol.md promises to clients.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runtime.protocol import (
+from chgen.runtime.protocol import (
     BAD_FRAME,
     BAD_JSON,
     Detail,

@@ -36,8 +36,8 @@ from redis_server import RedisServer, redis_server
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from chgen.runtime import Router
 from generated.chat import routing as chat_routing
-from runtime import Router
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "djangoproject"
 # Longer than redis-py 8's default socket_timeout (5 s) and RedisChannelLayer's 5 s BZPOPMIN.

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from codegen.build import generate
-from codegen.cli import main
-from codegen.writer import write
+from chgen.build import generate
+from chgen.cli import main
+from chgen.writer import write
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = Path(__file__).parent / "fixtures" / "scaffold"
@@ -73,7 +73,7 @@ def test_scaffold_case(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 SPEC = """
-from codegen.spec import App, Handler, JsonWebsocketConsumer, payload
+from chgen.spec import App, Handler, JsonWebsocketConsumer, payload
 
 
 @payload
@@ -206,9 +206,8 @@ def test_scaffolded_handlers_pass_mypy_strict_with_the_generated_package(tmp_pat
     shutil.copytree(ALLTYPES, specs)
     shutil.copy(ROOT / "specs" / "chat.py", specs / "chat.py")
     write(generate(specs), tmp_path / "generated")
-    shutil.copytree(ROOT / "runtime", tmp_path / "runtime")
     scaffold = subprocess.run(
-        [sys.executable, "-m", "codegen", "scaffold", str(specs)],
+        [sys.executable, "-m", "chgen", "scaffold", str(specs)],
         cwd=ROOT,
         capture_output=True,
         text=True,

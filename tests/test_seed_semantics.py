@@ -18,9 +18,9 @@ import pytest
 import websockets
 from e2e.server import ThreadServer, recv_json, run
 
-from codegen.build import generate
-from codegen.writer import write
-from runtime import Router
+from chgen.build import generate
+from chgen.runtime import Router
+from chgen.writer import write
 
 FIXTURE = Path(__file__).parent / "fixtures" / "seed"
 

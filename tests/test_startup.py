@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from codegen.build import generate
-from codegen.writer import write
-from runtime import HandlersMissing
+from chgen.build import generate
+from chgen.runtime import HandlersMissing
+from chgen.writer import write
 
 SPEC = """
-from codegen.spec import App, Handler, JsonWebsocketConsumer, payload
+from chgen.spec import App, Handler, JsonWebsocketConsumer, payload
 
 @payload
 class Text:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from codegen.build import generate
-from codegen.cli import main
-from codegen.render.environment import builtin_template_dir
+from chgen.build import generate
+from chgen.cli import main
+from chgen.render.environment import builtin_template_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"

@@ -1,4 +1,4 @@
-"""runtime.testing drives a generated app in-process, as a user's own tests would."""
+"""chgen.runtime.testing drives a generated app in-process, as a user's own tests would."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from chgen.runtime import Router
+from chgen.runtime.testing import Refused, WebsocketClient
 from generated.chat.payloads import Ack, Post, Posted, Say
 from generated.chat.routing import routes
-from runtime import Router
-from runtime.testing import Refused, WebsocketClient
 
 
 def _run(coro: object) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from codegen.build import generate
-from codegen.writer import write
+from chgen.build import generate
+from chgen.writer import write
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "alltypes"
@@ -78,7 +78,6 @@ def payloads(project: Path) -> ModuleType:
 
 
 def test_generated_app_and_handlers_pass_mypy_strict(project: Path) -> None:
-    shutil.copytree(ROOT / "runtime", project / "runtime", dirs_exist_ok=True)
     result = subprocess.run(
         [
             sys.executable,
@@ -100,7 +99,7 @@ def test_generated_app_and_handlers_pass_mypy_strict(project: Path) -> None:
 
 
 def test_every_type_round_trips_with_one_json_form(payloads: ModuleType) -> None:
-    from runtime.codec import decoder, encoder
+    from chgen.runtime.codec import decoder, encoder
 
     value = decoder(payloads.Sample)(SAMPLE)
     assert value.color is payloads.Color.CLOSE_QUOTE
@@ -111,7 +110,7 @@ def test_every_type_round_trips_with_one_json_form(payloads: ModuleType) -> None
 
 
 def test_defaults_fill_in_what_the_client_leaves_out(payloads: ModuleType) -> None:
-    from runtime.codec import decoder
+    from chgen.runtime.codec import decoder
 
     optional = {"tags", "note", "limit", "enabled", "parent", "tint", "extras"}
     value = decoder(payloads.Sample)({k: v for k, v in SAMPLE.items() if k not in optional})
@@ -141,8 +140,8 @@ def test_defaults_fill_in_what_the_client_leaves_out(payloads: ModuleType) -> No
 def test_each_type_rejects_bad_values_with_a_path(
     payloads: ModuleType, change: dict[str, Any], path: str, message: str
 ) -> None:
-    from runtime.codec import decoder
-    from runtime.protocol import ProtocolError
+    from chgen.runtime.codec import decoder
+    from chgen.runtime.protocol import ProtocolError
 
     with pytest.raises(ProtocolError) as caught:
         decoder(payloads.Sample)({**SAMPLE, **change})

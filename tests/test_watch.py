@@ -28,7 +28,7 @@ class Watcher:
 
     def __init__(self, specs: Path, out: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "codegen", "build", str(specs), "-o", str(out), "--watch"],
+            [sys.executable, "-m", "chgen", "build", str(specs), "-o", str(out), "--watch"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -94,7 +94,7 @@ def watcher(tmp_path: Path) -> Iterator[tuple[Watcher, Path, Path]]:
     specs.mkdir()
     (specs / "_limits.py").write_text("TEXT = 2000\n")
     source = (SPECS / "chat.py").read_text()
-    source = source.replace("from codegen.spec", "from _limits import TEXT\n\nfrom codegen.spec", 1)
+    source = source.replace("from chgen.spec", "from _limits import TEXT\n\nfrom chgen.spec", 1)
     (specs / "chat.py").write_text(
         source.replace("MinLen(1), MaxLen(2000)", "MinLen(1), MaxLen(TEXT)")
     )

@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from chgen.runtime import Router, route
 from generated.chat.routing import routes
 from handlers.chat import Chat, Echo
-from runtime import Router, route
 
 
 def make_layer() -> Any:

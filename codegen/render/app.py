@@ -59,7 +59,7 @@ def _consumers(env: jinja2.Environment, app: AppIR) -> str:
     names += ["JsonWebsocketConsumer"] if "json" in kinds else []
     names += ["WebsocketConsumer"] if "plain" in kinds else []
     for name in names:
-        imports.add("runtime", name)
+        imports.add("chgen.runtime", name)
     if any(c.all_handlers for c in app.consumers):
         # Adapters return the handler's coroutine instead of awaiting it in a frame of
         # their own: one coroutine less per message.
@@ -71,7 +71,7 @@ def _consumers(env: jinja2.Environment, app: AppIR) -> str:
             used.update(n for n in (h.payload, h.reply) if n is not None)
         event_payloads.update(e.payload for e in consumer.events)
     if event_payloads:
-        imports.add("runtime", "encoder")
+        imports.add("chgen.runtime", "encoder")
     for name in used | event_payloads:
         imports.add(".payloads", name)
     for module in {m for c in app.consumers for h in c.all_handlers for m in h.decorator_modules}:
@@ -88,13 +88,13 @@ def _consumers(env: jinja2.Environment, app: AppIR) -> str:
 
 def _routing(env: jinja2.Environment, app: AppIR) -> str:
     imports = Imports()
-    imports.add("runtime", "Router")
-    imports.add("runtime", "route")
+    imports.add("chgen.runtime", "Router")
+    imports.add("chgen.runtime", "route")
     if app.demuxes:
         imports.add("typing", "ClassVar")
         imports.add("collections.abc", "Mapping")
-        imports.add("runtime", "JsonWebsocketConsumer")
-        imports.add("runtime", "WebsocketDemultiplexer")
+        imports.add("chgen.runtime", "JsonWebsocketConsumer")
+        imports.add("chgen.runtime", "WebsocketDemultiplexer")
     demux_names = {d.name for d in app.demuxes}
     user_classes = {c for d in app.demuxes for _, c in d.streams}
     user_classes |= {r.target for r in app.routes if r.target not in demux_names}

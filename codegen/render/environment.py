@@ -7,7 +7,6 @@ path, so a file there overrides the built-in template of the same relative name,
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,11 +19,17 @@ __all__ = ["builtin_template_dir", "make_environment", "template_dirs", "templat
 
 
 def builtin_template_dir() -> Path:
-    """The shipped templates: ``templates/`` in a checkout, ``codegen/templates`` in a wheel."""
-    checkout = Path(__file__).resolve().parents[2] / "templates"
-    if (checkout / "payloads.py.jinja").is_file():
+    """The shipped templates: ``chgen/templates`` in an installed package.
+
+    A development install links ``chgen/`` to the checkout's ``codegen/``, so the real
+    file's parent is the checkout: its ``templates/`` is used directly, and a template
+    added there needs no reinstall.
+    """
+    here = Path(__file__)
+    checkout = here.resolve().parents[2] / "templates"
+    if here.resolve() != here and (checkout / "payloads.py.jinja").is_file():
         return checkout
-    return Path(str(importlib.resources.files("codegen.templates")))
+    return here.parents[1] / "templates"
 
 
 def template_dirs(override: Path | None = None) -> list[Path]:

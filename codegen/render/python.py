@@ -1,7 +1,7 @@
 """Python rendering: type annotations with their imports, templates, black, parse check.
 
 Templates hold only loops and ifs; every annotation, literal and docstring they emit is
-produced here or in ``codegen.naming``. Imports are recorded while the body renders and
+produced here or in ``chgen.naming``. Imports are recorded while the body renders and
 the header is rendered last, so a module imports exactly what it uses.
 """
 
@@ -76,7 +76,7 @@ class Imports:
     def _group(module: str) -> int:
         if module.startswith("."):
             return 4
-        if module == "runtime" or module.startswith("runtime."):
+        if module == "chgen.runtime" or module.startswith("chgen.runtime."):
             return 2
         return _GROUP.get(module, 3)
 
@@ -147,7 +147,7 @@ class PythonTypes:
             if value is not None:
                 metadata.append(f"{self.imports.add('annotated_types', cls)}({_number(value)})")
         if constraints.pattern is not None:
-            self.imports.add("runtime", "Pattern")
+            self.imports.add("chgen.runtime", "Pattern")
             metadata.append(f"Pattern({naming.py_str(constraints.pattern)})")
         self.imports.add("typing", "Annotated")
         return f"Annotated[{base}, {', '.join(metadata)}]"

@@ -8,7 +8,7 @@ Subclass each in handlers.chat and implement its handlers.
 from collections.abc import Awaitable
 from typing import ClassVar
 
-from runtime import (
+from chgen.runtime import (
     DispatchTable,
     JsonWebsocketConsumer,
     MessageRoute,

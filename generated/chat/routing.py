@@ -5,7 +5,7 @@
 from collections.abc import Mapping
 from typing import ClassVar
 
-from runtime import JsonWebsocketConsumer, Router, WebsocketDemultiplexer, route
+from chgen.runtime import JsonWebsocketConsumer, Router, WebsocketDemultiplexer, route
 
 from handlers.chat import Chat, Echo
 
