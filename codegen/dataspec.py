@@ -18,7 +18,6 @@ import ast
 import bisect
 import datetime as dt
 import decimal
-import difflib
 import enum
 import json
 import keyword
@@ -41,6 +40,7 @@ from cattrs.errors import (
 )
 
 from .errors import SpecError, SpecErrors
+from .hints import data_kind, did_you_mean
 from .spec import (
     App,
     Handler,
@@ -81,27 +81,6 @@ Path_ = tuple[str | int, ...]  # a path inside the document: keys and array indi
 
 class _Mismatch(Exception):
     """A value of the wrong kind; the message says what was expected."""
-
-
-def _kind(value: Any) -> str:
-    kinds = {
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        list: "an array",
-        dict: "a table",
-        type(None): "null",
-    }
-    for tp, name in kinds.items():
-        if type(value) is tp:
-            return f"{name} ({_short(value)})" if tp in (str, int, float) else name
-    return type(value).__name__
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 _NO_DEFAULT: Any = type("_NoDefault", (), {"__repr__": lambda self: "<no default>"})()
@@ -244,14 +223,14 @@ def _structure(parsed: dict[str, Any]) -> tuple[_Document, list[_Problem]]:
     problems: list[_Problem] = []
     for key in parsed:
         if key not in _TOP_KEYS:
-            hint = _did_you_mean(key, _TOP_KEYS) or f"known keys: {', '.join(_TOP_KEYS)}"
+            hint = did_you_mean(key, _TOP_KEYS) or f"known keys: {', '.join(_TOP_KEYS)}"
             problems.append(_Problem((key,), f"unknown key {key!r}", hint))
     for section, cls in _SECTIONS.items():
         raw = parsed.get(section, {})
         document.sections[section] = {}
         document.names[section] = list(raw) if type(raw) is dict else []
         if type(raw) is not dict:
-            problems.append(_Problem((section,), f"expected a table, got {_kind(raw)}"))
+            problems.append(_Problem((section,), f"expected a table, got {data_kind(raw)}"))
             continue
         for name, entry in raw.items():
             made = _structure_entry(entry, cls, (section, name), problems)
@@ -317,7 +296,7 @@ def _make_converter() -> Converter:
         def structure(value: Any, _: Any) -> Any:
             if type(value) is tp or (tp is float and type(value) is int):
                 return value
-            raise _Mismatch(f"expected {what}, got {_kind(value)}")
+            raise _Mismatch(f"expected {what}, got {data_kind(value)}")
 
         return structure
 
@@ -349,7 +328,7 @@ def _list_hook(conv: Converter, tp: Any) -> Callable[[Any, Any], Any]:
 
     def structure(value: Any, _: Any) -> Any:
         if type(value) is not list:
-            raise _Mismatch(f"expected an array, got {_kind(value)}")
+            raise _Mismatch(f"expected an array, got {data_kind(value)}")
         out, errors = [], []
         for index, element in enumerate(value):
             try:
@@ -370,7 +349,7 @@ def _dict_hook(conv: Converter, tp: Any) -> Callable[[Any, Any], Any]:
 
     def structure(value: Any, _: Any) -> Any:
         if type(value) is not dict:
-            raise _Mismatch(f"expected a table, got {_kind(value)}")
+            raise _Mismatch(f"expected a table, got {data_kind(value)}")
         out, errors = {}, []
         for key, element in value.items():
             try:
@@ -405,7 +384,7 @@ def _union_hook(conv: Converter, tp: Any) -> Callable[[Any, Any], Any]:
         if "a number" in kinds and "an integer" in kinds:
             kinds.remove("an integer")
         expected = " or ".join(kinds)
-        raise _Mismatch(f"expected {expected}, got {_kind(value)}")
+        raise _Mismatch(f"expected {expected}, got {data_kind(value)}")
 
     return structure
 
@@ -424,7 +403,7 @@ def _table_hook(conv: Converter, tp: type[Any]) -> Callable[[Any, Any], Any]:
 
     def structure(value: Any, _: Any) -> Any:
         if type(value) is not dict:
-            raise _Mismatch(f"expected a table, got {_kind(value)}")
+            raise _Mismatch(f"expected a table, got {data_kind(value)}")
         return inner(value, tp)
 
     return structure
@@ -459,7 +438,7 @@ def _problems(exc: BaseException, path: Path_ = ()) -> Iterator[_Problem]:
     elif isinstance(exc, ForbiddenExtraKeysError):
         allowed = sorted(f.name for f in attrs.fields(exc.cl))
         for key in sorted(exc.extra_fields):
-            hint = _did_you_mean(key, allowed) or f"known keys: {', '.join(allowed)}"
+            hint = did_you_mean(key, allowed) or f"known keys: {', '.join(allowed)}"
             yield _Problem((*path, key), f"unknown key {key!r}", hint)
     elif isinstance(exc, KeyError):
         missing = path[-1] if path else "?"
@@ -468,11 +447,6 @@ def _problems(exc: BaseException, path: Path_ = ()) -> Iterator[_Problem]:
         yield _Problem(path, str(exc))
     else:
         yield _Problem(path, f"invalid value: {exc}")
-
-
-def _did_you_mean(name: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"did you mean {close[0]!r}?" if close else ""
 
 
 def _render_path(path: Path_) -> str:
@@ -825,7 +799,9 @@ def load_data_spec(file: Path) -> App:
     if type(parsed) is not dict:
         errors.append(
             SpecError(
-                lines.at(()), "$", f"a data spec is a table (a JSON object), got {_kind(parsed)}"
+                lines.at(()),
+                "$",
+                f"a data spec is a table (a JSON object), got {data_kind(parsed)}",
             )
         )
         raise SpecErrors(errors)
@@ -1040,7 +1016,7 @@ class _Builder:
                 self.error(
                     (*path, "target"),
                     f"no consumer or demultiplexer named {route.target!r}",
-                    _did_you_mean(route.target, targets)
+                    did_you_mean(route.target, targets)
                     or f"defined: {', '.join(targets) or 'none'}",
                 )
                 continue
@@ -1087,7 +1063,7 @@ class _Builder:
                 self.error(
                     (*path, "consumers", stream),
                     f"no consumer named {consumer!r}",
-                    _did_you_mean(consumer, self.consumer_names)
+                    did_you_mean(consumer, self.consumer_names)
                     or f"consumers: {', '.join(self.consumer_names) or 'none'}",
                 )
                 continue
@@ -1124,7 +1100,7 @@ class _Builder:
                 self.error(
                     path,
                     f"no payload named {name!r}",
-                    _did_you_mean(name, known) or f"payloads: {', '.join(known) or 'none'}",
+                    did_you_mean(name, known) or f"payloads: {', '.join(known) or 'none'}",
                 )
             return None  # an unknown name, or a payload whose own errors were reported
         return found
@@ -1191,7 +1167,7 @@ class _Builder:
                 self.error(
                     path,
                     f"unknown type {name!r}{within}",
-                    _did_you_mean(name, choices)
+                    did_you_mean(name, choices)
                     or f"use {', '.join(TYPE_NAMES)}, list[T], dict[str, T], Literal[...], "
                     "a payload or an enum",
                 )

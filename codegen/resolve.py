@@ -7,7 +7,6 @@ did-you-mean.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import inspect
 import re
@@ -25,6 +24,7 @@ from chgen.runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
 
 from . import naming
 from .errors import SpecError, SpecErrors
+from .hints import did_you_mean, python_kind
 from .ir import (
     AppIR,
     ConsumerIR,
@@ -276,7 +276,7 @@ class _AppResolver:
             self.error(
                 self.app.defined_at,
                 path,
-                f"expected a route(...), got {_kind(spec)}",
+                f"expected a route(...), got {python_kind(spec)}",
                 "build routes with route(path, consumer) or consumer.as_route(path)",
             )
             return None
@@ -302,7 +302,9 @@ class _AppResolver:
             ]
         else:
             self.error(
-                at, "$.target", f"a route serves a consumer or demultiplexer, got {_kind(target)}"
+                at,
+                "$.target",
+                f"a route serves a consumer or demultiplexer, got {python_kind(target)}",
             )
             return None
         if pattern is not None:
@@ -374,7 +376,7 @@ class _AppResolver:
                         f"group template {template!r} uses {{{field}}}, which the route "
                         f"{route.path!r} (at {route.defined_at}) does not capture "
                         f"(it captures: {known})",
-                        _did_you_mean(field, captured)
+                        did_you_mean(field, captured)
                         or "capture it with (?P<name>...) in the route",
                     )
 
@@ -460,7 +462,7 @@ class _AppResolver:
         path = f"$.connection_groups[{index}]"
         if not isinstance(template, str):
             self.error(
-                spec.defined_at, path, f"a group template is a string, got {_kind(template)}"
+                spec.defined_at, path, f"a group template is a string, got {python_kind(template)}"
             )
             return ""
         try:
@@ -495,7 +497,7 @@ class _AppResolver:
                 self.error(
                     spec.defined_at,
                     path,
-                    f"expected Handler(...), got {_kind(handler)}",
+                    f"expected Handler(...), got {python_kind(handler)}",
                     f"write Handler(PayloadClass) for {msg_type!r}",
                 )
                 continue
@@ -646,7 +648,7 @@ class _AppResolver:
                 self.error(
                     at,
                     path,
-                    f"a stream is served by a JsonWebsocketConsumer, got {_kind(consumer)}",
+                    f"a stream is served by a JsonWebsocketConsumer, got {python_kind(consumer)}",
                     hint,
                 )
                 continue
@@ -662,8 +664,8 @@ class _AppResolver:
         if not is_payload(cls):
             hint = "decorate the class with @payload" if isinstance(cls, type) else ""
             if not hint:
-                hint = _did_you_mean(str(cls), self.payload_classes) or "pass a @payload class"
-            self.error(at, path, f"expected a @payload class, got {_kind(cls)}", hint)
+                hint = did_you_mean(str(cls), self.payload_classes) or "pass a @payload class"
+            self.error(at, path, f"expected a @payload class, got {python_kind(cls)}", hint)
             return None
         self._payload(cls)
         return str(cls.__name__)
@@ -880,14 +882,3 @@ def _class_location(cls: type[Any]) -> Location:
 
 def _own_doc(cls: type[Any]) -> bool:
     return "__doc__" in vars(cls) and cls.__doc__ is not None
-
-
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"did you mean {close[0]!r}?" if close else ""
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, type):
-        return f"class {value.__name__}"
-    return f"{type(value).__name__} {value!r}"[:80]
