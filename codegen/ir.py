@@ -16,6 +16,7 @@ __all__ = [
     "AppIR",
     "Constraints",
     "ConsumerIR",
+    "ConsumerNames",
     "DemuxIR",
     "EventIR",
     "FieldIR",
@@ -157,6 +158,53 @@ class EventIR:
 
 
 @attrs.frozen
+class ConsumerNames:
+    """Every top-level name the generated code declares for one consumer.
+
+    The only place these names are derived: templates print them, and the resolver
+    reserves them, so a spec name can never collide with one of them unnoticed.
+    """
+
+    consumer: str
+
+    @property
+    def base(self) -> str:
+        """The Python base class that handler code subclasses."""
+        return f"{self.consumer}Base"
+
+    @property
+    def stream(self) -> str:
+        """The TypeScript class of the consumer's messages over one channel."""
+        return f"{self.consumer}Stream"
+
+    @property
+    def socket(self) -> str:
+        """The TypeScript class of a socket served by this consumer alone."""
+        return f"{self.consumer}Socket"
+
+    @property
+    def send(self) -> str:
+        return f"{self.consumer}Send"
+
+    @property
+    def request(self) -> str:
+        return f"{self.consumer}Request"
+
+    @property
+    def on(self) -> str:
+        return f"{self.consumer}On"
+
+    @property
+    def event(self) -> str:
+        return f"{self.consumer}Event"
+
+    def derived(self) -> tuple[tuple[str, str], ...]:
+        """(what, name) of every name derived from the consumer's, for the resolver."""
+        kinds = ("base", "stream", "socket", "send", "request", "on", "event")
+        return tuple((kind, getattr(self, kind)) for kind in kinds)
+
+
+@attrs.frozen
 class ConsumerIR:
     name: str
     handlers: tuple[HandlerIR, ...]
@@ -171,8 +219,12 @@ class ConsumerIR:
         return self.handlers + self.layer_handlers
 
     @property
+    def names(self) -> ConsumerNames:
+        return ConsumerNames(self.name)
+
+    @property
     def base_name(self) -> str:
-        return f"{self.name}Base"
+        return self.names.base
 
     @property
     def event_payloads(self) -> tuple[str, ...]:
@@ -183,6 +235,20 @@ class ConsumerIR:
 class DemuxIR:
     name: str
     streams: tuple[tuple[str, str], ...]  # (stream, consumer name)
+
+    @staticmethod
+    def client_name_of(name: str) -> str:
+        return f"{name}Client"
+
+    @property
+    def client_name(self) -> str:
+        """The TypeScript class of a socket to this demultiplexer."""
+        return self.client_name_of(self.name)
+
+    @property
+    def stream_classes(self) -> tuple[tuple[str, str], ...]:
+        """(stream, TypeScript stream class) for each stream."""
+        return tuple((stream, ConsumerNames(c).stream) for stream, c in self.streams)
 
 
 @attrs.frozen

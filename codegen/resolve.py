@@ -28,6 +28,7 @@ from .hints import did_you_mean, python_kind
 from .ir import (
     AppIR,
     ConsumerIR,
+    ConsumerNames,
     Default,
     DemuxIR,
     DictOf,
@@ -104,8 +105,6 @@ GENERATED_NAMES = frozenset(
         "routing",
     }
 )
-# Each consumer also names these generated classes and types (Python and TypeScript).
-CONSUMER_DERIVED = ("Base", "Stream", "Socket", "Send", "Request", "On", "Event")
 # The TypeScript client's core exports and the globals it uses share the module scope.
 TS_CLIENT_NAMES = frozenset(
     {
@@ -424,8 +423,8 @@ class _AppResolver:
             )
             return None
         ok = self._claim(spec.name, "consumer", at, "$.name")
-        for suffix in CONSUMER_DERIVED:
-            ok = self._claim(f"{spec.name}{suffix}", f"consumer {suffix}", at, "$.name") and ok
+        for kind, derived in ConsumerNames(spec.name).derived():
+            ok = self._claim(derived, f"consumer {kind}", at, "$.name") and ok
         if not ok:
             return None
         self.consumer_specs[spec.name] = spec
@@ -618,7 +617,8 @@ class _AppResolver:
             )
             return None
         ok = self._claim(spec.name, "demultiplexer", at, "$.name")
-        if not (self._claim(f"{spec.name}Client", "demultiplexer client", at, "$.name") and ok):
+        client = DemuxIR.client_name_of(spec.name)
+        if not (self._claim(client, "demultiplexer client", at, "$.name") and ok):
             return None
         self.demux_specs[spec.name] = spec
         streams: list[tuple[str, str]] = []
