@@ -33,7 +33,8 @@ class Watcher:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # faulthandler: a hung watcher prints every thread's stack on SIGABRT.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -82,6 +83,18 @@ class Watcher:
                     pytest.fail(f"chgen --watch exited while waiting for {what}:\n{self.output()}")
                 time.sleep(0.1)
         pytest.fail(f"no {what} within {STEP_TIMEOUT} s:\n{self.output()}")
+
+    def interrupt(self) -> int:
+        """Send Ctrl-C; the exit status. A watcher still running after the step's time
+        fails the test with its stacks, so a hang says where it hangs."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=STEP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait(timeout=30)
+            time.sleep(0.5)  # let the reader thread take the last lines
+            pytest.fail(f"chgen --watch ignored Ctrl-C for {STEP_TIMEOUT} s:\n{self.output()}")
 
     def output(self) -> str:
         self.drain()
@@ -144,6 +157,5 @@ def test_watch_rebuilds_on_edits_survives_a_broken_spec_and_exits_0_on_ctrl_c(
     proc.edit_until(chat, fixed, lambda: "MaxLen(4321)" in payloads.read_text(), "rebuild")
 
     # Ctrl-C ends it with exit status 0.
-    proc.proc.send_signal(signal.SIGINT)
-    assert proc.proc.wait(timeout=STEP_TIMEOUT) == 0, proc.output()
+    assert proc.interrupt() == 0, proc.output()
     assert "stopped watching" in proc.output()
