@@ -30,6 +30,7 @@ __all__ = [
     "RouteIR",
     "TypeIR",
     "UnionOf",
+    "encoder_name",
 ]
 
 Scalar = str | int | float | bool | None
@@ -156,6 +157,15 @@ class EventIR:
     name: str
     payload: str
 
+    @property
+    def encoder(self) -> str:
+        """The module-level encoder of the event's payload in the consumers module."""
+        return encoder_name(self.payload)
+
+
+def encoder_name(payload: str) -> str:
+    return f"_encode_{payload}"
+
 
 @attrs.frozen
 class ConsumerNames:
@@ -197,6 +207,10 @@ class ConsumerNames:
     @property
     def event(self) -> str:
         return f"{self.consumer}Event"
+
+    def adapter(self, handler: HandlerIR) -> str:
+        """The module-level function the dispatch table calls for ``handler``."""
+        return f"_{self.consumer}_{handler.method}"
 
     def derived(self) -> tuple[tuple[str, str], ...]:
         """(what, name) of every name derived from the consumer's, for the resolver."""
@@ -259,6 +273,7 @@ class RouteIR:
     url_builder: str  # the client's URL function for this route, e.g. lobbyUrl
     attrs: tuple[tuple[str, str | int | float | bool | None], ...] = ()
     route_class: str = ""  # with attrs: the subclass serving this route only
+    to_demux: bool = False  # the target is a demultiplexer, not a handler class
 
     @property
     def served_by(self) -> str:

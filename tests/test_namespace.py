@@ -72,3 +72,22 @@ def test_the_package_root_loads_its_public_names_on_first_use() -> None:
     used = _loaded_after("from chgen import SpecErrors, generate")
     assert "chgen.build" in used["modules"]
     assert "chgen.errors" in used["modules"]
+
+
+def test_every_source_package_is_listed_for_the_wheel() -> None:
+    # setuptools installs only the packages pyproject.toml lists, and a development
+    # install links only those: a package missing there imports here and fails for users.
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    folders = {name: root / folder for name, folder in config["package-dir"].items()}
+    found = set()
+    for name, folder in folders.items():
+        for init in folder.rglob("__init__.py"):
+            relative = init.parent.relative_to(folder).parts
+            found.add(".".join((name, *relative)))
+    missing = sorted(found - listed)
+    assert not missing, f"add these to [tool.setuptools] packages in pyproject.toml: {missing}"

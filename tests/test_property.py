@@ -42,15 +42,10 @@ from chgen import naming
 from chgen.build import render
 from chgen.dataspec import load_data_spec
 from chgen.errors import SpecErrors
-from chgen.loader import LoadedApp
-from chgen.resolve import (
-    CONSUMER_ATTRIBUTES,
-    CONSUMER_DERIVED,
-    GENERATED_NAMES,
-    RESERVED_TYPES,
-    TS_CLIENT_NAMES,
-    resolve,
-)
+from chgen.ir import ConsumerNames, DemuxIR
+from chgen.loader import LoadedApp, load_apps
+from chgen.render.pyformat import format_with_black
+from chgen.resolve import CONSUMER_ATTRIBUTES, RESERVED_TYPES, resolve
 from chgen.scaffold import fresh_module, stubs_for
 from chgen.spec import (
     App,
@@ -132,18 +127,42 @@ TRICKY_FIELD_NAMES = [
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]*\Z")
 
 
-# Names the resolver accepts but generated code breaks on; each has an xfail test below.
-KNOWN_BAD_TYPE_NAMES = frozenset({"Mapping"})
-# Field names that shadow, inside the generated class body, a name a later annotation or
-# default uses (`str: int` then `text: str`); see the xfail test below.
-SHADOWING = frozenset({"str", "int", "float", "bool", "list", "dict"}) | GENERATED_NAMES
+def _generated_identifiers() -> tuple[frozenset[str], frozenset[str]]:
+    """Every identifier the code generated for the all-types fixture imports, declares
+    or uses, in Python and TypeScript: (capitalised, lowercase). Read from the output,
+    not from the generator's own lists, so a name the generator forgets to reserve is
+    still drawn, and mypy or tsc then says what it broke."""
+    specs = ROOT / "tests" / "fixtures" / "alltypes" / "specs"
+    files = render(resolve(load_apps(specs), specs))
+    found: set[str] = set()
+    for rel, source in files.items():
+        if rel.endswith(".py"):
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Name):
+                    found.add(node.id)
+                elif isinstance(node, ast.alias):
+                    found.add((node.asname or node.name).split(".")[0])
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    found.add(node.name)
+        elif rel.endswith(".ts"):
+            code = re.sub(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"", " ", source, flags=re.S)
+            found.update(re.findall(r"\b[A-Za-z_$][A-Za-z0-9_$]*\b", code))
+    return (
+        frozenset(n for n in found if _TYPE_NAME.match(n)),
+        frozenset(n for n in found if n[0].islower() and naming.is_python_identifier(n)),
+    )
 
 
-def _usable_type_name(name: str) -> bool:
+# Names that shadow what the generated modules import or declare. An app draws at most
+# one of them; the resolver must refuse it, or the generated code must still work.
+ATTACK_TYPE_NAMES, ATTACK_FIELD_NAMES = _generated_identifiers()
+
+
+def _plain_type_name(name: str) -> bool:
     return (
         _TYPE_NAME.match(name) is not None
         and naming.reserved_reason(name) is None
-        and name not in GENERATED_NAMES | TS_CLIENT_NAMES | KNOWN_BAD_TYPE_NAMES
+        and name not in ATTACK_TYPE_NAMES
     )
 
 
@@ -163,38 +182,75 @@ def _usable_event(name: str) -> bool:
 
 type_names = st.one_of(
     st.sampled_from(TRICKY_TYPE_NAMES), st.from_regex(r"[A-Z][A-Za-z0-9]{0,8}", fullmatch=True)
-).filter(_usable_type_name)
+).filter(_plain_type_name)
 member_names = st.one_of(
     st.sampled_from(TRICKY_MEMBER_NAMES), st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
 ).filter(_usable_member)
 field_names = st.one_of(
     st.sampled_from(TRICKY_FIELD_NAMES), st.from_regex(r"[a-z][A-Za-z0-9_]{0,10}", fullmatch=True)
-).filter(lambda n: n.isidentifier() and n not in naming.PYTHON_KEYWORDS and n != "self")
+).filter(
+    lambda n: (
+        n.isidentifier()
+        and n not in naming.PYTHON_KEYWORDS
+        and n != "self"
+        and n not in ATTACK_FIELD_NAMES
+    )
+)
 stream_names = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,8}", fullmatch=True)
 
 
-class Names:
-    """Top-level names of one app, kept unique with the names generated from them."""
+Derive = Callable[[str], tuple[str, ...]]
 
-    def __init__(self) -> None:
+
+def consumer_derived(name: str) -> tuple[str, ...]:
+    return tuple(derived for _, derived in ConsumerNames(name).derived())
+
+
+def demux_derived(name: str) -> tuple[str, ...]:
+    return (DemuxIR.client_name_of(name),)
+
+
+class Names:
+    """Top-level names of one app, kept unique with the names generated from them.
+
+    With an attack, the first type name (or field name) the app draws is that name.
+    """
+
+    def __init__(self, attack: str | None = None) -> None:
         self.used: set[str] = set()
         self.fields: set[str] = set()  # field names: no type may take one of them
+        self.attack = attack
+
+    def _take_attack(self, fits: Callable[[str], bool]) -> str | None:
+        attack = self.attack
+        if attack is None or not fits(attack):
+            return None
+        self.attack = None
+        return attack
 
     def field(self, draw: st.DrawFn) -> str:
-        name = draw(field_names.filter(lambda f: f not in SHADOWING and f not in self.used))
+        name = self._take_attack(lambda a: a in ATTACK_FIELD_NAMES and a not in self.used)
+        if name is None:
+            name = draw(field_names.filter(lambda f: f not in self.used))
         self.fields.add(name)
         return name
 
-    def claim(self, draw: st.DrawFn, derived: tuple[str, ...] = ()) -> str:
+    def claim(self, draw: st.DrawFn, derived: Derive = lambda name: ()) -> str:
+        attack = self._take_attack(
+            lambda a: a in ATTACK_TYPE_NAMES and not {a, *derived(a)} & (self.used | self.fields)
+        )
+        if attack is not None:
+            self.used |= {attack, *derived(attack)}
+            return attack
         for _ in range(20):
             name = draw(type_names)
-            wanted = {name, *(name + suffix for suffix in derived)}
+            wanted = {name, *derived(name)}
             taken = self.used | self.fields
-            if not wanted & taken and all(_usable_type_name(n) for n in wanted):
+            if not wanted & taken and all(_plain_type_name(n) for n in wanted):
                 self.used |= wanted
                 return name
         name = f"Unique{next(_counter)}"
-        self.used |= {name, *(name + suffix for suffix in derived)}
+        self.used |= {name, *derived(name)}
         return name
 
 
@@ -301,6 +357,7 @@ class Drawn:
 
     app: App
     description: str
+    attack: str | None = None  # a name that shadows something the generated code uses
 
 
 def make_payload(
@@ -321,9 +378,20 @@ def make_payload(
 
 
 @st.composite
-def apps(draw: st.DrawFn, fault: Callable[..., Any] | None = None) -> Drawn:
+def apps(draw: st.DrawFn, fault: Callable[..., Any] | None = None, attacks: bool = False) -> Drawn:
+    """A valid app (with ``fault``: one mistake in it). With ``attacks``, about two apps
+    in three use one name that shadows something the generated code uses."""
     n = next(_counter)
-    names = Names()
+    attack = None
+    if attacks:
+        attack = draw(
+            st.one_of(
+                st.none(),
+                st.sampled_from(sorted(ATTACK_TYPE_NAMES)),
+                st.sampled_from(sorted(ATTACK_FIELD_NAMES)),
+            )
+        )
+    names = Names(attack)
     lines = itertools.count(10, 10)
     log: list[str] = []
 
@@ -376,7 +444,7 @@ def apps(draw: st.DrawFn, fault: Callable[..., Any] | None = None) -> Drawn:
     )
     consumers = []
     for _ in range(draw(st.integers(1, 3))):
-        name = names.claim(draw, CONSUMER_DERIVED)
+        name = names.claim(draw, consumer_derived)
         events: dict[str, Any] = {}
         taken: set[str] = set()
         for _ in range(draw(st.integers(0, 2))):
@@ -425,7 +493,7 @@ def apps(draw: st.DrawFn, fault: Callable[..., Any] | None = None) -> Drawn:
     for consumer in consumers:
         streams[unique(draw, stream_names, set(streams))] = consumer
     demux = WebsocketDemultiplexer(
-        names.claim(draw, ("Client",)), consumers=streams, defined_at=here(next(lines))
+        names.claim(draw, demux_derived), consumers=streams, defined_at=here(next(lines))
     )
     routes = [Route(path(), demux, defined_at=here(next(lines)))]
     for consumer in consumers:
@@ -437,7 +505,10 @@ def apps(draw: st.DrawFn, fault: Callable[..., Any] | None = None) -> Drawn:
     if fault is not None:
         app, what = fault(draw, app)
         log.append(f"FAULT: {what}")
-    return Drawn(app, "\n".join(log))
+    used = attack if attack is not None and names.attack is None else None
+    if used is not None:
+        log.append(f"ATTACK: {used!r}")
+    return Drawn(app, "\n".join(log), used)
 
 
 # -- valid specs: the generated code works --------------------------------------------
@@ -468,17 +539,20 @@ def test_valid_specs_generate_code_that_imports_and_type_checks(project: Path) -
     written: dict[str, str] = {}  # app name -> how it was drawn
 
     @settings(SETTINGS, max_examples=40)
-    @given(apps())
+    @given(apps(attacks=True))
     def check(drawn: Drawn) -> None:
         try:
             app_ir, files = _generate(drawn)
         except SpecErrors as exc:
             messages = "\n".join(e.render() for e in exc.errors)
+            if drawn.attack is not None and repr(drawn.attack) in messages:
+                return  # refusing a name that shadows generated code is right too
             raise AssertionError(f"a valid spec was refused:\n{messages}") from None
         assert _generate(drawn)[1] == files, "generating twice must give the same bytes"
         for rel, source in files.items():
             if rel.endswith(".py"):
                 ast.parse(source, rel)
+                assert format_with_black(source) == source, f"black would change {rel}"
             target = project / GENERATED / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(source, encoding="utf-8")
@@ -506,6 +580,87 @@ def test_valid_specs_generate_code_that_imports_and_type_checks(project: Path) -
     clients = sorted(str(p.relative_to(project)) for p in (project / GENERATED).rglob("client*.ts"))
     result = tsc(*STRICT, *clients, cwd=project)
     assert result.returncode == 0, _failing(result.stdout + result.stderr, written)
+
+
+class Tint(enum.Enum):
+    RED = "red"
+
+
+# Fields that come after an attacking field name: together their annotations and
+# defaults use every name a payload module imports, so a shadowed one breaks them.
+_LATER_FIELDS: dict[str, tuple[Any, Any]] = {
+    "when": (dt.datetime, attrs.NOTHING),
+    "day": (dt.date, attrs.NOTHING),
+    "key": (uuid.UUID, attrs.NOTHING),
+    "price": (decimal.Decimal, attrs.NOTHING),
+    "kind": (Literal["a"], attrs.NOTHING),
+    "tint": (Tint, Tint.RED),
+    "text": (Annotated[str, at.MinLen(1), at.MaxLen(9), Pattern("^a")], attrs.NOTHING),
+    "count": (Annotated[int, at.Ge(0), at.Lt(9)], attrs.NOTHING),
+    "ratio": (Annotated[float, at.Gt(0), at.Le(1)], attrs.NOTHING),
+    "flags": (list[bool], []),
+    "table": (dict[str, str], {}),
+}
+
+
+def _lone_app(name: str, payloads: list[type[Any]]) -> App:
+    handlers = {f"m{i}": Handler(p, reply=p, defined_at=here(2)) for i, p in enumerate(payloads)}
+    consumer = JsonWebsocketConsumer(
+        "Probe", method_mapping=handlers, sends={"sent": payloads[0]}, defined_at=here(3)
+    )
+    demux = WebsocketDemultiplexer("Hub", consumers={"s": consumer}, defined_at=here(4))
+    routes = [
+        Route("^/$", demux, defined_at=here(5)),
+        Route("^/one/$", consumer, defined_at=here(6)),
+    ]
+    return App(name, routes=routes, handlers=f"prop_handlers.{name}", defined_at=here(7))
+
+
+def _accepted(app: App) -> bool:
+    try:
+        resolve([LoadedApp(app, Path(HERE))], ROOT / "tests")
+    except SpecErrors:
+        return False
+    return True
+
+
+def test_every_name_the_generated_code_uses_is_refused_or_harmless(project: Path) -> None:
+    # Each name the generated code uses is tried alone, as a payload name and as a field
+    # name; every one the resolver accepts then goes into one app, which must import and
+    # pass mypy --strict and tsc --strict.
+    def named(name: str) -> type[Any]:
+        return make_payload(name, {"x": (int, attrs.NOTHING)}, None, 1)
+
+    def with_field(name: str, payload: str = "F") -> type[Any]:
+        return make_payload(payload, {name: (int, 0), **_LATER_FIELDS}, None, 1)
+
+    types = [n for n in sorted(ATTACK_TYPE_NAMES) if _accepted(_lone_app("probe", [named(n)]))]
+    candidates = sorted(ATTACK_FIELD_NAMES - {"self", *_LATER_FIELDS})  # attrs refuses self
+    fields = [n for n in candidates if _accepted(_lone_app("probe", [with_field(n)]))]
+    # Most are refused; if none were, the names would not be what the generated code uses.
+    assert len(types) < len(ATTACK_TYPE_NAMES) and len(fields) < len(ATTACK_FIELD_NAMES)
+    payloads = [make_payload("Later", dict(_LATER_FIELDS), None, 1), *map(named, types)]
+    payloads += [with_field(name, f"F{i}") for i, name in enumerate(fields)]
+    app = _lone_app("accepted", payloads)
+    [app_ir] = resolve([LoadedApp(app, Path(HERE))], ROOT / "tests")
+    for rel, source in render([app_ir]).items():
+        target = project / GENERATED / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source, encoding="utf-8")
+    handlers = project / "prop_handlers" / "accepted.py"
+    handlers.write_bytes(fresh_module(stubs_for(app_ir, GENERATED), "Handlers."))
+    importlib.invalidate_caches()
+    importlib.import_module(f"{GENERATED}.accepted.routing")
+    accepted = f"accepted type names {types}, field names {fields}"
+    mypy = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "-p", GENERATED,
+         "-p", "prop_handlers"],
+        cwd=project, capture_output=True, text=True,
+    )  # fmt: skip
+    assert mypy.returncode == 0, f"{mypy.stdout}{mypy.stderr}\n{accepted}"
+    require_tsc()
+    result = tsc(*STRICT, f"{GENERATED}/accepted/client.ts", cwd=project)
+    assert result.returncode == 0, f"{result.stdout}{result.stderr}\n{accepted}"
 
 
 def _failing(output: str, written: dict[str, str]) -> str:

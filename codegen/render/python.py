@@ -1,4 +1,4 @@
-"""Python rendering: type annotations with their imports, templates, black, parse check.
+"""Python rendering: the import vocabulary, type annotations with their imports, filters.
 
 Templates hold only loops and ifs; every annotation, literal and docstring they emit is
 produced here or in ``chgen.naming``. Imports are recorded while the body renders and
@@ -7,14 +7,10 @@ the header is rendered last, so a module imports exactly what it uses.
 
 from __future__ import annotations
 
-import ast
 import math
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
-
-import black
-from black.mode import Mode, TargetVersion
 
 from .. import naming
 from ..ir import (
@@ -31,9 +27,70 @@ from ..ir import (
     UnionOf,
 )
 
-__all__ = ["Imports", "PythonTypes", "check_python", "format_python"]
+__all__ = [
+    "ANNOTATION_BUILTINS",
+    "FILTERS",
+    "GENERATED_CLASS_ATTRIBUTES",
+    "IMPORTABLE",
+    "IMPORTABLE_MODULES",
+    "LINE_LENGTH",
+    "MODULE_DEFINED",
+    "Imports",
+    "PythonTypes",
+]
 
-_BLACK_MODE = Mode(target_versions={TargetVersion.PY311})
+# The width generated Python is laid out for: black's default.
+LINE_LENGTH = 88
+
+
+RUNTIME = "chgen.runtime"
+
+# Every name a generated module may import, with the module it comes from. ``Imports``
+# takes no other, so the resolver can keep spec names off exactly these
+# (``resolve.reserved``), and a template that starts using a new name fails at once.
+IMPORTABLE: dict[str, str] = {
+    "Annotated": "typing",
+    "ClassVar": "typing",
+    "Literal": "typing",
+    "Awaitable": "collections.abc",
+    "Mapping": "collections.abc",
+    "date": "datetime",
+    "datetime": "datetime",
+    "Decimal": "decimal",
+    "UUID": "uuid",
+    "Ge": "annotated_types",
+    "Gt": "annotated_types",
+    "Le": "annotated_types",
+    "Lt": "annotated_types",
+    "MaxLen": "annotated_types",
+    "MinLen": "annotated_types",
+    "DispatchTable": RUNTIME,
+    "JsonWebsocketConsumer": RUNTIME,
+    "MessageRoute": RUNTIME,
+    "Pattern": RUNTIME,
+    "Router": RUNTIME,
+    "WebsocketConsumer": RUNTIME,
+    "WebsocketDemultiplexer": RUNTIME,
+    "encoder": RUNTIME,
+    "route": RUNTIME,
+    "unimplemented": RUNTIME,
+}
+# Modules imported whole (``import attrs``), for ``attrs.frozen`` and ``enum.Enum``.
+IMPORTABLE_MODULES = ("attrs", "enum")
+# Names the templates define at module level, besides the spec's own classes.
+MODULE_DEFINED = ("application", "routes")
+# Builtins that payload field annotations and defaults use.
+ANNOTATION_BUILTINS = ("bool", "dict", "float", "int", "list", "str")
+# Class attributes the consumer and route templates set from the spec.
+GENERATED_CLASS_ATTRIBUTES = frozenset(
+    {
+        "connection_group_templates",
+        "consumer_name",
+        "consumers",
+        "dispatch_table",
+        "layer_table",
+    }
+)
 
 # Import groups in the order isort would put them: stdlib, third party, runtime, local.
 _GROUP = {
@@ -49,18 +106,48 @@ _GROUP = {
 
 
 class Imports:
-    """``from module import name`` lines a rendered module needs, in a stable order."""
+    """The imports a rendered module needs, recorded as its body renders.
+
+    Templates and the type renderer write every imported name through ``use`` (or
+    ``module``, ``local``, ``external``), which records the import and returns the name
+    to print; the header is rendered last, from what was recorded.
+    """
 
     def __init__(self) -> None:
         self._names: defaultdict[str, set[str]] = defaultdict(set)
         self._modules: set[str] = set()
 
-    def add(self, module: str, name: str | None = None) -> str:
-        if name is None:
-            self._modules.add(module)
-            return module
+    def use(self, name: str) -> str:
+        """A name from ``IMPORTABLE``."""
+        try:
+            module = IMPORTABLE[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not in IMPORTABLE: add it there first") from None
         self._names[module].add(name)
         return name
+
+    def module(self, name: str) -> str:
+        """A module imported whole: one of ``IMPORTABLE_MODULES``."""
+        if name not in IMPORTABLE_MODULES:
+            raise KeyError(f"{name!r} is not in IMPORTABLE_MODULES: add it there first")
+        self._modules.add(name)
+        return name
+
+    def local(self, module: str, name: str) -> str:
+        """A name the app's own package defines, e.g. ``.payloads``."""
+        assert module.startswith("."), module
+        self._names[module].add(name)
+        return name
+
+    def external(self, module: str, name: str) -> str:
+        """A name from the user's code, which the resolver checked: a handler class."""
+        self._names[module].add(name)
+        return name
+
+    def decorator(self, path: str) -> str:
+        """A decorator by dotted path; its module is imported whole."""
+        self._modules.add(path.rsplit(".", 1)[0])
+        return path
 
     def lines(self) -> list[list[str]]:
         """Import lines in groups (stdlib, third party, runtime, local)."""
@@ -68,26 +155,30 @@ class Imports:
         for module in sorted(self._modules):
             groups[self._group(module)].append(f"import {module}")
         for module in sorted(self._names, key=lambda m: (m.startswith("."), m)):
-            names = ", ".join(sorted(self._names[module]))
-            groups[self._group(module)].append(f"from {module} import {names}")
+            groups[self._group(module)].append(_from_import(module, sorted(self._names[module])))
         return [groups[k] for k in sorted(groups)]
 
     @staticmethod
     def _group(module: str) -> int:
         if module.startswith("."):
             return 4
-        if module == "chgen.runtime" or module.startswith("chgen.runtime."):
+        if module == RUNTIME or module.startswith(RUNTIME + "."):
             return 2
         return _GROUP.get(module, 3)
 
 
-# IR primitives that are classes from the standard library: (module, name).
-_IMPORTED = {
-    "datetime": ("datetime", "datetime"),
-    "date": ("datetime", "date"),
-    "uuid": ("uuid", "UUID"),
-    "decimal": ("decimal", "Decimal"),
-}
+def _from_import(module: str, names: list[str]) -> str:
+    """``from module import a, b`` as black writes it: on one line when it fits, else one
+    name per line in parentheses with a trailing comma."""
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= LINE_LENGTH:
+        return line
+    body = "".join(f"    {name},\n" for name in names)
+    return f"from {module} import (\n{body})"
+
+
+# IR primitives that are classes imported from the standard library.
+_IMPORTED = {"datetime": "datetime", "date": "date", "uuid": "UUID", "decimal": "Decimal"}
 
 
 class PythonTypes:
@@ -110,15 +201,13 @@ class PythonTypes:
         if isinstance(tp, UnionOf):
             return " | ".join(tp.members)
         if isinstance(tp, LiteralOf):
-            self.imports.add("typing", "Literal")
-            return f"Literal[{', '.join(_literal(v) for v in tp.values)}]"
+            return f"{self.imports.use('Literal')}[{', '.join(_literal(v) for v in tp.values)}]"
         raise TypeError(f"no Python annotation for {tp!r}")
 
     def default(self, default: Default, tp: TypeIR) -> str:
         """The right-hand side of a field with a default."""
         if default.factory is not None:
-            self.imports.add("attrs")
-            return f"attrs.field(factory={default.factory})"
+            return f"{self.imports.module('attrs')}.field(factory={default.factory})"
         if default.enum_member is not None:
             enum_type = tp.inner if isinstance(tp, Nullable) else tp
             assert isinstance(enum_type, EnumRef), "the resolver checked the default's type"
@@ -127,8 +216,7 @@ class PythonTypes:
 
     def _prim(self, name: str) -> str:
         if name in _IMPORTED:
-            module, imported = _IMPORTED[name]
-            return self.imports.add(module, imported)
+            return self.imports.use(_IMPORTED[name])
         return {"none": "None"}.get(name, name)
 
     def _constrained(self, base: str, constraints: Constraints) -> str:
@@ -145,12 +233,11 @@ class PythonTypes:
         ):
             value = getattr(constraints, key)
             if value is not None:
-                metadata.append(f"{self.imports.add('annotated_types', cls)}({_number(value)})")
+                metadata.append(f"{self.imports.use(cls)}({_number(value)})")
         if constraints.pattern is not None:
-            self.imports.add("chgen.runtime", "Pattern")
-            metadata.append(f"Pattern({naming.py_str(constraints.pattern)})")
-        self.imports.add("typing", "Annotated")
-        return f"Annotated[{base}, {', '.join(metadata)}]"
+            pattern = self.imports.use("Pattern")
+            metadata.append(f"{pattern}({naming.py_str(constraints.pattern)})")
+        return f"{self.imports.use('Annotated')}[{base}, {', '.join(metadata)}]"
 
 
 def _literal(value: Any) -> str:
@@ -163,24 +250,23 @@ def _literal(value: Any) -> str:
     raise TypeError(f"no Python literal for {value!r}")
 
 
+def _tuple(values: Any) -> str:
+    """A tuple display of literals, as black writes a short one: ``()``, ``("a",)``."""
+    items = [_literal(v) for v in values]
+    if len(items) == 1:
+        return f"({items[0]},)"
+    return f"({', '.join(items)})"
+
+
 def _number(value: float) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value!r} cannot be written as a Python literal")
     return repr(value)
 
 
-def format_python(source: str) -> str:
-    """black, in-process, with the project's target version."""
-    return black.format_str(source, mode=_BLACK_MODE)
-
-
-def check_python(source: str, filename: str) -> None:
-    """Fail loudly if a renderer produced invalid Python (a generator bug, exit 123)."""
-    ast.parse(source, filename=filename)
-
-
 Filter = Callable[..., str]
 FILTERS: dict[str, Filter] = {
+    "py_tuple": lambda values: _tuple(values),
     "py_value": lambda value: _literal(value),
     "py_str": naming.py_str,
     "py_docstring": naming.py_docstring,

@@ -3,6 +3,10 @@
 """Consumer base classes of the chat app.
 
 Subclass each in handlers.chat and implement its handlers.
+
+The dispatch table calls each handler through an adapter, _<Consumer>_<method>:
+it calls the method on the consumer, so a subclass's override runs, and returns
+the coroutine without awaiting it, one coroutine frame less per message.
 """
 
 from collections.abc import Awaitable
@@ -18,12 +22,25 @@ from chgen.runtime import (
 
 from .payloads import Ack, Post, Posted, Say
 
+# Encoders of the payloads sent as events: a payload instance to JSON-ready data.
+_encode_Posted = encoder(Posted)
+
+
+# Adapter of Chat.post, for post messages.
+def _Chat_post(consumer: "ChatBase", data: Post) -> Awaitable[Ack]:
+    return consumer.post(data)
+
 
 class ChatBase(JsonWebsocketConsumer):
     """Base of the Chat consumer: subclass it as Chat in handlers.chat."""
 
     consumer_name: ClassVar[str] = "Chat"
     connection_group_templates: ClassVar[tuple[str, ...]] = ("room.{room}",)
+    dispatch_table: ClassVar[DispatchTable] = DispatchTable(
+        [
+            MessageRoute("post", Post, _Chat_post, reply=Ack, method="post"),
+        ]
+    )
 
     @unimplemented
     async def post(self, data: Post) -> Ack:
@@ -37,15 +54,9 @@ class ChatBase(JsonWebsocketConsumer):
         await self.group_send_event(group, "posted", _encode_Posted(data))
 
 
-def _Chat_post(consumer: ChatBase, data: Post) -> Awaitable[Ack]:
-    return consumer.post(data)
-
-
-ChatBase.dispatch_table = DispatchTable(
-    [
-        MessageRoute("post", Post, _Chat_post, reply=Ack, method="post"),
-    ]
-)
+# Adapter of Echo.say, for say messages.
+def _Echo_say(consumer: "EchoBase", data: Say) -> Awaitable[Say]:
+    return consumer.say(data)
 
 
 class EchoBase(JsonWebsocketConsumer):
@@ -53,22 +64,13 @@ class EchoBase(JsonWebsocketConsumer):
 
     consumer_name: ClassVar[str] = "Echo"
     connection_group_templates: ClassVar[tuple[str, ...]] = ()
+    dispatch_table: ClassVar[DispatchTable] = DispatchTable(
+        [
+            MessageRoute("say", Say, _Echo_say, reply=Say, method="say"),
+        ]
+    )
 
     @unimplemented
     async def say(self, data: Say) -> Say:
         """Handle a say message. The returned Say is the reply."""
         raise NotImplementedError("Echo.say is not implemented")
-
-
-def _Echo_say(consumer: EchoBase, data: Say) -> Awaitable[Say]:
-    return consumer.say(data)
-
-
-EchoBase.dispatch_table = DispatchTable(
-    [
-        MessageRoute("say", Say, _Echo_say, reply=Say, method="say"),
-    ]
-)
-
-
-_encode_Posted = encoder(Posted)

@@ -1,0 +1,202 @@
+"""Consumers and demultiplexers -> ``ConsumerIR`` and ``DemuxIR``.
+
+A consumer may be reached from several routes and streams; it is checked once, the
+first time, and later references get its name (or None if it was refused).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable
+from typing import Any
+
+from chgen.runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
+
+from .. import naming
+from ..hints import python_kind
+from ..ir import ConsumerIR, ConsumerNames, DemuxIR, EventIR
+from ..spec import JsonWebsocketConsumer, WebsocketConsumer, WebsocketDemultiplexer
+from .context import AppContext
+from .handlers import AnyConsumer, HandlerChecks, member_name_ok
+from .payloads import PayloadChecks
+from .reserved import CONSUMER_ATTRIBUTES
+
+__all__ = ["ConsumerChecks", "placeholders"]
+
+_STREAM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+_FLAGS = ("strict_ordering", "http_user", "login_required")
+
+
+def placeholders(template: str) -> list[str]:
+    """Named fields of a str.format template; ValueError for positional or formatted ones."""
+    names = []
+    for _, field, spec, conversion in string.Formatter().parse(template):
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise ValueError(f"placeholder {{{field}}} must be a plain name like {{room}}")
+        names.append(field)
+    return names
+
+
+class ConsumerChecks:
+    def __init__(self, context: AppContext, payloads: PayloadChecks) -> None:
+        self.context = context
+        self.payloads = payloads
+        self.consumers: dict[str, ConsumerIR] = {}
+        self.demuxes: dict[str, DemuxIR] = {}
+        # Every spec object seen, by name, with the outcome: a refused spec is reported
+        # once however many routes and streams reach it.
+        self._seen: dict[tuple[str, str], tuple[Any, str | None]] = {}
+
+    def consumer(self, spec: AnyConsumer) -> str | None:
+        """The consumer's name once it is checked; None if it was refused."""
+        return self._once(spec, "consumer", self._consumer)
+
+    def demux(self, spec: WebsocketDemultiplexer) -> str | None:
+        """The demultiplexer's name once it and its streams are checked; None if refused."""
+        return self._once(spec, "demultiplexer", self._demux)
+
+    def _once(self, spec: Any, what: str, check: Callable[[Any], str | None]) -> str | None:
+        key = (what, spec.name)
+        seen = self._seen.get(key)
+        if seen is not None and seen[0] is spec:
+            return seen[1]
+        if seen is not None:
+            self.context.error(
+                spec.defined_at,
+                "$.name",
+                f"{what} {spec.name!r} is also defined at {seen[0].defined_at}",
+                f"give each {what} a unique name",
+            )
+            return None
+        self._seen[key] = (spec, None)
+        name = check(spec)
+        self._seen[key] = (spec, name)
+        return name
+
+    # -- consumers ---------------------------------------------------------------------
+
+    def _consumer(self, spec: AnyConsumer) -> str | None:
+        at = spec.defined_at
+        if not self.context.claim(spec.name, "consumer", at, "$.name"):
+            return None  # the derived names would only repeat the same complaint
+        ok = True
+        for kind, derived in ConsumerNames(spec.name).derived():
+            ok = self.context.claim(derived, f"consumer {kind}", at, "$.name") and ok
+        if not ok:
+            return None
+        events = self._events(spec)
+        helpers = {f"send_{e.name}" for e in events} | {f"group_send_{e.name}" for e in events}
+        handlers = HandlerChecks(self.context, self.payloads, spec, helpers)
+        self.consumers[spec.name] = ConsumerIR(
+            spec.name,
+            handlers.table("method_mapping"),
+            events,
+            tuple(self._template(t, spec, i) for i, t in enumerate(spec.connection_groups)),
+            self._options(spec),
+            handlers.table("layer_mapping"),
+            "plain" if isinstance(spec, WebsocketConsumer) else "json",
+        )
+        return spec.name
+
+    def _options(self, spec: AnyConsumer) -> tuple[tuple[str, bool | int], ...]:
+        """Settings that differ from the runtime's defaults, as class attributes to emit."""
+        options: list[tuple[str, bool | int]] = []
+        for name in _FLAGS:
+            value = getattr(spec, name, getattr(RuntimeConsumer, name))
+            if type(value) is not bool:
+                self.context.error(spec.defined_at, f"$.{name}", f"{name} must be True or False")
+            elif value != getattr(RuntimeConsumer, name):
+                options.append((name, value))
+        limit = getattr(spec, "max_concurrency", RuntimeConsumer.max_concurrency)
+        if type(limit) is not int or limit < 1:
+            message = "max_concurrency must be an int >= 1"
+            self.context.error(spec.defined_at, "$.max_concurrency", message)
+        elif limit != RuntimeConsumer.max_concurrency:
+            options.append(("max_concurrency", limit))
+        return tuple(options)
+
+    def _template(self, template: Any, spec: AnyConsumer, index: int) -> str:
+        path = f"$.connection_groups[{index}]"
+        if not isinstance(template, str):
+            message = f"a group template is a string, got {python_kind(template)}"
+            self.context.error(spec.defined_at, path, message)
+            return ""
+        try:
+            placeholders(template)
+        except ValueError as exc:
+            self.context.error(
+                spec.defined_at,
+                path,
+                f"invalid group template {template!r}: {exc}",
+                'use named placeholders only, e.g. "room.{room}"',
+            )
+        return template
+
+    def _events(self, spec: AnyConsumer) -> tuple[EventIR, ...]:
+        events: list[EventIR] = []
+        for name, cls in getattr(spec, "sends", {}).items():
+            path = f"$.sends[{naming.py_str(str(name))}]"
+            if not member_name_ok(self.context, name, "event", spec.defined_at, path):
+                continue
+            clash = {f"send_{name}", f"group_send_{name}"} & CONSUMER_ATTRIBUTES
+            if clash:
+                self.context.error(
+                    spec.defined_at,
+                    path,
+                    f"event {name!r} would generate {min(clash)}(), a method every consumer has",
+                    "choose another event name",
+                )
+                continue
+            ref = self.payloads.ref(cls, spec.defined_at, path)
+            if ref is not None:
+                events.append(EventIR(name, ref))
+        return tuple(sorted(events, key=lambda e: e.name))
+
+    # -- demultiplexers ----------------------------------------------------------------
+
+    def _demux(self, spec: WebsocketDemultiplexer) -> str | None:
+        at = spec.defined_at
+        if not self.context.claim(spec.name, "demultiplexer", at, "$.name"):
+            return None
+        client = DemuxIR.client_name_of(spec.name)
+        if not self.context.claim(client, "demultiplexer client", at, "$.name"):
+            return None
+        if not spec.consumers:
+            self.context.error(
+                at,
+                "$.consumers",
+                "the demultiplexer has no streams",
+                'map stream names to consumers: consumers={"chat": chat}',
+            )
+        streams = [self._stream(spec, s, c) for s, c in spec.consumers.items()]
+        found = tuple(sorted(s for s in streams if s is not None))
+        self.demuxes[spec.name] = DemuxIR(spec.name, found)
+        return spec.name
+
+    def _stream(
+        self, spec: WebsocketDemultiplexer, stream: Any, consumer: Any
+    ) -> tuple[str, str] | None:
+        at = spec.defined_at
+        path = f"$.consumers[{naming.py_str(str(stream))}]"
+        if not isinstance(stream, str) or not _STREAM_NAME.match(stream):
+            self.context.error(
+                at,
+                path,
+                f"stream name {stream!r} is not valid",
+                "use ASCII letters, digits, '_', '.' and '-'",
+            )
+            return None
+        if not isinstance(consumer, JsonWebsocketConsumer):
+            hint = (
+                "a plain WebsocketConsumer speaks raw text; route it on its own path"
+                if isinstance(consumer, WebsocketConsumer)
+                else ""
+            )
+            message = f"a stream is served by a JsonWebsocketConsumer, got {python_kind(consumer)}"
+            self.context.error(at, path, message, hint)
+            return None
+        name = self.consumer(consumer)
+        return None if name is None else (stream, name)
