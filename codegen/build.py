@@ -21,6 +21,7 @@ import functools
 import importlib
 import json
 import os
+import re
 import site
 import sys
 import tempfile
@@ -346,8 +347,18 @@ class TemplateError(ChgenError):
 def _render_unit(
     app: AppIR | None, env: jinja2.Environment, templates: Path | None
 ) -> dict[str, str]:
+    from .render.app import InvalidPython
+
     try:
         return _render_root(env) if app is None else _render_app(app, env)
+    except InvalidPython as exc:
+        mine = templates / exc.template if templates is not None else None
+        if mine is None or not mine.is_file():
+            raise  # a built-in template wrote invalid Python: a bug in chgen
+        raise TemplateError(
+            f"{_template_line(mine, exc.text)}: the template rendered invalid Python: {exc} "
+            f"(in a template of --templates {templates})"
+        ) from None
     except Exception as exc:
         where = _user_template_frame(exc, templates)
         if where is None:
@@ -355,6 +366,28 @@ def _render_unit(
         raise TemplateError(
             f"{where}: {type(exc).__name__}: {exc} (in a template of --templates {templates})"
         ) from None
+
+
+def _template_line(template: Path, text: str) -> str:
+    """``file:line`` of the one line of ``template`` that can render ``text`` (its Jinja
+    tags matching anything, a line of tags alone matching nothing), or just ``file``
+    when no single line can."""
+    wanted = text.strip()
+    lines = template.read_text(encoding="utf-8").splitlines()
+    found = [
+        n
+        for n, line in enumerate(lines, 1)
+        if _JINJA_TAG.sub("", line).strip() and _line_pattern(line).fullmatch(wanted)
+    ]
+    return f"{template}:{found[0]}" if len(found) == 1 else str(template)
+
+
+_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+
+
+def _line_pattern(line: str) -> re.Pattern[str]:
+    static = _JINJA_TAG.split(line.strip())
+    return re.compile(".*?".join(re.escape(part) for part in static), re.S)
 
 
 def _user_template_frame(exc: BaseException, templates: Path | None) -> str | None:

@@ -13,12 +13,14 @@ import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import attrs
 
 from .dataspec import DATA_SUFFIXES, load_data_spec
 from .errors import SpecError, SpecErrors, UsageError
-from .spec import App, Location
+from .import_hints import api_hint, python_suggestion
+from .spec import App, Location, is_payload
 
 __all__ = ["LoadedApp", "load_apps"]
 
@@ -27,6 +29,9 @@ __all__ = ["LoadedApp", "load_apps"]
 class LoadedApp:
     app: App
     module_file: Path
+    # Every @payload class the spec module defines, used or not, so that a payload no
+    # consumer uses yet is checked too.
+    module_payloads: tuple[type[Any], ...] = ()
 
 
 def spec_files(spec_dir: Path) -> list[Path]:
@@ -65,14 +70,24 @@ def load_apps(spec_dir: Path) -> list[LoadedApp]:
         except Exception as exc:
             errors.append(_import_error(file, exc))
             continue
+        defined = _defined_payloads(module)
         seen: set[int] = set()
         for value in vars(module).values():
             if isinstance(value, App) and id(value) not in seen:
                 seen.add(id(value))
-                loaded.append(LoadedApp(value, file))
+                loaded.append(LoadedApp(value, file, defined))
     if errors:
         raise SpecErrors(errors)
     return loaded
+
+
+def _defined_payloads(module: ModuleType) -> tuple[type[Any], ...]:
+    """The payload classes ``module`` defines itself (not those it imports)."""
+    return tuple(
+        value
+        for value in vars(module).values()
+        if is_payload(value) and getattr(value, "__module__", None) == module.__name__
+    )
 
 
 def _import(file: Path) -> ModuleType:
@@ -97,4 +112,5 @@ def _import_error(file: Path, exc: Exception) -> SpecError:
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(file)]
         line = frames[-1].lineno if frames and frames[-1].lineno else 0
     message = f"the spec module failed to import: {type(exc).__name__}: {exc}"
-    return SpecError(Location(str(file), line), "$", message, "fix the Python error above")
+    hint = api_hint(exc) or python_suggestion(exc) or "fix the Python error above"
+    return SpecError(Location(str(file), line), "$", message, hint)

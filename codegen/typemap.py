@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as dt
 import decimal
 import enum
@@ -92,7 +93,23 @@ def translate(tp: Any, sink: TypeSink) -> TypeIR:
             f"{tp.__name__} is an attrs class but not a payload",
             f"decorate {tp.__name__} with @payload",
         )
+    instead = _INSTEAD.get(origin or tp)
+    if instead is not None:
+        raise UnsupportedType(f"unsupported type {_name(tp)}", instead)
     raise UnsupportedType(f"unsupported type {_name(tp)}", f"supported types: {SUPPORTED}")
+
+
+# Collections a payload cannot hold as written, and what JSON (and so chgen) has instead.
+_ARRAY = "a JSON array is a list: write list[T]"
+_INSTEAD: dict[Any, str] = {
+    set: f"{_ARRAY} (and check uniqueness in the handler)",
+    frozenset: f"{_ARRAY} (and check uniqueness in the handler)",
+    tuple: f"{_ARRAY}; MinLen and MaxLen can fix its length",
+    collections.abc.Sequence: _ARRAY,
+    collections.abc.Iterable: _ARRAY,
+    collections.abc.Set: f"{_ARRAY} (and check uniqueness in the handler)",
+    collections.abc.Mapping: "a JSON object is a dict: write dict[str, T]",
+}
 
 
 def _union(tp: Any, sink: TypeSink) -> TypeIR:

@@ -105,3 +105,28 @@ def test_every_built_in_template_name_can_be_overridden(tmp_path: Path, name: st
     files = build(tmp_path / "out", "--templates", str(mine))
     target = "chat/payloads.py" if name.endswith(".py.jinja") else "chat/client.ts"
     assert marker.strip() in files[target]
+
+
+def test_an_override_that_renders_invalid_python_names_its_line_and_exits_1(
+    tmp_path: Path,
+) -> None:
+    mine = tmp_path / "templates"
+    mine.mkdir()
+    source = (builtin_template_dir() / "consumers.py.jinja").read_text()
+    broken = source.replace(
+        "    return consumer.{{ h.method }}(data)", "    return consumer.{{ h.method }}(data data)"
+    )
+    assert broken != source
+    (mine / "consumers.py.jinja").write_text(broken)
+    line = broken.splitlines().index("    return consumer.{{ h.method }}(data data)") + 1
+    result = CliRunner().invoke(
+        main, ["build", str(SPECS), "-o", str(tmp_path / "out"), "--templates", str(mine)]
+    )
+    assert result.exit_code == 1, result.output
+    assert f"consumers.py.jinja:{line}: the template rendered invalid Python" in result.output
+    assert (
+        "chat/consumers.py:" in result.output
+        and "'return consumer.post(data data)'" in result.output
+    )
+    assert "bug in chgen" not in result.output
+    assert not (tmp_path / "out").exists()

@@ -43,10 +43,10 @@ def resolve(loaded: Sequence[LoadedApp], spec_root: Path) -> list[AppIR]:
                 )
             )
             continue
-        ir, found = resolve_app(app, item.module_file, spec_root)
+        ir, found = resolve_app(item, spec_root)
         errors.extend(found)
         if ir is not None:
             apps.append(ir)
     if errors:
-        raise SpecErrors(errors)
+        raise SpecErrors(list(dict.fromkeys(errors)))  # a module's two apps may share one
     return sorted(apps, key=lambda a: a.name)

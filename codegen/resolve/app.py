@@ -10,6 +10,7 @@ from typing import Any
 from .. import naming
 from ..errors import SpecError
 from ..ir import AppIR
+from ..loader import LoadedApp
 from ..spec import App, Location
 from .consumers import ConsumerChecks
 from .context import AppContext
@@ -21,10 +22,9 @@ __all__ = ["resolve_app"]
 _APP_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
-def resolve_app(
-    app: App, module_file: Path, spec_root: Path
-) -> tuple[AppIR | None, list[SpecError]]:
+def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[SpecError]]:
     """The app's IR, or None, and every problem found in it."""
+    app, module_file = loaded.app, loaded.module_file
     context = AppContext(spec_root)
     payloads = PayloadChecks(context)
     consumers = ConsumerChecks(context, payloads)
@@ -35,6 +35,8 @@ def resolve_app(
     if not app.routes:
         message = "the app has no routes"
         context.error(app.defined_at, "$.routes", message, "add route(path, consumer) entries")
+    for cls in loaded.module_payloads:
+        payloads.check_unused(cls)
     _check_field_names(context, payloads)
     _check_decorator_modules(context, consumers)
     ordered = payloads.ordered()

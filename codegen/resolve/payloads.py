@@ -89,6 +89,23 @@ class PayloadChecks:
         members = tuple((m.name, m.value) for m in cls)
         self.enums[name] = EnumIR(name, doc, members, at)
 
+    def check_unused(self, cls: type[Any]) -> None:
+        """Check the field types of a payload no handler or event uses (yet): it is not
+        generated, but a type it cannot have is reported now, not when it is first used."""
+        if cls.__name__ in self.classes:
+            return
+        at = payload_location(cls)
+        try:
+            hints = typing.get_type_hints(cls, include_extras=True)
+        except Exception:
+            return  # reported when the payload is used
+        for field in attrs.fields(cls):
+            try:
+                translate(hints.get(field.name), _Unrecorded())
+            except UnsupportedType as exc:
+                where = Location(at.file, _field_line(cls, field.name) or at.line)
+                self.context.error(where, f"$.{field.name}", exc.message, exc.hint)
+
     # -- fields ------------------------------------------------------------------------
 
     def _define(self, cls: type[Any], at: Location) -> None:
@@ -208,6 +225,16 @@ class PayloadChecks:
         for name in sorted(self.payloads):
             visit(name)
         return tuple(ordered)
+
+
+class _Unrecorded:
+    """A TypeSink for a type check alone: the classes named are not generated."""
+
+    def payload(self, cls: type[Any]) -> None:
+        pass
+
+    def enum(self, cls: type[enum.Enum]) -> None:
+        pass
 
 
 def _refs(types: Iterable[TypeIR]) -> set[str]:

@@ -1,0 +1,124 @@
+"""Mistakes a newcomer makes, each answered by one precise message with a way out.
+
+Each case writes a small spec module and runs ``chgen build`` in-process, as a user would.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from chgen.cli import main
+
+HEAD = """\
+from typing import Annotated
+
+import attrs
+from chgen.spec import App, Handler, JsonWebsocketConsumer, WebsocketDemultiplexer
+from chgen.spec import payload, route
+
+@payload
+class Post:
+    text: str
+"""
+
+
+def build(tmp_path: Path, body: str) -> list[str]:
+    """The ``Error:`` lines and their hints of a build of HEAD + ``body``; exit 1."""
+    specs = tmp_path / "specs"
+    specs.mkdir(exist_ok=True)
+    (specs / "app.py").write_text(HEAD + textwrap.dedent(body))
+    result = CliRunner().invoke(main, ["build", str(specs), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert not (tmp_path / "out").exists(), "nothing is written when a spec is wrong"
+    return [
+        line.strip()
+        for line in result.output.splitlines()
+        if line.startswith(" ") or line.startswith("Error")
+    ]
+
+
+def test_a_spec_written_without_handlers_is_told_the_argument(tmp_path: Path) -> None:
+    lines = build(
+        tmp_path,
+        """
+        chat = JsonWebsocketConsumer("Chat", method_mapping={"post": Handler(Post)})
+        app = App("demo", routes=[route("^/$", chat)])
+        """,
+    )
+    assert lines[0].startswith("Error: ") and "app.py:" in lines[0]
+    assert "missing 1 required positional argument: 'handlers'" in lines[0]
+    assert lines[1] == (
+        "App(...) needs handlers=: the module holding one handler class per consumer, e.g. "
+        'handlers="handlers.chat"'
+    )
+
+
+def test_a_misspelt_argument_of_a_spec_class_gets_a_did_you_mean(tmp_path: Path) -> None:
+    lines = build(
+        tmp_path, 'chat = JsonWebsocketConsumer("Chat", method_maping={"post": Handler(Post)})\n'
+    )
+    assert "unexpected keyword argument 'method_maping'" in lines[0]
+    assert lines[1] == "did you mean 'method_mapping'?"
+
+
+def test_pythons_own_did_you_mean_is_kept_when_a_spec_module_fails(tmp_path: Path) -> None:
+    lines = build(tmp_path, "posting = Post\nchat = postng\n")
+    assert "NameError: name 'postng' is not defined" in lines[0]
+    assert lines[1] == "did you mean 'posting'?"
+    lines = build(tmp_path, "from chgen.spec import paylaod\n")
+    assert "cannot import name 'paylaod'" in lines[0]
+    assert lines[1] == "did you mean 'payload'?"
+
+
+def test_sets_and_tuples_suggest_a_list_also_in_a_payload_nothing_uses_yet(tmp_path: Path) -> None:
+    lines = build(
+        tmp_path,
+        """
+        @payload
+        class Later:
+            tags: set[int]
+            pair: tuple[int, int]
+
+        chat = JsonWebsocketConsumer("Chat", method_mapping={"post": Handler(Post)})
+        app = App("demo", routes=[route("^/$", chat)], handlers="h")
+        """,
+    )
+    assert lines == [
+        f"Error: {tmp_path / 'specs' / 'app.py'}:13: $.tags: unsupported type set",
+        "a JSON array is a list: write list[T] (and check uniqueness in the handler)",
+        f"Error: {tmp_path / 'specs' / 'app.py'}:14: $.pair: unsupported type tuple",
+        "a JSON array is a list: write list[T]; MinLen and MaxLen can fix its length",
+    ]
+
+
+def test_a_mutable_default_names_the_factory_to_use(tmp_path: Path) -> None:
+    lines = build(
+        tmp_path,
+        """
+        @payload
+        class Tagged:
+            tags: list[str] = []
+
+        chat = JsonWebsocketConsumer("Chat", method_mapping={"post": Handler(Tagged)})
+        app = App("demo", routes=[route("^/$", chat)], handlers="h")
+        """,
+    )
+    assert "$.tags: unsupported default []" in lines[0]
+    assert "attrs.field(factory=list)" in lines[1]
+
+
+def test_one_reserved_consumer_name_is_one_error_however_often_it_is_used(tmp_path: Path) -> None:
+    lines = build(
+        tmp_path,
+        """
+        promise = JsonWebsocketConsumer("Promise", method_mapping={"post": Handler(Post)})
+        lobby = WebsocketDemultiplexer("Lobby", consumers={"a": promise, "b": promise})
+        app = App("demo", routes=[route("^/$", lobby), route("^/p/$", promise)], handlers="h")
+        """,
+    )
+    errors = [line for line in lines if line.startswith("Error")]
+    assert len(errors) == 1, lines
+    assert "consumer name is reserved: 'Promise' is a name the generated TypeScript" in errors[0]
