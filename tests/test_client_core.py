@@ -1,12 +1,16 @@
-"""The TypeScript client core (templates/client/core.ts, core.js, core.d.ts) passes its Node
-test suite, tests/client/core.test.mjs: behaviour of both the hand-written core.js and tsc's
-output of core.ts, agreement of the three files, and the size budget.
+"""The TypeScript client core: templates/client/core.ts, the only hand-written source, and
+core.js and core.d.ts, which scripts/build-client-core compiles from it.
+
+* tests/client/core.test.mjs (Node's test runner): behaviour of the committed core.js and of
+  core.ts compiled now, strict type checks, ES2020 syntax and the size budget.
+* core.js and core.d.ts are fresh: compiling core.ts again gives the committed files.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,12 +19,15 @@ from prereq import require_executable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUITE = REPO_ROOT / "tests" / "client" / "core.test.mjs"
+BUILD = REPO_ROOT / "scripts" / "build-client-core"
 
 
-def _require_node_modules() -> None:
-    """tsc, esbuild and ws come from package.json; like prereq, fail under CI, skip elsewhere."""
+def _require_node_modules() -> str:
+    """node, and tsc, esbuild and ws from package.json: like prereq, fail under CI and
+    skip elsewhere when they are missing."""
+    node = require_executable("node", "Node.js 20 runs the TypeScript client core's tests")
     if (REPO_ROOT / "node_modules" / "typescript").is_dir():
-        return
+        return node
     message = "node_modules/typescript is missing (run npm ci)"
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{message}; CI must provide it", pytrace=False)
@@ -34,19 +41,31 @@ def _text(output: str | bytes | None) -> str:
     return output or ""
 
 
-def test_client_core_node_suite() -> None:
-    node = require_executable("node", "Node.js 20 runs the TypeScript client core's tests")
-    _require_node_modules()
+def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
     try:
-        completed = subprocess.run(
-            [node, "--test", "--test-reporter=spec", str(SUITE.relative_to(REPO_ROOT))],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        return subprocess.run(
+            command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired as e:
-        pytest.fail(f"node --test timed out after 120 s:\n{_text(e.stdout)}{_text(e.stderr)}")
+        pytest.fail(
+            f"{' '.join(command)} timed out after {timeout} s:\n{_text(e.stdout)}{_text(e.stderr)}"
+        )
+
+
+def test_client_core_node_suite() -> None:
+    node = _require_node_modules()
+    completed = _run(
+        [node, "--test", "--test-reporter=spec", str(SUITE.relative_to(REPO_ROOT))], 120
+    )
     assert completed.returncode == 0, (
         f"node --test {SUITE.relative_to(REPO_ROOT)} failed:\n{completed.stdout}{completed.stderr}"
+    )
+
+
+def test_core_js_and_declarations_are_compiled_from_core_ts() -> None:
+    _require_node_modules()
+    completed = _run([sys.executable, str(BUILD), "--check"], 120)
+    assert completed.returncode == 0, (
+        "templates/client/core.js and core.d.ts are not what core.ts compiles to; "
+        f"run scripts/build-client-core\n{completed.stdout}{completed.stderr}"
     )

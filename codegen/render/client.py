@@ -1,9 +1,11 @@
 """Render one app's TypeScript client, and the equivalent ES module and declarations.
 
-The reusable core (templates/client/core.*) is written by hand in all three forms; the
-app's part is rendered from templates that share one set of type declarations between
-``client.ts`` and ``client.d.ts``. chgen writes the JavaScript itself, so a build needs
-no Node; the test suite proves the ``.js`` behaves like the compiled ``.ts``.
+Each file is the reusable core followed by the app's part. The core is written once, in
+templates/client/core.ts; its core.js and core.d.ts are tsc's output, compiled by
+scripts/build-client-core and committed, so a build reads them and needs no Node. The app's
+part extends the core's generic classes with the spec's types and name lists; its templates
+share one set of type declarations between ``client.ts`` and ``client.d.ts``, and the test
+suite proves the ``.js`` behaves like the compiled ``.ts``.
 """
 
 from __future__ import annotations

@@ -8,22 +8,25 @@
  * `WebSocket` and the `ws` package's class, whose handlers take their own event types, both fit.
  */
 export interface WebSocketLike {
-    readonly readyState: number;
-    send(data: string): void;
-    close(code?: number, reason?: string): void;
-    onopen: ((ev: any) => void) | null;
-    onclose: ((ev: any) => void) | null;
-    onmessage: ((ev: any) => void) | null;
-    onerror: ((ev: any) => void) | null;
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: any) => void) | null;
+  onclose: ((ev: any) => void) | null;
+  onmessage: ((ev: any) => void) | null;
+  onerror: ((ev: any) => void) | null;
 }
+
 /** A WebSocket class, e.g. the browser's `WebSocket` or the default export of the `ws` package. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
 /** Where a problem is in the frame the client sent, and what it is. */
 export interface ErrorDetail {
-    /** A JSONPath into the sent frame (inside the stream payload when multiplexed). */
-    readonly path: string;
-    readonly message: string;
+  /** A JSONPath into the sent frame (inside the stream payload when multiplexed). */
+  readonly path: string;
+  readonly message: string;
 }
+
 /**
  * An error from the server or from the client itself.
  *
@@ -34,48 +37,53 @@ export interface ErrorDetail {
  * (the server sent a frame the client cannot read).
  */
 export declare class ChgenError extends Error {
-    /** The error code, see above. */
-    readonly code: string;
-    /** Where the problem is, when the server could locate it. */
-    readonly details: readonly ErrorDetail[];
-    /** The stream the error belongs to; `null` on a plain socket or for connection-level errors. */
-    readonly stream: string | null;
-    /** The id of the request it answers, if any. */
-    readonly id: string | number | null;
-    constructor(code: string, message: string, details?: readonly ErrorDetail[], stream?: string | null, id?: string | number | null);
+  /** The error code, see above. */
+  readonly code: string;
+  /** Where the problem is, when the server could locate it. */
+  readonly details: readonly ErrorDetail[];
+  /** The stream the error belongs to; `null` on a plain socket or for connection-level errors. */
+  readonly stream: string | null;
+  /** The id of the request it answers, if any. */
+  readonly id: string | number | null;
+  constructor(code: string, message: string, details?: readonly ErrorDetail[], stream?: string | null, id?: string | number | null);
 }
+
 /**
  * `connecting` until the socket first opens (retries of a first connection that fails stay
  * `connecting`), then `open`, `reconnecting` after an unexpected close, and finally `closed`.
  */
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
 /** Exponential backoff with full jitter: delay = random() * min(maxDelay, initialDelay * 2 ** attempt). */
 export interface ReconnectOptions {
-    /** Milliseconds; default 250. */
-    initialDelay?: number;
-    /** Milliseconds; default 10000. */
-    maxDelay?: number;
-    /** Failed attempts in a row before the connection gives up and closes; default Infinity. */
-    maxAttempts?: number;
+  /** Milliseconds; default 250. */
+  initialDelay?: number;
+  /** Milliseconds; default 10000. */
+  maxDelay?: number;
+  /** Failed attempts in a row before the connection gives up and closes; default Infinity. */
+  maxAttempts?: number;
 }
+
 /** Options of a {@link Connection}; every one has a default. */
 export interface ClientOptions {
-    /** The WebSocket class; default `globalThis.WebSocket`. Node 20 has none: pass the `ws` package's. */
-    WebSocket?: WebSocketConstructor;
-    /** Reconnect after an unexpected close (the default), or `false` to close for good. */
-    reconnect?: ReconnectOptions | false;
-    /** How many frames may wait for the socket to open; default 256. */
-    queueLimit?: number;
-    /** Milliseconds a request may wait for its answer, queued time included; default 10000. 0 or Infinity: no limit. */
-    requestTimeout?: number;
-    /** Source of jitter in [0, 1); default `Math.random`. */
-    random?: () => number;
+  /** The WebSocket class; default `globalThis.WebSocket`. Node 20 has none: pass the `ws` package's. */
+  WebSocket?: WebSocketConstructor;
+  /** Reconnect after an unexpected close (the default), or `false` to close for good. */
+  reconnect?: ReconnectOptions | false;
+  /** How many frames may wait for the socket to open; default 256. */
+  queueLimit?: number;
+  /** Milliseconds a request may wait for its answer, queued time included; default 10000. 0 or Infinity: no limit. */
+  requestTimeout?: number;
+  /** Source of jitter in [0, 1); default `Math.random`. */
+  random?: () => number;
 }
+
 /** Options of one {@link Channel.request}. */
 export interface RequestOptions {
-    /** Overrides {@link ClientOptions.requestTimeout} for this request. */
-    timeout?: number;
+  /** Overrides {@link ClientOptions.requestTimeout} for this request. */
+  timeout?: number;
 }
+
 /**
  * One WebSocket, reconnected with backoff after unexpected closes. Frames sent while it is not
  * open wait in a queue and go out, in order, once it opens. Answers that come too late (after
@@ -83,81 +91,131 @@ export interface RequestOptions {
  * keep the other listeners from running.
  */
 export declare class Connection {
-    /** The URL the socket connects to. */
-    readonly url: string;
-    private opts;
-    private WS;
-    private socket;
-    private current;
-    private attempt;
-    private timer;
-    private lastId;
-    private pending;
-    private queue;
-    private channels;
-    private multiplexed;
-    private stateListeners;
-    private errorListeners;
-    /** Starts connecting at once. Throws if there is no WebSocket class to use. */
-    constructor(url: string, options?: ClientOptions);
-    /** The current state; changes are reported to {@link Connection.onState} listeners. */
-    get state(): ConnectionState;
-    /** Calls `listener` on every state change (not with the current state). Returns an unsubscribe function. */
-    onState(listener: (state: ConnectionState) => void): () => void;
-    /**
-     * Calls `listener` with errors that answer no request and belong to no channel listening for
-     * errors: unwrapped errors on a multiplexed socket (`bad_json`, `bad_frame`, `unknown_stream`),
-     * unreadable frames (`bad_response`), and channel errors when that channel has no `onError`
-     * listener. Returns an unsubscribe function.
-     */
-    onError(listener: (error: ChgenError) => void): () => void;
-    /**
-     * The channel for `stream`, the same object for the same name. `null` is the socket itself
-     * when it is not multiplexed (frames travel unwrapped).
-     */
-    channel(stream: string | null): Channel;
-    /**
-     * Closes for good: no reconnect, timers cleared, pending and queued requests reject with
-     * `closed`. The socket is closed with `code` (default 1000) and `reason`.
-     */
-    close(code?: number, reason?: string): void;
-    private connect;
-    private setState;
-    private settle;
-    private fail;
-    private drop;
-    private end;
-    private receive;
+  /** The URL the socket connects to. */
+  readonly url: string;
+  private opts;
+  private WS;
+  private socket;
+  private current;
+  private attempt;
+  private timer;
+  private lastId;
+  private pending;
+  private queue;
+  private channels;
+  private multiplexed;
+  private stateListeners;
+  private errorListeners;
+  /** Starts connecting at once. Throws if there is no WebSocket class to use. */
+  constructor(url: string, options?: ClientOptions);
+  /** The current state; changes are reported to {@link Connection.onState} listeners. */
+  get state(): ConnectionState;
+  /** Calls `listener` on every state change (not with the current state). Returns an unsubscribe function. */
+  onState(listener: (state: ConnectionState) => void): () => void;
+  /**
+   * Calls `listener` with errors that answer no request and belong to no channel listening for
+   * errors: unwrapped errors on a multiplexed socket (`bad_json`, `bad_frame`, `unknown_stream`),
+   * unreadable frames (`bad_response`), and channel errors when that channel has no `onError`
+   * listener. Returns an unsubscribe function.
+   */
+  onError(listener: (error: ChgenError) => void): () => void;
+  /**
+   * The channel for `stream`, the same object for the same name. `null` is the socket itself
+   * when it is not multiplexed (frames travel unwrapped).
+   */
+  channel(stream: string | null): Channel;
+  /**
+   * Closes for good: no reconnect, timers cleared, pending and queued requests reject with
+   * `closed`. The socket is closed with `code` (default 1000) and `reason`.
+   */
+  close(code?: number, reason?: string): void;
+  private connect;
+  private setState;
+  private settle;
+  private fail;
+  private drop;
+  private end;
+  private receive;
 }
+
 /** One stream of a multiplexed socket, or the whole socket when it is not multiplexed. Get it from {@link Connection.channel}. */
 export declare class Channel {
-    /** The stream name; `null` for an unmultiplexed socket. */
-    readonly stream: string | null;
-    private conn;
-    /** Use {@link Connection.channel} instead. */
-    constructor(connection: Connection, stream: string | null);
-    /**
-     * Sends a message that asks for no answer. Queued while the socket is not open; throws a
-     * ChgenError `queue_full` when the queue is full, `closed` when the connection is closed.
-     */
-    send(type: string, data: unknown): void;
-    /**
-     * Sends a message with a fresh id and resolves with the reply's data. Rejects with a
-     * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`.
-     */
-    request(type: string, data: unknown, options?: RequestOptions): Promise<unknown>;
-    /** Calls `handler` with the data of every `event` on this channel. Returns an unsubscribe function. */
-    on(event: string, handler: (data: unknown) => void): () => void;
-    /** Calls `handler` with every event on this channel, after the `on` handlers. Returns an unsubscribe function. */
-    onAny(handler: (event: {
-        type: string;
-        data: unknown;
-    }) => void): () => void;
-    /**
-     * Calls `handler` with this channel's errors that answer no pending request (replaces the
-     * fallback to {@link Connection.onError}). Returns an unsubscribe function.
-     */
-    onError(handler: (error: ChgenError) => void): () => void;
+  /** The stream name; `null` for an unmultiplexed socket. */
+  readonly stream: string | null;
+  private conn;
+  /** Use {@link Connection.channel} instead. */
+  constructor(connection: Connection, stream: string | null);
+  /**
+   * Sends a message that asks for no answer. Queued while the socket is not open; throws a
+   * ChgenError `queue_full` when the queue is full, `closed` when the connection is closed.
+   */
+  send(type: string, data: unknown): void;
+  /**
+   * Sends a message with a fresh id and resolves with the reply's data. Rejects with a
+   * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`.
+   */
+  request(type: string, data: unknown, options?: RequestOptions): Promise<unknown>;
+  /** Calls `handler` with the data of every `event` on this channel. Returns an unsubscribe function. */
+  on(event: string, handler: (data: unknown) => void): () => void;
+  /** Calls `handler` with every event on this channel, after the `on` handlers. Returns an unsubscribe function. */
+  onAny(handler: (event: {
+    type: string;
+    data: unknown;
+  }) => void): () => void;
+  /**
+   * Calls `handler` with this channel's errors that answer no pending request (replaces the
+   * fallback to {@link Connection.onError}). Returns an unsubscribe function.
+   */
+  onError(handler: (error: ChgenError) => void): () => void;
+}
+
+/**
+ * One consumer's typed API over a {@link Channel} (a stream, or a whole unmultiplexed socket).
+ * A generated class such as `ChatStream` extends it with the consumer's types: `Send`,
+ * `Request` and `On` have one function per message or event type, `Event` is the union of
+ * its events.
+ */
+export declare class ChgenStream<Send, Request, On, Event> {
+  /** The untyped channel underneath. */
+  readonly channel: Channel;
+  /** One function per message type: sends it without waiting for an answer. */
+  readonly send: Send;
+  /** One function per message type: sends it as a request; the promise settles with the reply or an error. */
+  readonly request: Request;
+  /** One function per event type: subscribes a handler, and returns the function that stops it. */
+  readonly on: On;
+  /** `messages` and `events` are the consumer's message and event types. */
+  constructor(channel: Channel, messages: readonly string[], events: readonly string[]);
+  /** Calls `handler` with every event, after the `on` handlers. Returns an unsubscribe function. */
+  onAny(handler: (event: Event) => void): () => void;
+  /** Errors on this channel that answer no pending request. */
+  onError(handler: (error: ChgenError) => void): () => void;
+}
+
+/** What a socket served by one consumer alone has besides its stream's API. */
+export interface ChgenSocket {
+  /** The connection of the socket. */
+  readonly connection: Connection;
+  /** Closes the socket for good; see {@link Connection.close}. */
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * The class of a socket served by one consumer alone (`ChatSocket`): the typed API of
+ * `StreamClass` over the whole, unmultiplexed socket, with its {@link Connection} and `close`.
+ */
+export declare function socketOf<S>(StreamClass: new (channel: Channel) => S): new (url: string, options?: ClientOptions) => S & ChgenSocket;
+
+/**
+ * A socket to a demultiplexer (`LobbyClient`): one {@link Connection}, with a typed stream
+ * per stream name as a property of the same name.
+ */
+export declare class ChgenClient {
+  readonly connection: Connection;
+  /** `streams` maps each stream name to its generated stream class. Starts connecting at once. */
+  constructor(url: string, options: ClientOptions | undefined, streams: Readonly<Record<string, new (channel: Channel) => unknown>>);
+  /** Closes the socket for good; see {@link Connection.close}. */
+  close(code?: number, reason?: string): void;
 }
 
 // ---- generated from the spec ---------------------------------------------------
@@ -226,38 +284,20 @@ export interface EchoOn {
 export type EchoEvent = never;
 
 /** The Chat consumer's messages and events over one channel (a stream or a socket). */
-export declare class ChatStream {
-  readonly channel: Channel;
-  readonly send: ChatSend;
-  readonly request: ChatRequest;
-  readonly on: ChatOn;
+export declare class ChatStream extends ChgenStream<ChatSend, ChatRequest, ChatOn, ChatEvent> {
   constructor(channel: Channel);
-  /** Every event, typed as ChatEvent. */
-  onAny(handler: (event: ChatEvent) => void): () => void;
-  /** Errors on this channel that answer no pending request. */
-  onError(handler: (error: ChgenError) => void): () => void;
 }
 
 /** The Echo consumer's messages and events over one channel (a stream or a socket). */
-export declare class EchoStream {
-  readonly channel: Channel;
-  readonly send: EchoSend;
-  readonly request: EchoRequest;
-  readonly on: EchoOn;
+export declare class EchoStream extends ChgenStream<EchoSend, EchoRequest, EchoOn, EchoEvent> {
   constructor(channel: Channel);
-  /** Every event, typed as EchoEvent. */
-  onAny(handler: (event: EchoEvent) => void): () => void;
-  /** Errors on this channel that answer no pending request. */
-  onError(handler: (error: ChgenError) => void): () => void;
 }
 
 /** A socket to the Lobby demultiplexer, one typed stream per property. */
-export declare class LobbyClient {
-  readonly connection: Connection;
+export declare class LobbyClient extends ChgenClient {
   readonly chat: ChatStream;
   readonly echo: EchoStream;
   constructor(url: string, options?: ClientOptions);
-  close(code?: number, reason?: string): void;
 }
 
 /** The URL of route ^/ws/(?P<room>[a-z0-9-]+)/$ on the server at `base`, e.g. "ws://127.0.0.1:8000". */

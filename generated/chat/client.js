@@ -3,6 +3,15 @@
 
 // ---- client core: the same in every chgen client (wire protocol v1) -----------
 
+/**
+ * An error from the server or from the client itself.
+ *
+ * Server codes: `bad_json`, `bad_frame`, `unknown_stream`, `unknown_type`, `invalid`,
+ * `forbidden`, `internal`. Client codes: `timeout` (no answer in time), `disconnected`
+ * (the socket dropped while the request was in flight), `closed` (the connection is closed
+ * for good), `queue_full` (too many frames waiting for the socket to open), `bad_response`
+ * (the server sent a frame the client cannot read).
+ */
 export class ChgenError extends Error {
   constructor(code, message, details = [], stream = null, id = null) {
     super(message);
@@ -26,19 +35,25 @@ function emit(set, value) {
   for (const listener of [...set]) {
     try {
       listener(value);
-    } catch (e) {
+    }
+    catch (e) {
       console.error(e);
     }
   }
 }
 
+/**
+ * One WebSocket, reconnected with backoff after unexpected closes. Frames sent while it is not
+ * open wait in a queue and go out, in order, once it opens. Answers that come too late (after
+ * a timeout) are dropped. A listener that throws is reported with `console.error` and does not
+ * keep the other listeners from running.
+ */
 export class Connection {
+  /** Starts connecting at once. Throws if there is no WebSocket class to use. */
   constructor(url, options = {}) {
     const W = options.WebSocket || globalThis.WebSocket;
     if (!W) {
-      throw new Error(
-        "chgen: no WebSocket class; pass one as options.WebSocket (in Node: `import WebSocket from \"ws\"`, the ws package)",
-      );
+      throw new Error("chgen: no WebSocket class; pass one as options.WebSocket (in Node: `import WebSocket from \"ws\"`, the ws package)");
     }
     this.url = url;
     this.opts = options;
@@ -56,42 +71,59 @@ export class Connection {
     this.errorListeners = new Set();
     this.connect();
   }
-
+  /** The current state; changes are reported to {@link Connection.onState} listeners. */
   get state() {
     return this.current;
   }
-
+  /** Calls `listener` on every state change (not with the current state). Returns an unsubscribe function. */
   onState(listener) {
     return listen(this.stateListeners, listener);
   }
-
+  /**
+   * Calls `listener` with errors that answer no request and belong to no channel listening for
+   * errors: unwrapped errors on a multiplexed socket (`bad_json`, `bad_frame`, `unknown_stream`),
+   * unreadable frames (`bad_response`), and channel errors when that channel has no `onError`
+   * listener. Returns an unsubscribe function.
+   */
   onError(listener) {
     return listen(this.errorListeners, listener);
   }
-
+  /**
+   * The channel for `stream`, the same object for the same name. `null` is the socket itself
+   * when it is not multiplexed (frames travel unwrapped).
+   */
   channel(stream) {
     let channel = this.channels.get(stream);
     if (!channel) {
       this.channels.set(stream, (channel = new Channel(this, stream)));
-      if (stream !== null) this.multiplexed = true;
+      if (stream !== null)
+        this.multiplexed = true;
     }
     return channel;
   }
-
+  /**
+   * Closes for good: no reconnect, timers cleared, pending and queued requests reject with
+   * `closed`. The socket is closed with `code` (default 1000) and `reason`.
+   */
   close(code = 1000, reason) {
     const ws = this.socket;
     this.end();
-    if (ws) ws.close(code, reason);
+    if (ws)
+      ws.close(code, reason);
   }
-
+  /** @internal */
   _send(stream, frame, id) {
     const text = JSON.stringify(stream === null ? frame : { stream, payload: frame });
-    if (this.current === "open") this.socket.send(text);
-    else if (this.current === "closed") throw new ChgenError("closed", "connection closed", [], stream);
-    else if (this.queue.length < (this.opts.queueLimit ?? 256)) this.queue.push([text, id]);
-    else throw new ChgenError("queue_full", "send queue full", [], stream);
+    if (this.current === "open")
+      this.socket.send(text);
+    else if (this.current === "closed")
+      throw new ChgenError("closed", "connection closed", [], stream);
+    else if (this.queue.length < (this.opts.queueLimit ?? 256))
+      this.queue.push([text, id]);
+    else
+      throw new ChgenError("queue_full", "send queue full", [], stream);
   }
-
+  /** @internal */
   _request(stream, type, data, timeout) {
     return new Promise((resolve, reject) => {
       const id = ++this.lastId;
@@ -101,88 +133,99 @@ export class Connection {
       this.pending.set(id, { resolve, reject, timer, stream });
     });
   }
-
   connect() {
     const ws = (this.socket = new this.WS(this.url));
     ws.onopen = () => {
-      if (ws !== this.socket) return;
+      if (ws !== this.socket)
+        return;
       this.attempt = 0;
       const queue = this.queue;
       this.queue = [];
-      for (const frame of queue) ws.send(frame[0]);
+      for (const frame of queue)
+        ws.send(frame[0]);
       this.setState("open");
     };
     ws.onmessage = (ev) => {
-      if (ws === this.socket) this.receive(ev.data);
+      if (ws === this.socket)
+        this.receive(ev.data);
     };
     ws.onclose = () => {
-      if (ws === this.socket) this.drop();
+      if (ws === this.socket)
+        this.drop();
     };
-    ws.onerror = () => {};
+    ws.onerror = () => { };
   }
-
   setState(state) {
     if (this.current !== state) {
       this.current = state;
       emit(this.stateListeners, state);
     }
   }
-
   settle(id, error, data) {
     const pending = this.pending.get(id);
     if (pending) {
       this.pending.delete(id);
       clearTimeout(pending.timer);
       this.queue = this.queue.filter((frame) => frame[1] !== id);
-      if (error) pending.reject(error);
-      else pending.resolve(data);
+      if (error)
+        pending.reject(error);
+      else
+        pending.resolve(data);
     }
   }
-
   fail(id, code, message) {
     const pending = this.pending.get(id);
-    if (pending) this.settle(id, new ChgenError(code, message, [], pending.stream, id));
+    if (pending)
+      this.settle(id, new ChgenError(code, message, [], pending.stream, id));
   }
-
   drop() {
     this.socket = null;
     const queued = new Set(this.queue.map((frame) => frame[1]));
-    for (const id of [...this.pending.keys()]) if (!queued.has(id)) this.fail(id, "disconnected", "connection lost");
+    for (const id of [...this.pending.keys()])
+      if (!queued.has(id))
+        this.fail(id, "disconnected", "connection lost");
     const r = this.opts.reconnect;
-    if (r === false || this.attempt >= (r?.maxAttempts ?? Infinity)) return this.end();
-    if (this.current === "open") this.setState("reconnecting");
+    if (r === false || this.attempt >= (r?.maxAttempts ?? Infinity))
+      return this.end();
+    if (this.current === "open")
+      this.setState("reconnecting");
     const delay = Math.min(r?.maxDelay ?? 10000, (r?.initialDelay ?? 250) * 2 ** this.attempt++);
     this.timer = setTimeout(() => {
       try {
         this.connect();
-      } catch {
+      }
+      catch {
         this.drop();
       }
     }, (this.opts.random || Math.random)() * delay);
   }
-
   end() {
-    if (this.current === "closed") return;
+    if (this.current === "closed")
+      return;
     this.socket = null;
     clearTimeout(this.timer);
     this.setState("closed");
-    for (const id of [...this.pending.keys()]) this.fail(id, "closed", "connection closed");
+    for (const id of [...this.pending.keys()])
+      this.fail(id, "closed", "connection closed");
     this.queue = [];
   }
-
   receive(raw) {
     let m;
     let stream = null;
     let channel = this.channels.get(null);
     try {
       m = JSON.parse(raw);
-    } catch {}
+    }
+    catch { }
     if (this.multiplexed && m && typeof m === "object") {
       if ("stream" in m) {
         channel = this.channels.get((stream = m.stream));
-        if (!channel) return;
+        if (!channel)
+          return;
         m = m.payload;
-      } else if (m.type === "error") channel = undefined;
+      }
+      else if (m.type === "error")
+        channel = undefined;
     }
     if (!m || typeof m !== "object" || typeof m.type !== "string") {
       return emit(this.errorListeners, new ChgenError("bad_response", "unreadable frame from server", [], stream));
@@ -191,18 +234,25 @@ export class Connection {
     if (m.type === "error") {
       const e = m.error || {};
       const error = new ChgenError(String(e.code), String(e.message), e.details || [], stream, id ?? null);
-      if (id != null) this.settle(id, error);
-      else emit(channel && channel._errors.size ? channel._errors : this.errorListeners, error);
-    } else if (id != null) this.settle(id, undefined, m.data);
+      if (id != null)
+        this.settle(id, error);
+      else
+        emit(channel && channel._errors.size ? channel._errors : this.errorListeners, error);
+    }
+    else if (id != null)
+      this.settle(id, undefined, m.data);
     else if (channel) {
       const handlers = channel._handlers.get(m.type);
-      if (handlers) emit(handlers, m.data);
+      if (handlers)
+        emit(handlers, m.data);
       emit(channel._any, { type: m.type, data: m.data });
     }
   }
 }
 
+/** One stream of a multiplexed socket, or the whole socket when it is not multiplexed. Get it from {@link Connection.channel}. */
 export class Channel {
+  /** Use {@link Connection.channel} instead. */
   constructor(connection, stream) {
     this.conn = connection;
     this.stream = stream;
@@ -210,86 +260,121 @@ export class Channel {
     this._any = new Set();
     this._errors = new Set();
   }
-
+  /**
+   * Sends a message that asks for no answer. Queued while the socket is not open; throws a
+   * ChgenError `queue_full` when the queue is full, `closed` when the connection is closed.
+   */
   send(type, data) {
     this.conn._send(this.stream, { type, data });
   }
-
+  /**
+   * Sends a message with a fresh id and resolves with the reply's data. Rejects with a
+   * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`.
+   */
   request(type, data, options) {
     return this.conn._request(this.stream, type, data, options?.timeout);
   }
-
+  /** Calls `handler` with the data of every `event` on this channel. Returns an unsubscribe function. */
   on(event, handler) {
     let handlers = this._handlers.get(event);
-    if (!handlers) this._handlers.set(event, (handlers = new Set()));
+    if (!handlers)
+      this._handlers.set(event, (handlers = new Set()));
     return listen(handlers, handler);
   }
-
+  /** Calls `handler` with every event on this channel, after the `on` handlers. Returns an unsubscribe function. */
   onAny(handler) {
     return listen(this._any, handler);
   }
-
+  /**
+   * Calls `handler` with this channel's errors that answer no pending request (replaces the
+   * fallback to {@link Connection.onError}). Returns an unsubscribe function.
+   */
   onError(handler) {
     return listen(this._errors, handler);
   }
 }
 
-// ---- generated from the spec ---------------------------------------------------
+// An object with one function per name, made by `make`.
+function table(names, make) {
+  return Object.fromEntries(names.map((name) => [name, make(name)]));
+}
 
-export class ChatStream {
-  constructor(channel) {
+/**
+ * One consumer's typed API over a {@link Channel} (a stream, or a whole unmultiplexed socket).
+ * A generated class such as `ChatStream` extends it with the consumer's types: `Send`,
+ * `Request` and `On` have one function per message or event type, `Event` is the union of
+ * its events.
+ */
+export class ChgenStream {
+  /** `messages` and `events` are the consumer's message and event types. */
+  constructor(channel, messages, events) {
     this.channel = channel;
-    this.send = {
-      post: (data) => channel.send("post", data),
-    };
-    this.request = {
-      post: (data, options) => channel.request("post", data, options),
-    };
-    this.on = {
-      posted: (handler) => channel.on("posted", handler),
-    };
+    this.send = table(messages, (type) => (data) => channel.send(type, data));
+    this.request = table(messages, (type) => (data, options) => channel.request(type, data, options));
+    this.on = table(events, (type) => (handler) => channel.on(type, handler));
   }
-
+  /** Calls `handler` with every event, after the `on` handlers. Returns an unsubscribe function. */
   onAny(handler) {
     return this.channel.onAny(handler);
   }
-
+  /** Errors on this channel that answer no pending request. */
   onError(handler) {
     return this.channel.onError(handler);
   }
 }
 
-export class EchoStream {
-  constructor(channel) {
-    this.channel = channel;
-    this.send = {
-      say: (data) => channel.send("say", data),
-    };
-    this.request = {
-      say: (data, options) => channel.request("say", data, options),
-    };
-    this.on = {
-    };
-  }
-
-  onAny(handler) {
-    return this.channel.onAny(handler);
-  }
-
-  onError(handler) {
-    return this.channel.onError(handler);
-  }
+/**
+ * The class of a socket served by one consumer alone (`ChatSocket`): the typed API of
+ * `StreamClass` over the whole, unmultiplexed socket, with its {@link Connection} and `close`.
+ */
+export function socketOf(StreamClass) {
+  return class extends StreamClass {
+    constructor(url, options) {
+      const connection = new Connection(url, options);
+      super(connection.channel(null));
+      this.connection = connection;
+    }
+    close(code, reason) {
+      this.connection.close(code, reason);
+    }
+  };
 }
 
-export class LobbyClient {
-  constructor(url, options) {
+/**
+ * A socket to a demultiplexer (`LobbyClient`): one {@link Connection}, with a typed stream
+ * per stream name as a property of the same name.
+ */
+export class ChgenClient {
+  /** `streams` maps each stream name to its generated stream class. Starts connecting at once. */
+  constructor(url, options, streams) {
     this.connection = new Connection(url, options);
-    this.chat = new ChatStream(this.connection.channel("chat"));
-    this.echo = new EchoStream(this.connection.channel("echo"));
+    for (const [name, StreamClass] of Object.entries(streams)) {
+      this[name] = new StreamClass(this.connection.channel(name));
+    }
   }
-
+  /** Closes the socket for good; see {@link Connection.close}. */
   close(code, reason) {
     this.connection.close(code, reason);
+  }
+}
+
+// ---- generated from the spec ---------------------------------------------------
+
+export class ChatStream extends ChgenStream {
+  constructor(channel) {
+    super(channel, ["post"], ["posted"]);
+  }
+}
+
+export class EchoStream extends ChgenStream {
+  constructor(channel) {
+    super(channel, ["say"], []);
+  }
+}
+
+export class LobbyClient extends ChgenClient {
+  constructor(url, options) {
+    super(url, options, { chat: ChatStream, echo: EchoStream });
   }
 }
 

@@ -393,6 +393,97 @@ export class Channel {
   }
 }
 
+// An object with one function per name, made by `make`.
+function table<T>(names: readonly string[], make: (name: string) => unknown): T {
+  return Object.fromEntries(names.map((name) => [name, make(name)])) as T;
+}
+
+/**
+ * One consumer's typed API over a {@link Channel} (a stream, or a whole unmultiplexed socket).
+ * A generated class such as `ChatStream` extends it with the consumer's types: `Send`,
+ * `Request` and `On` have one function per message or event type, `Event` is the union of
+ * its events.
+ */
+export class ChgenStream<Send, Request, On, Event> {
+  /** The untyped channel underneath. */
+  readonly channel: Channel;
+  /** One function per message type: sends it without waiting for an answer. */
+  readonly send: Send;
+  /** One function per message type: sends it as a request; the promise settles with the reply or an error. */
+  readonly request: Request;
+  /** One function per event type: subscribes a handler, and returns the function that stops it. */
+  readonly on: On;
+
+  /** `messages` and `events` are the consumer's message and event types. */
+  constructor(channel: Channel, messages: readonly string[], events: readonly string[]) {
+    this.channel = channel;
+    this.send = table(messages, (type) => (data: unknown) => channel.send(type, data));
+    this.request = table(messages, (type) => (data: unknown, options?: RequestOptions) => channel.request(type, data, options));
+    this.on = table(events, (type) => (handler: (data: unknown) => void) => channel.on(type, handler));
+  }
+
+  /** Calls `handler` with every event, after the `on` handlers. Returns an unsubscribe function. */
+  onAny(handler: (event: Event) => void): () => void {
+    return this.channel.onAny(handler as (event: unknown) => void);
+  }
+
+  /** Errors on this channel that answer no pending request. */
+  onError(handler: (error: ChgenError) => void): () => void {
+    return this.channel.onError(handler);
+  }
+}
+
+/** What a socket served by one consumer alone has besides its stream's API. */
+export interface ChgenSocket {
+  /** The connection of the socket. */
+  readonly connection: Connection;
+  /** Closes the socket for good; see {@link Connection.close}. */
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * The class of a socket served by one consumer alone (`ChatSocket`): the typed API of
+ * `StreamClass` over the whole, unmultiplexed socket, with its {@link Connection} and `close`.
+ */
+export function socketOf<S>(
+  StreamClass: new (channel: Channel) => S,
+): new (url: string, options?: ClientOptions) => S & ChgenSocket {
+  return class extends (StreamClass as new (channel: Channel) => object) {
+    readonly connection: Connection;
+
+    constructor(url: string, options?: ClientOptions) {
+      const connection = new Connection(url, options);
+      super(connection.channel(null));
+      this.connection = connection;
+    }
+
+    close(code?: number, reason?: string): void {
+      this.connection.close(code, reason);
+    }
+  } as new (url: string, options?: ClientOptions) => S & ChgenSocket;
+}
+
+/**
+ * A socket to a demultiplexer (`LobbyClient`): one {@link Connection}, with a typed stream
+ * per stream name as a property of the same name.
+ */
+export class ChgenClient {
+  readonly connection: Connection;
+
+  /** `streams` maps each stream name to its generated stream class. Starts connecting at once. */
+  constructor(url: string, options: ClientOptions | undefined, streams: Readonly<Record<string, new (channel: Channel) => unknown>>) {
+    this.connection = new Connection(url, options);
+    for (const [name, StreamClass] of Object.entries(streams)) {
+      (this as unknown as Record<string, unknown>)[name] = new StreamClass(this.connection.channel(name));
+    }
+  }
+
+  /** Closes the socket for good; see {@link Connection.close}. */
+  close(code?: number, reason?: string): void {
+    this.connection.close(code, reason);
+  }
+}
+
 // ---- generated from the spec ---------------------------------------------------
 
 // ---- payloads ---------------------------------------------------------------------
@@ -459,80 +550,26 @@ export interface EchoOn {
 export type EchoEvent = never;
 
 /** The Chat consumer's messages and events over one channel (a stream or a socket). */
-export class ChatStream {
-  readonly channel: Channel;
-  readonly send: ChatSend;
-  readonly request: ChatRequest;
-  readonly on: ChatOn;
-
+export class ChatStream extends ChgenStream<ChatSend, ChatRequest, ChatOn, ChatEvent> {
   constructor(channel: Channel) {
-    this.channel = channel;
-    this.send = {
-      post: (data) => channel.send("post", data),
-    };
-    this.request = {
-      post: (data, options) => channel.request("post", data, options) as Promise<Ack>,
-    };
-    this.on = {
-      posted: (handler) => channel.on("posted", handler as (data: unknown) => void),
-    };
-  }
-
-  /** Every event, typed as ChatEvent. */
-  onAny(handler: (event: ChatEvent) => void): () => void {
-    return this.channel.onAny(handler as (event: { type: string; data: unknown }) => void);
-  }
-
-  /** Errors on this channel that answer no pending request. */
-  onError(handler: (error: ChgenError) => void): () => void {
-    return this.channel.onError(handler);
+    super(channel, ["post"], ["posted"]);
   }
 }
 
 /** The Echo consumer's messages and events over one channel (a stream or a socket). */
-export class EchoStream {
-  readonly channel: Channel;
-  readonly send: EchoSend;
-  readonly request: EchoRequest;
-  readonly on: EchoOn;
-
+export class EchoStream extends ChgenStream<EchoSend, EchoRequest, EchoOn, EchoEvent> {
   constructor(channel: Channel) {
-    this.channel = channel;
-    this.send = {
-      say: (data) => channel.send("say", data),
-    };
-    this.request = {
-      say: (data, options) => channel.request("say", data, options) as Promise<Say>,
-    };
-    this.on = {
-    };
-  }
-
-  /** Every event, typed as EchoEvent. */
-  onAny(handler: (event: EchoEvent) => void): () => void {
-    return this.channel.onAny(handler as (event: { type: string; data: unknown }) => void);
-  }
-
-  /** Errors on this channel that answer no pending request. */
-  onError(handler: (error: ChgenError) => void): () => void {
-    return this.channel.onError(handler);
+    super(channel, ["say"], []);
   }
 }
 
 /** A socket to the Lobby demultiplexer, one typed stream per property. */
-export class LobbyClient {
-  readonly connection: Connection;
-  readonly chat: ChatStream;
-  readonly echo: EchoStream;
+export class LobbyClient extends ChgenClient {
+  declare readonly chat: ChatStream;
+  declare readonly echo: EchoStream;
 
   constructor(url: string, options?: ClientOptions) {
-    this.connection = new Connection(url, options);
-    this.chat = new ChatStream(this.connection.channel("chat"));
-    this.echo = new EchoStream(this.connection.channel("echo"));
-  }
-
-  close(code?: number, reason?: string): void {
-    this.connection.close(code, reason);
+    super(url, options, { chat: ChatStream, echo: EchoStream });
   }
 }
 

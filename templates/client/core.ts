@@ -1,4 +1,5 @@
-// chgen client core (wire protocol v1): one Connection per socket, one Channel per stream.
+// chgen client core (wire protocol v1): one Connection per socket, one Channel per stream, and
+// the generic classes that the generated stream, socket and client classes extend.
 
 /**
  * The part of the WebSocket API the client uses. The handlers take `any` so that the browser's
@@ -387,5 +388,96 @@ export class Channel {
    */
   onError(handler: (error: ChgenError) => void): () => void {
     return listen(this._errors, handler);
+  }
+}
+
+// An object with one function per name, made by `make`.
+function table<T>(names: readonly string[], make: (name: string) => unknown): T {
+  return Object.fromEntries(names.map((name) => [name, make(name)])) as T;
+}
+
+/**
+ * One consumer's typed API over a {@link Channel} (a stream, or a whole unmultiplexed socket).
+ * A generated class such as `ChatStream` extends it with the consumer's types: `Send`,
+ * `Request` and `On` have one function per message or event type, `Event` is the union of
+ * its events.
+ */
+export class ChgenStream<Send, Request, On, Event> {
+  /** The untyped channel underneath. */
+  readonly channel: Channel;
+  /** One function per message type: sends it without waiting for an answer. */
+  readonly send: Send;
+  /** One function per message type: sends it as a request; the promise settles with the reply or an error. */
+  readonly request: Request;
+  /** One function per event type: subscribes a handler, and returns the function that stops it. */
+  readonly on: On;
+
+  /** `messages` and `events` are the consumer's message and event types. */
+  constructor(channel: Channel, messages: readonly string[], events: readonly string[]) {
+    this.channel = channel;
+    this.send = table(messages, (type) => (data: unknown) => channel.send(type, data));
+    this.request = table(messages, (type) => (data: unknown, options?: RequestOptions) => channel.request(type, data, options));
+    this.on = table(events, (type) => (handler: (data: unknown) => void) => channel.on(type, handler));
+  }
+
+  /** Calls `handler` with every event, after the `on` handlers. Returns an unsubscribe function. */
+  onAny(handler: (event: Event) => void): () => void {
+    return this.channel.onAny(handler as (event: unknown) => void);
+  }
+
+  /** Errors on this channel that answer no pending request. */
+  onError(handler: (error: ChgenError) => void): () => void {
+    return this.channel.onError(handler);
+  }
+}
+
+/** What a socket served by one consumer alone has besides its stream's API. */
+export interface ChgenSocket {
+  /** The connection of the socket. */
+  readonly connection: Connection;
+  /** Closes the socket for good; see {@link Connection.close}. */
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * The class of a socket served by one consumer alone (`ChatSocket`): the typed API of
+ * `StreamClass` over the whole, unmultiplexed socket, with its {@link Connection} and `close`.
+ */
+export function socketOf<S>(
+  StreamClass: new (channel: Channel) => S,
+): new (url: string, options?: ClientOptions) => S & ChgenSocket {
+  return class extends (StreamClass as new (channel: Channel) => object) {
+    readonly connection: Connection;
+
+    constructor(url: string, options?: ClientOptions) {
+      const connection = new Connection(url, options);
+      super(connection.channel(null));
+      this.connection = connection;
+    }
+
+    close(code?: number, reason?: string): void {
+      this.connection.close(code, reason);
+    }
+  } as new (url: string, options?: ClientOptions) => S & ChgenSocket;
+}
+
+/**
+ * A socket to a demultiplexer (`LobbyClient`): one {@link Connection}, with a typed stream
+ * per stream name as a property of the same name.
+ */
+export class ChgenClient {
+  readonly connection: Connection;
+
+  /** `streams` maps each stream name to its generated stream class. Starts connecting at once. */
+  constructor(url: string, options: ClientOptions | undefined, streams: Readonly<Record<string, new (channel: Channel) => unknown>>) {
+    this.connection = new Connection(url, options);
+    for (const [name, StreamClass] of Object.entries(streams)) {
+      (this as unknown as Record<string, unknown>)[name] = new StreamClass(this.connection.channel(name));
+    }
+  }
+
+  /** Closes the socket for good; see {@link Connection.close}. */
+  close(code?: number, reason?: string): void {
+    this.connection.close(code, reason);
   }
 }
