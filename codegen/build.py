@@ -43,7 +43,15 @@ if TYPE_CHECKING:
     from .ir import AppIR
     from .loader import LoadedApp
 
-__all__ = ["Plan", "TemplateError", "generate", "plan_build", "render"]
+__all__ = [
+    "CLIENT_FILES",
+    "Plan",
+    "TemplateError",
+    "client_prefix",
+    "generate",
+    "plan_build",
+    "render",
+]
 
 Progress = Callable[[str], None]
 
@@ -84,17 +92,20 @@ def plan_build(
     templates: Path | None = None,
     progress: Progress | None = None,
     jobs: int | None = None,
+    client_dir: Path | None = None,
 ) -> Plan:
     """The files a build of ``spec_dir`` into ``out_dir`` consists of, reusing what it can.
 
     ``jobs`` caps the rendering processes (1: render in this process; None: decide by
-    the size of the work and the number of CPUs).
+    the size of the work and the number of CPUs). With ``client_dir``, each app's client
+    files go to ``client_dir/<app>/`` (see ``client_prefix``) instead of its package.
     """
     say = progress or (lambda _: None)
     if not spec_dir.is_dir():
         raise UsageError(f"spec directory {str(spec_dir)!r} does not exist")
     generator = generator_digest()
-    template_key = templates_digest(templates)
+    clients = client_prefix(out_dir, client_dir)
+    template_key = _placed(templates_digest(templates), clients)
     old = read_manifest(out_dir)
     spec_inputs = _spec_inputs(spec_dir, out_dir)
     verified = _verified_outputs(old, out_dir) if old is not None else {}
@@ -127,6 +138,7 @@ def plan_build(
         else:
             todo.append(name)
     for name, rendered in _render_units([units[n] for n in todo], templates, say, jobs):
+        rendered = place_clients(rendered, clients)
         files.update(rendered)
         entries[name] = AppEntry(keys[name], tuple(sorted(rendered)))
 
@@ -139,6 +151,46 @@ def plan_build(
     )
     reused = tuple(sorted(set(units) - set(todo)))
     return Plan(dict(sorted(files.items())), manifest, tuple(todo), reused, loaded=True)
+
+
+# -- where the client files go ----------------------------------------------------------
+
+CLIENT_FILES = ("client.ts", "client.js", "client.d.ts")
+
+
+def client_prefix(out_dir: Path, client_dir: Path | None) -> str | None:
+    """The client directory as a path relative to ``out_dir`` (``../web/src/api``), or
+    None when the client files stay in each app's package.
+
+    Plans, manifests and the writer key every file by its path relative to the output
+    directory; a client elsewhere is keyed the same way, so it is checked, cached and
+    protected like every other output.
+    """
+    if client_dir is None:
+        return None
+    try:
+        relative = Path(os.path.relpath(client_dir.resolve(), out_dir.resolve())).as_posix()
+    except ValueError:  # another drive
+        raise UsageError(
+            f"the client directory {str(client_dir)!r} must be on the same drive as the "
+            f"output directory {str(out_dir)!r}"
+        ) from None
+    return None if relative == "." else relative
+
+
+def place_clients(files: Mapping[str, str], prefix: str | None) -> dict[str, str]:
+    """``files`` with each app's ``<app>/client.*`` moved to ``<prefix>/<app>/client.*``."""
+    if prefix is None:
+        return dict(files)
+    return {
+        (f"{prefix}/{rel}" if rel.rpartition("/")[2] in CLIENT_FILES else rel): content
+        for rel, content in files.items()
+    }
+
+
+def _placed(template_key: str, clients: str | None) -> str:
+    """The template key, changed by a client directory so that moving it re-renders."""
+    return template_key if clients is None else digest(f"{template_key}\nclients: {clients}")
 
 
 # -- loading -----------------------------------------------------------------------------

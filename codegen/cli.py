@@ -1,17 +1,23 @@
-"""The ``chgen`` command. Exit codes: 0 ok, 1 spec errors or stale output, 2 usage, 123 bug."""
+"""The ``chgen`` command. Exit codes: 0 ok, 1 spec errors or stale output, 2 usage, 123 bug.
+
+Every command takes its paths from its options, else from ``[tool.chgen]`` in the
+nearest pyproject.toml (``chgen.config``), else from the defaults beside SPEC_DIR.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from .build import TemplateError, plan_build
-from .errors import OutputConflict, SpecErrors, UsageError
+from .build import client_prefix, plan_build
+from .config import Layout, find_config, layout, stub_line_length
+from .errors import ChgenError, SpecErrors, UsageError
 from .manifest import ROOT_PACKAGE, save_manifest
 from .progress import reporter
 from .writer import changes, unified_diff, write
@@ -23,6 +29,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 123
 
+_CONFIG = "[tool.chgen] of pyproject.toml"
+
 
 @click.group()
 @click.version_option(package_name="chgen")
@@ -30,29 +38,100 @@ def main() -> None:
     """Generate WebSocket consumers, routing and contracts from typed specs."""
 
 
+def _spec_dir_argument() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.argument("spec_dir", required=False, type=click.Path(path_type=Path))
+
+
+def _out_option() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "-o",
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help=f"Output directory (default: out-dir in {_CONFIG}, else generated/ beside SPEC_DIR).",
+    )
+
+
+def _client_dir_option() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--client-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Write each app's client.ts, client.js and client.d.ts to DIR/<app>/ "
+        f"(default: client-dir in {_CONFIG}, else the app's generated package).",
+    )
+
+
+def _handler_root_option() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--handler-root",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="The directory the project's imports start from, e.g. src (default: "
+        f"handler-root in {_CONFIG}, else SPEC_DIR's parent, or its src/ when OUT is in it).",
+    )
+
+
+def _templates_option() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--templates",
+        "templates",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=None,
+        help="A directory of templates overriding the built-in ones of the same relative name.",
+    )
+
+
+def _layout(**options: Path | None) -> Layout:
+    """The command's paths from its options and the project's config; exit 2 if wrong."""
+    try:
+        return layout(find_config(), **options)
+    except UsageError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _guarded(action: Callable[[], int]) -> int:
+    """``action``'s exit code, or the code of the error it raised, reported on stderr."""
+    try:
+        return action()
+    except SpecErrors as exc:
+        root = str(Path.cwd())
+        for error in exc.errors:
+            click.echo(f"Error: {error.render(root)}", err=True)
+        click.echo(f"{len(exc.errors)} error(s) in specs; nothing was written.", err=True)
+        return EXIT_FAILED
+    except UsageError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return EXIT_USAGE
+    except ChgenError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return EXIT_FAILED
+    except Exception:
+        click.echo(traceback.format_exc(), err=True)
+        click.echo(
+            "Error: chgen failed unexpectedly. This is a bug in chgen: please report it "
+            "with the traceback above and the spec that triggered it.",
+            err=True,
+        )
+        return EXIT_INTERNAL
+
+
+# -- chgen build --------------------------------------------------------------------------
+
+
 @main.command()
-@click.argument("spec_dir", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Output directory (default: generated/ beside SPEC_DIR).",
-)
+@_spec_dir_argument()
+@_out_option()
+@_client_dir_option()
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if output is stale.")
 @click.option(
     "--watch",
     is_flag=True,
     help="Build, then rebuild whenever a spec or template changes (Ctrl-C stops).",
 )
-@click.option(
-    "--templates",
-    "templates",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="A directory of templates overriding the built-in ones of the same relative name.",
-)
+@_templates_option()
 @click.option(
     "-v",
     "--verbose",
@@ -67,102 +146,106 @@ def main() -> None:
     help="Render with at most N processes (default: by the size of the build and CPUs).",
 )
 def build(
-    spec_dir: Path,
+    spec_dir: Path | None,
     out_dir: Path | None,
+    client_dir: Path | None,
     check: bool,
     watch: bool,
     templates: Path | None,
     verbose: bool,
     jobs: int | None,
 ) -> None:
-    """Build every App defined in SPEC_DIR/*.py.
+    """Build every App defined in SPEC_DIR: Python spec modules, and TOML or JSON data
+    specs (default: spec-dir in [tool.chgen] of pyproject.toml).
 
     Only what changed since the last build is rendered and written again; see
     OUT/.chgen-manifest.json.
     """
     if check and watch:
         raise click.UsageError("--check and --watch cannot be combined")
-    out = out_dir if out_dir is not None else spec_dir.resolve().parent / "generated"
+    where = _layout(spec_dir=spec_dir, out_dir=out_dir, client_dir=client_dir)
     progress = reporter(verbose)
 
     def once() -> int:
-        return _build_once(spec_dir, out, check, templates, progress, jobs)
+        return _build_once(where, check, templates, progress, jobs)
 
     if not watch:
         sys.exit(once())
-    if not spec_dir.is_dir():
-        click.echo(f"Error: spec directory {str(spec_dir)!r} does not exist", err=True)
+    if not where.spec_dir.is_dir():
+        click.echo(f"Error: spec directory {str(where.spec_dir)!r} does not exist", err=True)
         sys.exit(EXIT_USAGE)
-    from .watch import watch as watch_and_rebuild
-
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends watching: exit 0
-        watch_and_rebuild(
-            spec_dir,
-            out,
-            templates=templates,
-            rebuild=once,
-            echo=lambda s: click.echo(f"chgen: {s}"),
-        )
+        _watch(where, templates, once)
     click.echo("chgen: stopped watching")
 
 
+def _watch(
+    where: Layout,
+    templates: Path | None,
+    rebuild: Callable[[], object],
+    stop_event: threading.Event | None = None,
+) -> None:
+    from .watch import watch
+
+    watch(
+        where.spec_dir,
+        where.out_dir,
+        templates=templates,
+        rebuild=rebuild,
+        echo=lambda s: click.echo(f"chgen: {s}"),
+        stop_event=stop_event,
+    )
+
+
 def _build_once(
-    spec_dir: Path,
-    out: Path,
+    where: Layout,
     check: bool,
     templates: Path | None,
     progress: Callable[[str], None] | None,
     jobs: int | None,
 ) -> int:
     """One build (or check), reported; the exit code. Never raises but KeyboardInterrupt."""
-    try:
-        plan = plan_build(spec_dir, out, templates=templates, progress=progress, jobs=jobs)
-        if check:
-            return _check(plan.files, out)
-        done = write(plan.files, out)
-        save_manifest(out, plan.manifest)
-    except SpecErrors as exc:
-        root = str(Path.cwd())
-        for error in exc.errors:
-            click.echo(f"Error: {error.render(root)}", err=True)
-        click.echo(f"{len(exc.errors)} error(s) in specs; nothing was written.", err=True)
-        return EXIT_FAILED
-    except UsageError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        return EXIT_USAGE
-    except (OutputConflict, TemplateError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        return EXIT_FAILED
-    except Exception:
-        click.echo(traceback.format_exc(), err=True)
-        click.echo(
-            "Error: chgen failed unexpectedly. This is a bug in chgen: please report it "
-            "with the traceback above and the spec that triggered it.",
-            err=True,
+    out = where.out_dir
+
+    def run() -> int:
+        plan = plan_build(
+            where.spec_dir,
+            out,
+            templates=templates,
+            progress=progress,
+            jobs=jobs,
+            client_dir=where.client_dir,
         )
-        return EXIT_INTERNAL
-    summary = f"{len(done.added)} added, {len(done.changed)} changed, {len(done.removed)} removed"
-    apps = [name for name in plan.manifest.apps if name != ROOT_PACKAGE]
-    rendered = [name for name in plan.rendered if name != ROOT_PACKAGE]
-    click.echo(
-        f"chgen: {summary}, {len(done.unchanged)} unchanged in {out} "
-        f"(rendered {len(rendered)} of {len(apps)} apps)"
-    )
-    return EXIT_OK
+        clients = client_prefix(out, where.client_dir)
+        if check:
+            return _check(plan.files, out, clients)
+        done = write(plan.files, out, clients)
+        save_manifest(out, plan.manifest)
+        summary = f"{len(done.added)} added, {len(done.changed)} changed, "
+        summary += f"{len(done.removed)} removed, {len(done.unchanged)} unchanged in {_here(out)}"
+        apps = [name for name in plan.manifest.apps if name != ROOT_PACKAGE]
+        rendered = [name for name in plan.rendered if name != ROOT_PACKAGE]
+        click.echo(f"chgen: {summary} (rendered {len(rendered)} of {len(apps)} apps)")
+        return EXIT_OK
+
+    return _guarded(run)
 
 
-def _check(plan: dict[str, str], out: Path) -> int:
-    found = changes(plan, out)
+def _check(plan: dict[str, str], out: Path, clients: str | None) -> int:
+    found = changes(plan, out, clients)
     if not found:
-        click.echo(f"chgen: {out} is up to date")
+        click.echo(f"chgen: {_here(out)} is up to date")
         return EXIT_OK
     click.echo(unified_diff(plan, out, found), nl=False)
-    click.echo(f"Error: {out} is stale; run `chgen build` to regenerate it.", err=True)
+    click.echo(f"Error: {_here(out)} is stale; run `chgen build` to regenerate it.", err=True)
     return EXIT_FAILED
 
 
+# -- chgen scaffold -----------------------------------------------------------------------
+
+
 @main.command()
-@click.argument("spec_dir", type=click.Path(path_type=Path))
+@_spec_dir_argument()
 @click.option("--app", "app_name", default=None, help="Scaffold only the App with this name.")
 @click.option(
     "-o",
@@ -170,41 +253,52 @@ def _check(plan: dict[str, str], out: Path) -> int:
     "out_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Where `chgen build` writes (default: generated/ beside SPEC_DIR); "
-    "handlers import the generated package from there.",
+    help=f"Where `chgen build` writes (default: out-dir in {_CONFIG}, else generated/ "
+    "beside SPEC_DIR); handlers import the generated package from there.",
 )
-def scaffold(spec_dir: Path, app_name: str | None, out_dir: Path | None) -> None:
+@_handler_root_option()
+@click.option(
+    "--line-length",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Line length of the stubs (default: line-length in {_CONFIG}, else [tool.black] "
+    "or [tool.ruff], else 88).",
+)
+def scaffold(
+    spec_dir: Path | None,
+    app_name: str | None,
+    out_dir: Path | None,
+    handler_root: Path | None,
+    line_length: int | None,
+) -> None:
     """Create or extend each App's handler module with typed stubs.
 
     Existing code is never changed: only missing classes, stubs and imports are added.
-    Handlers the spec no longer maps are reported, not deleted.
+    Handlers the spec no longer maps are reported, not deleted. Handler modules are
+    found below the handler root, like the project's imports.
     """
+    where = _layout(spec_dir=spec_dir, out_dir=out_dir, handler_root=handler_root)
+    length = stub_line_length(where.config, line_length, where.spec_dir)
+    sys.exit(_guarded(lambda: _scaffold(where, app_name, length)))
+
+
+def _scaffold(where: Layout, app_name: str | None, line_length: int) -> int:
     from .scaffold import UnparsableModule, plan_scaffold, write_scaffold
 
-    root = Path.cwd()
     try:
-        results = plan_scaffold(spec_dir, out_dir, app_name)
-        write_scaffold(results)
-    except SpecErrors as exc:
-        for error in exc.errors:
-            click.echo(f"Error: {error.render(str(root))}", err=True)
-        click.echo(f"{len(exc.errors)} error(s) in specs; nothing was written.", err=True)
-        sys.exit(EXIT_FAILED)
-    except UsageError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        results = plan_scaffold(
+            where.spec_dir,
+            where.out_dir,
+            app_name,
+            handler_root=where.handler_root,
+            line_length=line_length,
+        )
     except UnparsableModule as exc:
         click.echo(f"Error: {exc}", err=True)
         click.echo("Fix the module and run `chgen scaffold` again; nothing was written.", err=True)
-        sys.exit(EXIT_FAILED)
-    except Exception:
-        click.echo(traceback.format_exc(), err=True)
-        click.echo(
-            "Error: chgen failed unexpectedly. This is a bug in chgen: please report it "
-            "with the traceback above and the spec that triggered it.",
-            err=True,
-        )
-        sys.exit(EXIT_INTERNAL)
+        return EXIT_FAILED
+    write_scaffold(results)
+    root = Path.cwd()
     for result in results:
         shown = _shown(result.path, root)
         for notice in result.notices:
@@ -219,6 +313,7 @@ def scaffold(spec_dir: Path, app_name: str | None, out_dir: Path | None) -> None
             click.echo(f"chgen: updated {shown}: {'; '.join(what)}")
         else:
             click.echo(f"chgen: {shown} is up to date")
+    return EXIT_OK
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -226,3 +321,9 @@ def _shown(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
+
+
+def _here(path: Path) -> str:
+    """``path`` as the user would type it here: relative to the working directory if
+    it lies below it (paths from [tool.chgen] are absolute)."""
+    return _shown(path.resolve(), Path.cwd().resolve()) if path.is_absolute() else str(path)

@@ -2,49 +2,34 @@
 
 ``plan_scaffold`` reads the specs and the handler modules and returns what it would
 write; ``write_scaffold`` writes it. Handler modules and the generated package are
-found below the project root, the directory the project's imports start from.
+found below the handler root, the directory the project's imports start from: the spec
+directory's parent by default, ``src/`` in a src layout (``handler-root`` in
+``[tool.chgen]``).
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 from .. import naming
+from ..config import project_line_length
 from ..errors import UsageError
 from ..ir import AppIR
 from ..loader import load_apps
 from ..resolve import resolve
 from ..writer import atomic_write
 from .model import ModuleResult, stubs_for
-from .source import DEFAULT_LINE_LENGTH, fresh_module
+from .source import fresh_module
 from .update import update_module
 
 __all__ = [
     "module_path",
     "package_for",
     "plan_scaffold",
-    "project_line_length",
     "scaffold",
     "write_scaffold",
 ]
-
-
-def project_line_length(project_root: Path) -> int:
-    """The line length the project formats with: ``[tool.black]`` or ``[tool.ruff]``
-    ``line-length`` in its pyproject.toml, else black's default."""
-    try:
-        config = tomllib.loads((project_root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return DEFAULT_LINE_LENGTH
-    tools = config.get("tool")
-    for tool in ("black", "ruff"):
-        section = tools.get(tool) if isinstance(tools, dict) else None
-        value = section.get("line-length") if isinstance(section, dict) else None
-        if type(value) is int and value > 0:
-            return value
-    return DEFAULT_LINE_LENGTH
 
 
 def package_for(out_dir: Path, project_root: Path) -> str:
@@ -56,7 +41,9 @@ def package_for(out_dir: Path, project_root: Path) -> str:
     except ValueError:
         raise UsageError(
             f"the output directory {str(out_dir)!r} is not inside the project root "
-            f"{str(root)!r}, so handler modules cannot import it; choose -o inside it"
+            f"{str(root)!r} (the handler root, where imports start), so handler modules "
+            "cannot import it; choose -o inside it, or another --handler-root "
+            "(handler-root in [tool.chgen])"
         ) from None
     if not parts or not all(naming.is_python_identifier(p) for p in parts):
         raise UsageError(
@@ -76,15 +63,25 @@ def module_path(module: str, project_root: Path) -> Path:
 
 
 def plan_scaffold(
-    spec_dir: Path, out_dir: Path | None = None, app_name: str | None = None
+    spec_dir: Path,
+    out_dir: Path | None = None,
+    app_name: str | None = None,
+    *,
+    handler_root: Path | None = None,
+    line_length: int | None = None,
 ) -> list[ModuleResult]:
     """What scaffolding would write, per handler module; raises SpecErrors, UsageError,
-    UnparsableModule. Nothing is written."""
+    UnparsableModule. Nothing is written.
+
+    ``out_dir`` defaults to ``generated/`` beside ``spec_dir``, ``handler_root`` to the
+    spec directory's parent, ``line_length`` to that directory's black or ruff setting.
+    """
     spec_dir = spec_dir.resolve()
-    root = spec_dir.parent
-    line_length = project_line_length(root)
+    root = handler_root.resolve() if handler_root is not None else spec_dir.parent
+    if line_length is None:
+        line_length = project_line_length(spec_dir.parent)
     apps = _chosen(resolve(load_apps(spec_dir), spec_dir), app_name, spec_dir)
-    package = package_for(out_dir if out_dir is not None else root / "generated", root)
+    package = package_for(out_dir if out_dir is not None else spec_dir.parent / "generated", root)
     by_module: dict[str, list[AppIR]] = {}
     for app in apps:
         by_module.setdefault(app.handlers_module, []).append(app)
@@ -143,8 +140,15 @@ def write_scaffold(results: Sequence[ModuleResult]) -> None:
 
 
 def scaffold(
-    spec_dir: Path, out_dir: Path | None = None, app_name: str | None = None
+    spec_dir: Path,
+    out_dir: Path | None = None,
+    app_name: str | None = None,
+    *,
+    handler_root: Path | None = None,
+    line_length: int | None = None,
 ) -> list[ModuleResult]:
-    results = plan_scaffold(spec_dir, out_dir, app_name)
+    results = plan_scaffold(
+        spec_dir, out_dir, app_name, handler_root=handler_root, line_length=line_length
+    )
     write_scaffold(results)
     return results

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 import black
 
 from .. import naming
+from ..config import DEFAULT_LINE_LENGTH
 from .model import ClassStub, MethodStub
 
 __all__ = ["DEFAULT_LINE_LENGTH", "class_source", "format_source", "fresh_module", "method_source"]
-
-DEFAULT_LINE_LENGTH = 88  # black's; a project's pyproject.toml may set another
 
 
 def format_source(source: str, line_length: int) -> str:
