@@ -327,3 +327,49 @@ def _here(path: Path) -> str:
     """``path`` as the user would type it here: relative to the working directory if
     it lies below it (paths from [tool.chgen] are absolute)."""
     return _shown(path.resolve(), Path.cwd().resolve()) if path.is_absolute() else str(path)
+
+
+# -- chgen init ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument(
+    "directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option(
+    "--name",
+    "package",
+    default=None,
+    help="The project's Python package (default: DIR's name, e.g. my-app gives my_app).",
+)
+def init(directory: Path, package: str | None) -> None:
+    """Start a new project in DIR (default: here): an example spec, its handlers, a
+    pyproject.toml with [tool.chgen], and a README saying what to run next.
+
+    Nothing is overwritten: if any of these files exists, nothing is written.
+    """
+    sys.exit(_guarded(lambda: _init(directory, package)))
+
+
+def _init(directory: Path, package: str | None) -> int:
+    from .dev import ServerMissing, require_server
+    from .project import new_project, write_project
+
+    project = new_project(directory, package)
+    write_project(project)
+    shown = _shown(directory.resolve(), Path.cwd().resolve())
+    click.echo(f"chgen: created {', '.join(project.files)} in {shown}/")
+    click.echo("Next:")
+    if shown != ".":
+        click.echo(f"  cd {shown}")
+    click.echo("  chgen build")
+    click.echo(f"  {project.serve}")
+    click.echo(
+        "then connect to ws://127.0.0.1:8000/ws/lobby/ (see README.md). Or run `chgen dev`: "
+        "it builds, serves, and rebuilds as the spec changes."
+    )
+    try:
+        require_server()
+    except ServerMissing as exc:
+        click.echo(f"note: {exc}")
+    return EXIT_OK
