@@ -117,7 +117,7 @@ def test_a_mistake_in_the_table_names_file_line_and_key_and_exits_2(
     table: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = _project(tmp_path, f"[project]\n[tool.chgen]\n{table}\n")
-    for command in ("build", "scaffold"):
+    for command in ("build", "scaffold", "dev"):
         result = _chgen(project, monkeypatch, command)
         assert result.exit_code == 2, result.output
         assert message in result.output, result.output
