@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -47,28 +48,29 @@ def test_dev_serves_rebuilds_on_a_spec_change_and_stops_on_ctrl_c(project: Path)
 
         # A tighter limit in the spec: rebuilt, reloaded, enforced.
         spec = project / "specs" / "chat.py"
-        edited = spec.read_text().replace("MaxLen(2000)", "MaxLen(5)")
-        deadline = time.monotonic() + STEP_TIMEOUT
-        frames = None
-        while time.monotonic() < deadline:
-            spec.write_text(edited)
-            retouch = time.monotonic() + RETOUCH_EVERY
-            while time.monotonic() < retouch:
-                frames = answered(port, "hello there")
-                if frames is not None and frames[0]["type"] == "error":
-                    break
-                time.sleep(0.2)
-            if frames is not None and frames[0]["type"] == "error":
-                break
-        else:
-            pytest.fail(f"the new limit was not enforced within {STEP_TIMEOUT} s:\n{dev.output()}")
-        assert frames[0]["error"]["code"] == "invalid", frames
+        error = _rejected(dev, spec, spec.read_text().replace("MaxLen(2000)", "MaxLen(5)"))
+        assert error["error"]["code"] == "invalid", error
         assert "changed: specs/chat.py; rebuilding" in dev.output()
 
         code = dev.interrupt()
         assert code == 0, dev.output()
         assert dev.output().rstrip().endswith("chgen: stopped"), dev.output()
     assert not accepts(port), "the server stopped with chgen dev"
+
+
+def _rejected(dev: Served, spec: Path, edited: str) -> dict[str, Any]:
+    """Write ``edited`` to ``spec`` (again now and then, in case the watcher was starting)
+    until the app rejects a post longer than the new limit; that error frame."""
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while time.monotonic() < deadline:
+        spec.write_text(edited)
+        retouch = time.monotonic() + RETOUCH_EVERY
+        while time.monotonic() < min(retouch, deadline):
+            frames = answered(dev.port, "hello there")
+            if frames is not None and frames[0]["type"] == "error":
+                return dict(frames[0])
+            time.sleep(0.2)
+    pytest.fail(f"the new limit was not enforced within {STEP_TIMEOUT} s:\n{dev.output()}")
 
 
 def test_dev_exits_1_when_the_server_cannot_start(project: Path) -> None:
