@@ -10,6 +10,9 @@
   room's posts are on their way (tests/client/e2e_churn.mjs); the server must not log errors.
 * ``test_browser_page``: the example page (handlers.page) in headless Chromium,
   tests/client/browser_e2e.mjs with playwright-core.
+* ``test_connection_options``: subprotocols, headers and a token per connection attempt
+  (tests/client/auth_e2e.test.mjs, on both modules) against the chat app behind a gate
+  that checks every handshake and refuses it otherwise.
 
 Node, Chromium and node_modules (ws, playwright-core, typescript) are prerequisites: under
 CI=true a missing one fails the test, elsewhere it skips it. Every wait is bounded.
@@ -29,9 +32,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import parse_qs
 
 import pytest
-from e2e.server import REPO_ROOT, SubprocessServer, accepts, free_port
+from e2e.server import REPO_ROOT, SubprocessServer, ThreadServer, accepts, free_port
 
 from prereq import require_executable
 from tsc import tsc
@@ -409,3 +413,89 @@ def test_browser_page(page_server: SubprocessServer, tmp_path: Path) -> None:
     )
     assert screenshot.is_file(), _output(completed)
     print(f"screenshot of page B: {screenshot}")
+
+
+# ---------------------------------------------------------------------------------------
+# Connection options: subprotocols, headers, a token per attempt, refused handshakes
+
+PROTOCOL = "chgen.v1"
+TOKEN_PROTOCOL = "token."
+
+
+class TokenGate:
+    """``Router(authenticate=...)`` for the chat app: a handshake must offer the subprotocol
+    chgen.v1, send ``X-Team: blue`` and carry a token (query ``token``, subprotocol
+    ``token.<token>`` or ``Authorization: Bearer <token>``) that is not "expired" and was
+    never used before.
+    Raising refuses the handshake: the server answers HTTP 403."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+        self.refused: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any]) -> str:
+        token = self.token(scope)
+        headers = dict(scope["headers"])
+        if headers.get(b"x-team") != b"blue" or PROTOCOL not in scope["subprotocols"]:
+            self.refused.append(f"{token}: no header or subprotocol")
+            raise PermissionError("X-Team: blue and the chgen.v1 subprotocol are required")
+        if token is None or token == "expired" or token in self.used:
+            self.refused.append(f"{token}: no fresh token")
+            raise PermissionError("a token is required, and each is taken once")
+        self.used.add(token)
+        return token
+
+    @staticmethod
+    def token(scope: dict[str, Any]) -> str | None:
+        query = parse_qs(scope["query_string"].decode())
+        if "token" in query:
+            return query["token"][0]
+        for offered in scope["subprotocols"]:
+            if offered.startswith(TOKEN_PROTOCOL):
+                return str(offered.removeprefix(TOKEN_PROTOCOL))
+        bearer = dict(scope["headers"]).get(b"authorization", b"").decode()
+        return bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else None
+
+
+@pytest.fixture
+def gated_server() -> Iterator[tuple[ThreadServer, TokenGate]]:
+    from chgen.runtime import Router, route
+    from generated.chat.routing import Lobby, routes
+
+    class GatedLobby(Lobby):
+        async def connect(self) -> None:
+            await self.connection.accept(PROTOCOL)  # the client offered it: the gate checked
+
+    gate = TokenGate()
+    app = Router([route(routes[0].pattern.pattern, GatedLobby)], authenticate=gate)
+    server = ThreadServer(app).start()
+    try:
+        yield server, gate
+    finally:
+        server.stop()
+
+
+def test_connection_options(
+    gated_server: tuple[ThreadServer, TokenGate], client_module: str
+) -> None:
+    node = _node()
+    server, gate = gated_server
+    completed = _run_node(
+        [node, "--test", "--test-reporter=spec", "tests/client/auth_e2e.test.mjs"],
+        {"CHGEN_URL": server.base_url(), "CHGEN_CLIENT": client_module},
+        timeout=60,
+    )
+    assert completed.returncode == 0, f"auth_e2e.test.mjs on {client_module}:\n" + _output(
+        completed
+    )
+    # The server saw what the client says it sent. The reconnect got in, so with a token
+    # that was new (attempts while the server was gone asked for more).
+    query = sorted(token for token in gate.used if token.startswith("query-"))
+    assert query[0] == "query-1" and len(query) >= 2, query
+    assert {"protocol-1", "header-1", "once"} <= gate.used, sorted(gate.used)
+    assert gate.refused == [
+        "expired: no fresh token",
+        "no header-1: no header or subprotocol",
+        "no subprotocol-1: no header or subprotocol",
+        "once: no fresh token",
+    ]

@@ -15,10 +15,21 @@ export interface WebSocketLike {
   onclose: ((ev: any) => void) | null;
   onmessage: ((ev: any) => void) | null;
   onerror: ((ev: any) => void) | null;
+  /**
+   * Node's `ws` package only (browsers have no such method): the client listens for its
+   * `unexpected-response` event to learn the HTTP status of a refused handshake.
+   */
+  on?(event: string, listener: (...args: any[]) => void): unknown;
 }
 
-/** A WebSocket class, e.g. the browser's `WebSocket` or the default export of the `ws` package. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/**
+ * A WebSocket class, e.g. the browser's `WebSocket` or the default export of the `ws` package.
+ * The client passes the subprotocols to offer and, as a third argument, the handshake's extra
+ * headers: `ws` sends them, browsers' `WebSocket` takes no third argument.
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string[], options?: {
+  headers: Record<string, string>;
+}) => WebSocketLike;
 
 /** Where a problem is in the frame the client sent, and what it is. */
 export interface ErrorDetail {
@@ -34,7 +45,9 @@ export interface ErrorDetail {
  * `forbidden`, `internal`. Client codes: `timeout` (no answer in time), `disconnected`
  * (the socket dropped while the request was in flight), `closed` (the connection is closed
  * for good), `queue_full` (too many frames waiting for the socket to open), `bad_response`
- * (the server sent a frame the client cannot read).
+ * (the server sent a frame the client cannot read), `handshake_refused` (the server answered
+ * the handshake with an HTTP error; {@link ChgenError.status} has it), `auth_failed`
+ * ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
  */
 export declare class ChgenError extends Error {
   /** The error code, see above. */
@@ -45,7 +58,12 @@ export declare class ChgenError extends Error {
   readonly stream: string | null;
   /** The id of the request it answers, if any. */
   readonly id: string | number | null;
-  constructor(code: string, message: string, details?: readonly ErrorDetail[], stream?: string | null, id?: string | number | null);
+  /**
+   * `handshake_refused`: the HTTP status the server answered with, where the platform exposes
+   * it (Node's `ws` package; browsers do not). Otherwise `null`.
+   */
+  readonly status: number | null;
+  constructor(code: string, message: string, details?: readonly ErrorDetail[], stream?: string | null, id?: string | number | null, status?: number | null);
 }
 
 /**
@@ -64,6 +82,27 @@ export interface ReconnectOptions {
   maxAttempts?: number;
 }
 
+/**
+ * A token fetched before every connection attempt, the first and each reconnect, so that a
+ * refreshed token is used. Until it resolves the connection stays `connecting` or
+ * `reconnecting`, and frames wait in the queue.
+ */
+export interface AuthOptions {
+  /** Returns the token for one attempt. If it throws or rejects, the attempt fails with `auth_failed`. */
+  token: () => string | Promise<string>;
+  /**
+   * Where the token goes (default `"query"`):
+   * - `"query"`: the URL's query parameter `name` (default `token`), URI-encoded;
+   * - `"protocol"`: one more subprotocol, `name + token` (`name` defaults to ""), offered after
+   *   {@link ClientOptions.protocols}. The server must still select one of the offered subprotocols;
+   * - `"header"`: the header `name` (default `Authorization`), with the token as its whole value
+   *   (e.g. `Bearer …`). Only where {@link ClientOptions.headers} work: Node's `ws`, not browsers.
+   */
+  in?: "query" | "protocol" | "header";
+  /** The query parameter, subprotocol prefix or header, see {@link AuthOptions.in}. */
+  name?: string;
+}
+
 /** Options of a {@link Connection}; every one has a default. */
 export interface ClientOptions {
   /** The WebSocket class; default `globalThis.WebSocket`. Node 20 has none: pass the `ws` package's. */
@@ -76,6 +115,15 @@ export interface ClientOptions {
   requestTimeout?: number;
   /** Source of jitter in [0, 1); default `Math.random`. */
   random?: () => number;
+  /** Subprotocols to offer in the handshake; if any are offered, the server must select one. */
+  protocols?: string | readonly string[];
+  /**
+   * Extra HTTP headers of the handshake. Node's `ws` package sends them; browsers cannot set
+   * headers on a WebSocket and ignore them: use the query or a subprotocol there.
+   */
+  headers?: Readonly<Record<string, string>>;
+  /** A token fetched before every connection attempt; see {@link AuthOptions}. */
+  auth?: AuthOptions;
 }
 
 /** Options of one {@link Channel.request}. */
@@ -91,7 +139,7 @@ export interface RequestOptions {
  * keep the other listeners from running.
  */
 export declare class Connection {
-  /** The URL the socket connects to. */
+  /** The URL the socket connects to (without the {@link AuthOptions} token). */
   readonly url: string;
   private opts;
   private WS;
@@ -115,8 +163,9 @@ export declare class Connection {
   /**
    * Calls `listener` with errors that answer no request and belong to no channel listening for
    * errors: unwrapped errors on a multiplexed socket (`bad_json`, `bad_frame`, `unknown_stream`),
-   * unreadable frames (`bad_response`), and channel errors when that channel has no `onError`
-   * listener. Returns an unsubscribe function.
+   * unreadable frames (`bad_response`), connection attempts that failed with
+   * `handshake_refused` or `auth_failed`, and channel errors when that channel has no
+   * `onError` listener. Returns an unsubscribe function.
    */
   onError(listener: (error: ChgenError) => void): () => void;
   /**
@@ -130,9 +179,11 @@ export declare class Connection {
    */
   close(code?: number, reason?: string): void;
   private connect;
+  private open;
   private setState;
   private settle;
   private fail;
+  private refuse;
   private drop;
   private end;
   private receive;
@@ -152,7 +203,8 @@ export declare class Channel {
   send(type: string, data: unknown): void;
   /**
    * Sends a message with a fresh id and resolves with the reply's data. Rejects with a
-   * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`.
+   * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`,
+   * `handshake_refused`, `auth_failed`.
    */
   request(type: string, data: unknown, options?: RequestOptions): Promise<unknown>;
   /** Calls `handler` with the data of every `event` on this channel. Returns an unsubscribe function. */

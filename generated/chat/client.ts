@@ -15,10 +15,23 @@ export interface WebSocketLike {
   onclose: ((ev: any) => void) | null;
   onmessage: ((ev: any) => void) | null;
   onerror: ((ev: any) => void) | null;
+  /**
+   * Node's `ws` package only (browsers have no such method): the client listens for its
+   * `unexpected-response` event to learn the HTTP status of a refused handshake.
+   */
+  on?(event: string, listener: (...args: any[]) => void): unknown;
 }
 
-/** A WebSocket class, e.g. the browser's `WebSocket` or the default export of the `ws` package. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/**
+ * A WebSocket class, e.g. the browser's `WebSocket` or the default export of the `ws` package.
+ * The client passes the subprotocols to offer and, as a third argument, the handshake's extra
+ * headers: `ws` sends them, browsers' `WebSocket` takes no third argument.
+ */
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string[],
+  options?: { headers: Record<string, string> },
+) => WebSocketLike;
 
 /** Where a problem is in the frame the client sent, and what it is. */
 export interface ErrorDetail {
@@ -34,7 +47,9 @@ export interface ErrorDetail {
  * `forbidden`, `internal`. Client codes: `timeout` (no answer in time), `disconnected`
  * (the socket dropped while the request was in flight), `closed` (the connection is closed
  * for good), `queue_full` (too many frames waiting for the socket to open), `bad_response`
- * (the server sent a frame the client cannot read).
+ * (the server sent a frame the client cannot read), `handshake_refused` (the server answered
+ * the handshake with an HTTP error; {@link ChgenError.status} has it), `auth_failed`
+ * ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
  */
 export class ChgenError extends Error {
   /** The error code, see above. */
@@ -45,6 +60,11 @@ export class ChgenError extends Error {
   readonly stream: string | null;
   /** The id of the request it answers, if any. */
   readonly id: string | number | null;
+  /**
+   * `handshake_refused`: the HTTP status the server answered with, where the platform exposes
+   * it (Node's `ws` package; browsers do not). Otherwise `null`.
+   */
+  readonly status: number | null;
 
   constructor(
     code: string,
@@ -52,6 +72,7 @@ export class ChgenError extends Error {
     details: readonly ErrorDetail[] = [],
     stream: string | null = null,
     id: string | number | null = null,
+    status: number | null = null,
   ) {
     super(message);
     this.name = "ChgenError";
@@ -59,6 +80,7 @@ export class ChgenError extends Error {
     this.details = details;
     this.stream = stream;
     this.id = id;
+    this.status = status;
   }
 }
 
@@ -78,6 +100,27 @@ export interface ReconnectOptions {
   maxAttempts?: number;
 }
 
+/**
+ * A token fetched before every connection attempt, the first and each reconnect, so that a
+ * refreshed token is used. Until it resolves the connection stays `connecting` or
+ * `reconnecting`, and frames wait in the queue.
+ */
+export interface AuthOptions {
+  /** Returns the token for one attempt. If it throws or rejects, the attempt fails with `auth_failed`. */
+  token: () => string | Promise<string>;
+  /**
+   * Where the token goes (default `"query"`):
+   * - `"query"`: the URL's query parameter `name` (default `token`), URI-encoded;
+   * - `"protocol"`: one more subprotocol, `name + token` (`name` defaults to ""), offered after
+   *   {@link ClientOptions.protocols}. The server must still select one of the offered subprotocols;
+   * - `"header"`: the header `name` (default `Authorization`), with the token as its whole value
+   *   (e.g. `Bearer …`). Only where {@link ClientOptions.headers} work: Node's `ws`, not browsers.
+   */
+  in?: "query" | "protocol" | "header";
+  /** The query parameter, subprotocol prefix or header, see {@link AuthOptions.in}. */
+  name?: string;
+}
+
 /** Options of a {@link Connection}; every one has a default. */
 export interface ClientOptions {
   /** The WebSocket class; default `globalThis.WebSocket`. Node 20 has none: pass the `ws` package's. */
@@ -90,6 +133,15 @@ export interface ClientOptions {
   requestTimeout?: number;
   /** Source of jitter in [0, 1); default `Math.random`. */
   random?: () => number;
+  /** Subprotocols to offer in the handshake; if any are offered, the server must select one. */
+  protocols?: string | readonly string[];
+  /**
+   * Extra HTTP headers of the handshake. Node's `ws` package sends them; browsers cannot set
+   * headers on a WebSocket and ignore them: use the query or a subprotocol there.
+   */
+  headers?: Readonly<Record<string, string>>;
+  /** A token fetched before every connection attempt; see {@link AuthOptions}. */
+  auth?: AuthOptions;
 }
 
 /** Options of one {@link Channel.request}. */
@@ -123,7 +175,7 @@ function emit<T>(set: Set<(value: T) => void>, value: T): void {
  * keep the other listeners from running.
  */
 export class Connection {
-  /** The URL the socket connects to. */
+  /** The URL the socket connects to (without the {@link AuthOptions} token). */
   readonly url: string;
   private opts: ClientOptions;
   private WS: WebSocketConstructor;
@@ -185,8 +237,9 @@ export class Connection {
   /**
    * Calls `listener` with errors that answer no request and belong to no channel listening for
    * errors: unwrapped errors on a multiplexed socket (`bad_json`, `bad_frame`, `unknown_stream`),
-   * unreadable frames (`bad_response`), and channel errors when that channel has no `onError`
-   * listener. Returns an unsubscribe function.
+   * unreadable frames (`bad_response`), connection attempts that failed with
+   * `handshake_refused` or `auth_failed`, and channel errors when that channel has no
+   * `onError` listener. Returns an unsubscribe function.
    */
   onError(listener: (error: ChgenError) => void): () => void {
     return listen(this.errorListeners, listener);
@@ -230,13 +283,54 @@ export class Connection {
       const id = ++this.lastId;
       this._send(stream, { type, data, id }, id);
       const ms = timeout ?? this.opts.requestTimeout ?? 10000;
-      const timer = ms > 0 && ms < Infinity ? setTimeout(() => this.fail(id, "timeout", `no answer to ${type} in ${ms} ms`), ms) : undefined;
+      const expire = () =>
+        this.fail(
+          id,
+          "timeout",
+          this.queue.some((frame) => frame[1] === id)
+            ? `${type} not sent in ${ms} ms: the socket did not open`
+            : `no answer to ${type} in ${ms} ms`,
+        );
+      const timer = ms > 0 && ms < Infinity ? setTimeout(expire, ms) : undefined;
       this.pending.set(id, { resolve, reject, timer, stream });
     });
   }
 
+  // One connection attempt: with auth, once its token is there.
   private connect(): void {
-    const ws = (this.socket = new this.WS(this.url));
+    const auth = this.opts.auth;
+    if (!auth) return this.open();
+    new Promise<string>((resolve) => resolve(auth.token())).then(
+      (token) => {
+        if (this.current === "closed") return;
+        try {
+          this.open(token);
+        } catch (e) {
+          this.refuse("auth_failed", `cannot connect with the token: ${e}`);
+        }
+      },
+      (e) => {
+        if (this.current !== "closed") this.refuse("auth_failed", `auth.token() failed: ${e}`);
+      },
+    );
+  }
+
+  private open(token?: string): void {
+    const { auth, protocols = [] } = this.opts;
+    const offered = typeof protocols === "string" ? [protocols] : [...protocols];
+    const headers = { ...this.opts.headers };
+    let url = this.url;
+    if (auth && token !== undefined) {
+      if (auth.in === "protocol") offered.push((auth.name ?? "") + token);
+      else if (auth.in === "header") headers[auth.name ?? "Authorization"] = token;
+      else url += (url.includes("?") ? "&" : "?") + encodeURIComponent(auth.name ?? "token") + "=" + encodeURIComponent(token);
+    }
+    const ws = (this.socket = new this.WS(url, offered, { headers }));
+    let status: number | undefined;
+    ws.on?.("unexpected-response", (_request: unknown, response: { statusCode: number }) => {
+      status = response.statusCode;
+      ws.close();
+    });
     ws.onopen = () => {
       if (ws !== this.socket) return;
       this.attempt = 0;
@@ -249,7 +343,9 @@ export class Connection {
       if (ws === this.socket) this.receive(ev.data);
     };
     ws.onclose = () => {
-      if (ws === this.socket) this.drop();
+      if (ws !== this.socket) return;
+      if (status === undefined) this.drop();
+      else this.refuse("handshake_refused", `handshake refused with HTTP status ${status}`, status);
     };
     ws.onerror = () => {};
   }
@@ -272,9 +368,17 @@ export class Connection {
     }
   }
 
-  private fail(id: unknown, code: string, message: string): void {
+  private fail(id: unknown, code: string, message: string, status: number | null = null): void {
     const pending = this.pending.get(id);
-    if (pending) this.settle(id, new ChgenError(code, message, [], pending.stream, id as number));
+    if (pending) this.settle(id, new ChgenError(code, message, [], pending.stream, id as number, status));
+  }
+
+  // An attempt that cannot succeed as it stands: requests waiting for it fail now, and the
+  // connection retries as after any failed attempt (a later token or server may do).
+  private refuse(code: string, message: string, status: number | null = null): void {
+    for (const id of [...this.pending.keys()]) this.fail(id, code, message, status);
+    emit(this.errorListeners, new ChgenError(code, message, [], null, null, status));
+    this.drop();
   }
 
   private drop(): void {
@@ -366,7 +470,8 @@ export class Channel {
 
   /**
    * Sends a message with a fresh id and resolves with the reply's data. Rejects with a
-   * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`.
+   * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`,
+   * `handshake_refused`, `auth_failed`.
    */
   request(type: string, data: unknown, options?: RequestOptions): Promise<unknown> {
     return this.conn._request(this.stream, type, data, options?.timeout);

@@ -8,16 +8,19 @@
  * `forbidden`, `internal`. Client codes: `timeout` (no answer in time), `disconnected`
  * (the socket dropped while the request was in flight), `closed` (the connection is closed
  * for good), `queue_full` (too many frames waiting for the socket to open), `bad_response`
- * (the server sent a frame the client cannot read).
+ * (the server sent a frame the client cannot read), `handshake_refused` (the server answered
+ * the handshake with an HTTP error; {@link ChgenError.status} has it), `auth_failed`
+ * ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
  */
 export class ChgenError extends Error {
-  constructor(code, message, details = [], stream = null, id = null) {
+  constructor(code, message, details = [], stream = null, id = null, status = null) {
     super(message);
     this.name = "ChgenError";
     this.code = code;
     this.details = details;
     this.stream = stream;
     this.id = id;
+    this.status = status;
   }
 }
 
@@ -80,8 +83,9 @@ export class Connection {
   /**
    * Calls `listener` with errors that answer no request and belong to no channel listening for
    * errors: unwrapped errors on a multiplexed socket (`bad_json`, `bad_frame`, `unknown_stream`),
-   * unreadable frames (`bad_response`), and channel errors when that channel has no `onError`
-   * listener. Returns an unsubscribe function.
+   * unreadable frames (`bad_response`), connection attempts that failed with
+   * `handshake_refused` or `auth_failed`, and channel errors when that channel has no
+   * `onError` listener. Returns an unsubscribe function.
    */
   onError(listener) {
     return listen(this.errorListeners, listener);
@@ -127,12 +131,51 @@ export class Connection {
       const id = ++this.lastId;
       this._send(stream, { type, data, id }, id);
       const ms = timeout ?? this.opts.requestTimeout ?? 10000;
-      const timer = ms > 0 && ms < Infinity ? setTimeout(() => this.fail(id, "timeout", `no answer to ${type} in ${ms} ms`), ms) : undefined;
+      const expire = () => this.fail(id, "timeout", this.queue.some((frame) => frame[1] === id)
+        ? `${type} not sent in ${ms} ms: the socket did not open`
+        : `no answer to ${type} in ${ms} ms`);
+      const timer = ms > 0 && ms < Infinity ? setTimeout(expire, ms) : undefined;
       this.pending.set(id, { resolve, reject, timer, stream });
     });
   }
+  // One connection attempt: with auth, once its token is there.
   connect() {
-    const ws = (this.socket = new this.WS(this.url));
+    const auth = this.opts.auth;
+    if (!auth)
+      return this.open();
+    new Promise((resolve) => resolve(auth.token())).then((token) => {
+      if (this.current === "closed")
+        return;
+      try {
+        this.open(token);
+      }
+      catch (e) {
+        this.refuse("auth_failed", `cannot connect with the token: ${e}`);
+      }
+    }, (e) => {
+      if (this.current !== "closed")
+        this.refuse("auth_failed", `auth.token() failed: ${e}`);
+    });
+  }
+  open(token) {
+    const { auth, protocols = [] } = this.opts;
+    const offered = typeof protocols === "string" ? [protocols] : [...protocols];
+    const headers = { ...this.opts.headers };
+    let url = this.url;
+    if (auth && token !== undefined) {
+      if (auth.in === "protocol")
+        offered.push((auth.name ?? "") + token);
+      else if (auth.in === "header")
+        headers[auth.name ?? "Authorization"] = token;
+      else
+        url += (url.includes("?") ? "&" : "?") + encodeURIComponent(auth.name ?? "token") + "=" + encodeURIComponent(token);
+    }
+    const ws = (this.socket = new this.WS(url, offered, { headers }));
+    let status;
+    ws.on?.("unexpected-response", (_request, response) => {
+      status = response.statusCode;
+      ws.close();
+    });
     ws.onopen = () => {
       if (ws !== this.socket)
         return;
@@ -148,8 +191,12 @@ export class Connection {
         this.receive(ev.data);
     };
     ws.onclose = () => {
-      if (ws === this.socket)
+      if (ws !== this.socket)
+        return;
+      if (status === undefined)
         this.drop();
+      else
+        this.refuse("handshake_refused", `handshake refused with HTTP status ${status}`, status);
     };
     ws.onerror = () => { };
   }
@@ -171,10 +218,18 @@ export class Connection {
         pending.resolve(data);
     }
   }
-  fail(id, code, message) {
+  fail(id, code, message, status = null) {
     const pending = this.pending.get(id);
     if (pending)
-      this.settle(id, new ChgenError(code, message, [], pending.stream, id));
+      this.settle(id, new ChgenError(code, message, [], pending.stream, id, status));
+  }
+  // An attempt that cannot succeed as it stands: requests waiting for it fail now, and the
+  // connection retries as after any failed attempt (a later token or server may do).
+  refuse(code, message, status = null) {
+    for (const id of [...this.pending.keys()])
+      this.fail(id, code, message, status);
+    emit(this.errorListeners, new ChgenError(code, message, [], null, null, status));
+    this.drop();
   }
   drop() {
     this.socket = null;
@@ -267,7 +322,8 @@ export class Channel {
   }
   /**
    * Sends a message with a fresh id and resolves with the reply's data. Rejects with a
-   * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`.
+   * ChgenError: the server's error, or `timeout`, `disconnected`, `closed`, `queue_full`,
+   * `handshake_refused`, `auth_failed`.
    */
   request(type, data, options) {
     return this.conn._request(this.stream, type, data, options?.timeout);

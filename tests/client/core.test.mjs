@@ -55,8 +55,10 @@ async function esbuild() {
 function fakeWebSocket() {
   const sockets = [];
   class FakeSocket {
-    constructor(url) {
+    constructor(url, protocols, options) {
       this.url = url;
+      this.protocols = protocols;
+      this.options = options;
       this.readyState = 0;
       this.sent = [];
       this.closedWith = null;
@@ -88,9 +90,27 @@ function fakeWebSocket() {
   return { FakeSocket, sockets };
 }
 
-/** A Connection on a fake socket, closed after the test; records states and connection errors. */
-function setup(t, M, options = {}) {
+/** Like fakeWebSocket, with the `on` method of Node's ws, where a refused handshake shows its status. */
+function fakeNodeWebSocket() {
   const { FakeSocket, sockets } = fakeWebSocket();
+  class FakeNodeSocket extends FakeSocket {
+    on(event, listener) {
+      (this.listeners ??= {})[event] = listener;
+    }
+    // ws: an `unexpected-response` listener must end the handshake itself; close() does.
+    refuse(statusCode) {
+      this.listeners["unexpected-response"]({}, { statusCode });
+      assert.deepEqual(this.closedWith, [undefined, undefined], "the client closes the refused socket");
+      this.onerror?.({ message: "WebSocket was closed before the connection was established" });
+      this.drop();
+    }
+  }
+  return { FakeSocket: FakeNodeSocket, sockets };
+}
+
+/** A Connection on a fake socket, closed after the test; records states and connection errors. */
+function setup(t, M, options = {}, fake = fakeWebSocket) {
+  const { FakeSocket, sockets } = fake();
   const conn = new M.Connection("ws://test/ws/lobby/", { WebSocket: FakeSocket, ...options });
   t.after(() => conn.close());
   const states = [];
@@ -831,6 +851,162 @@ for (const [variant, modulePath] of VARIANTS) {
       assert.deepEqual(sockets[0].closedWith, [4001, undefined]);
     });
 
+    test("a request that expires in the queue says it was never sent", async (t) => {
+      const timers = fakeTimers(t);
+      const { conn, ws } = setup(t, M);
+      const queued = track(conn.channel(null).request("post", {}, { timeout: 100 }));
+      timers.tick(100);
+      await flush();
+      assertChgenError(M, queued.error, { code: "timeout", id: 1 });
+      assert.match(queued.error.message, /post not sent in 100 ms: the socket did not open/);
+      ws.open();
+      const sent = track(conn.channel(null).request("post", {}, { timeout: 100 }));
+      timers.tick(100);
+      await flush();
+      assert.match(sent.error.message, /no answer to post in 100 ms/);
+    });
+
+    test("protocols and headers go to the WebSocket class; none by default", (t) => {
+      const plain = setup(t, M);
+      assert.deepEqual(plain.ws.protocols, []);
+      assert.deepEqual(plain.ws.options, { headers: {} });
+      const one = setup(t, M, { protocols: "chgen.v1" });
+      assert.deepEqual(one.ws.protocols, ["chgen.v1"]);
+      const headers = { "X-Team": "blue" };
+      const both = setup(t, M, { protocols: ["a", "b"], headers });
+      assert.deepEqual(both.ws.protocols, ["a", "b"]);
+      assert.deepEqual(both.ws.options, { headers: { "X-Team": "blue" } });
+      assert.notEqual(both.ws.options.headers, headers, "the caller's object is not changed");
+    });
+
+    test("auth: a token per attempt, in the query, a subprotocol or a header; a fresh one on reconnect", async (t) => {
+      const timers = fakeTimers(t);
+      let issued = 0;
+      const token = () => `tok ${++issued}`;
+      const query = setup(t, M, { random: () => 0, auth: { token } });
+      assert.equal(query.sockets.length, 0, "no socket before the token is there");
+      await flush();
+      assert.equal(query.ws.url, "ws://test/ws/lobby/?token=tok%201");
+      assert.equal(query.conn.url, "ws://test/ws/lobby/", "the connection's url never shows the token");
+      query.ws.open();
+      query.ws.drop();
+      timers.tick(0);
+      await flush();
+      assert.equal(query.sockets.length, 2);
+      assert.equal(query.ws.url, "ws://test/ws/lobby/?token=tok%202", "a reconnect asks for a fresh token");
+      assert.equal(issued, 2);
+
+      const named = setup(t, M, { auth: { token: async () => "a&b", name: "access_token" } });
+      await flush();
+      assert.equal(named.ws.url, "ws://test/ws/lobby/?access_token=a%26b");
+      const more = new M.Connection("ws://test/?room=1", { WebSocket: named.ws.constructor, auth: { token: () => "t" } });
+      t.after(() => more.close());
+      await flush();
+      assert.equal(named.sockets.at(-1).url, "ws://test/?room=1&token=t");
+
+      const protocol = setup(t, M, { protocols: ["chgen.v1"], auth: { token: () => "t1", in: "protocol", name: "bearer." } });
+      await flush();
+      assert.deepEqual(protocol.ws.protocols, ["chgen.v1", "bearer.t1"]);
+      assert.equal(protocol.ws.url, "ws://test/ws/lobby/");
+
+      const header = setup(t, M, { headers: { "X-Team": "blue" }, auth: { token: () => "Bearer t1", in: "header" } });
+      await flush();
+      assert.deepEqual(header.ws.options, { headers: { "X-Team": "blue", Authorization: "Bearer t1" } });
+      const custom = setup(t, M, { auth: { token: () => "t1", in: "header", name: "X-Token" } });
+      await flush();
+      assert.deepEqual(custom.ws.options, { headers: { "X-Token": "t1" } });
+    });
+
+    test("auth: frames wait in the queue for the token; close() while it is fetched opens nothing", async (t) => {
+      let resolve;
+      const { conn, sockets, states } = setup(t, M, { auth: { token: () => new Promise((r) => (resolve = r)) } });
+      const chat = conn.channel("chat");
+      chat.send("typing", {});
+      const reply = track(chat.request("post", {}));
+      await flush();
+      assert.equal(sockets.length, 0);
+      assert.equal(conn.state, "connecting");
+      resolve("t");
+      await flush();
+      sockets[0].open();
+      assert.deepEqual(sockets[0].sent.map((frame) => frame.payload.type), ["typing", "post"]);
+      assert.equal(reply.state, "pending");
+
+      const live = trackTimers(t);
+      let fetches = 0;
+      const late = setup(t, M, { auth: { token: () => new Promise((r) => (fetches++, (resolve = r))) } });
+      const lost = track(late.conn.channel(null).request("post", {}));
+      await flush();
+      late.conn.close();
+      resolve("t");
+      await flush();
+      assert.equal(late.sockets.length, 0, "no socket after close()");
+      assertChgenError(M, lost.error, { code: "closed" });
+      assert.equal(fetches, 1);
+      assert.deepEqual(states, ["open"]);
+      assert.equal(live.size, 0, "no timer left behind");
+    });
+
+    test("auth: a token that fails rejects waiting requests with auth_failed, and the next attempt retries", async (t) => {
+      const timers = fakeTimers(t);
+      let calls = 0;
+      const token = () => {
+        calls++;
+        if (calls === 1) throw new Error("no session");
+        if (calls === 2) return Promise.reject(new Error("refresh failed"));
+        return "good";
+      };
+      const { conn, sockets, errors, states } = setup(t, M, { random: () => 0.5, auth: { token } });
+      const waiting = track(conn.channel("chat").request("post", {}));
+      conn.channel("chat").send("typing", {});
+      await flush();
+      assertChgenError(M, waiting.error, { code: "auth_failed", stream: "chat", id: 1, status: null });
+      assert.match(waiting.error.message, /no session/);
+      assert.deepEqual(errors.map((e) => [e.code, e.stream, e.id]), [["auth_failed", null, null]]);
+      assert.equal(conn.state, "connecting");
+      timers.tick(125);
+      await flush();
+      assert.match(errors[1].message, /refresh failed/);
+      assert.equal(sockets.length, 0);
+      timers.tick(250);
+      await flush();
+      assert.equal(calls, 3);
+      sockets[0].open();
+      assert.deepEqual(sockets[0].sent, [{ stream: "chat", payload: { type: "typing", data: {} } }], "sends wait on");
+      assert.deepEqual(states, ["open"]);
+    });
+
+    test("a refused handshake rejects waiting requests with handshake_refused and its HTTP status", async (t) => {
+      const timers = fakeTimers(t);
+      const { conn, sockets, errors, states } = setup(t, M, { random: () => 0.5 }, fakeNodeWebSocket);
+      const chat = conn.channel("chat");
+      const waiting = track(chat.request("post", {}, { timeout: 60_000 }));
+      chat.send("typing", {});
+      sockets[0].refuse(403);
+      await flush();
+      assertChgenError(M, waiting.error, { code: "handshake_refused", stream: "chat", id: 1, status: 403 });
+      assert.match(waiting.error.message, /refused.*403/);
+      assert.deepEqual(errors.map((e) => [e.code, e.status, e.stream]), [["handshake_refused", 403, null]]);
+      assert.equal(conn.state, "connecting", "the connection keeps trying, as after any failed attempt");
+      assertReconnectAfter(timers, sockets, 125);
+      const again = track(chat.request("post", {}, { timeout: 60_000 }));
+      sockets[1].refuse(503);
+      await flush();
+      assertChgenError(M, again.error, { code: "handshake_refused", status: 503 });
+      assertReconnectAfter(timers, sockets, 250);
+      sockets[2].open();
+      assert.deepEqual(sockets[2].sent, [{ stream: "chat", payload: { type: "typing", data: {} } }]);
+      assert.deepEqual(states, ["open"]);
+
+      const once = setup(t, M, { reconnect: false }, fakeNodeWebSocket);
+      const lost = track(once.conn.channel(null).request("post", {}));
+      once.ws.refuse(401);
+      await flush();
+      assertChgenError(M, lost.error, { code: "handshake_refused", status: 401 });
+      assert.equal(once.conn.state, "closed");
+      assert.deepEqual(once.states, ["closed"]);
+    });
+
     test("works over a real socket with the ws package", async (t) => {
       const { WebSocketServer, WebSocket } = await import("ws");
       const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
@@ -876,6 +1052,50 @@ for (const [variant, modulePath] of VARIANTS) {
       await closed;
       await assert.rejects(lost, { code: "closed" });
     });
+
+    test("over the ws package: protocols, headers and a token arrive; a refusal carries its status", { timeout: 10_000 }, async (t) => {
+      const { WebSocketServer, WebSocket } = await import("ws");
+      const seen = [];
+      const server = new WebSocketServer({
+        port: 0,
+        host: "127.0.0.1",
+        verifyClient: ({ req }, done) => {
+          seen.push([req.url, req.headers["sec-websocket-protocol"], req.headers["x-team"]]);
+          if (req.url.endsWith("token=good")) done(true);
+          else done(false, 401, "Unauthorized");
+        },
+        handleProtocols: (protocols) => (protocols.has("chgen.v1") ? "chgen.v1" : false),
+      });
+      await once(server, "listening");
+      t.after(() => server.close());
+      server.on("connection", (socket) => {
+        socket.on("message", (raw) => {
+          const { type, id } = JSON.parse(String(raw));
+          socket.send(JSON.stringify({ type, id, data: socket.protocol }));
+        });
+      });
+      const tokens = ["bad", "good"];
+      const conn = new M.Connection(`ws://127.0.0.1:${server.address().port}/`, {
+        WebSocket,
+        random: () => 0,
+        protocols: "chgen.v1",
+        headers: { "X-Team": "blue" },
+        auth: { token: () => tokens.shift() },
+      });
+      t.after(() => conn.close());
+      const errors = [];
+      conn.onError((error) => errors.push(error));
+      await assert.rejects(conn.channel(null).request("hello", {}), (error) => {
+        assertChgenError(M, error, { code: "handshake_refused", status: 401, id: 1 });
+        return true;
+      });
+      assert.equal(await conn.channel(null).request("hello", {}), "chgen.v1", "the next attempt, with a fresh token, gets in");
+      assert.deepEqual(seen, [
+        ["/?token=bad", "chgen.v1", "blue"],
+        ["/?token=good", "chgen.v1", "blue"],
+      ]);
+      assert.deepEqual(errors.map((e) => [e.code, e.status]), [["handshake_refused", 401]]);
+    });
   });
 }
 
@@ -908,10 +1128,26 @@ describe("static checks", () => {
   const USAGE = `
 import WebSocket from "ws";
 import { Channel, ChgenClient, ChgenError, ChgenStream, Connection, socketOf } from "./client.js";
-import type { ChgenSocket, ClientOptions, ConnectionState, ErrorDetail, ReconnectOptions, RequestOptions, WebSocketConstructor, WebSocketLike } from "./client.js";
+import type { AuthOptions, ChgenSocket, ClientOptions, ConnectionState, ErrorDetail, ReconnectOptions, RequestOptions, WebSocketConstructor, WebSocketLike } from "./client.js";
 
 const reconnect: ReconnectOptions = { initialDelay: 100, maxDelay: 1000, maxAttempts: 5 };
-const options: ClientOptions = { WebSocket, reconnect, queueLimit: 10, requestTimeout: 500, random: Math.random };
+const auth: AuthOptions = { token: async () => "t", in: "protocol", name: "bearer." };
+const options: ClientOptions = {
+  WebSocket,
+  reconnect,
+  queueLimit: 10,
+  requestTimeout: 500,
+  random: Math.random,
+  protocols: ["chgen.v1"],
+  headers: { "X-Team": "blue" },
+  auth,
+};
+new Connection("ws://localhost/", { protocols: "chgen.v1", auth: { token: () => "t" } });
+new Connection("ws://localhost/", { auth: { token: () => "Bearer t", in: "header", name: "Authorization" } });
+// @ts-expect-error the token goes in the query, a subprotocol or a header
+new Connection("ws://localhost/", { auth: { token: () => "t", in: "cookie" } });
+// @ts-expect-error a token is a string
+new Connection("ws://localhost/", { auth: { token: () => 5 } });
 const conn: Connection = new Connection("ws://localhost/", options);
 new Connection("ws://localhost/", { WebSocket: globalThis.WebSocket, reconnect: false });
 new Connection("ws://localhost/");
@@ -946,6 +1182,8 @@ chat.onError((error) => {
 });
 const made = new ChgenError("timeout", "slow", [{ path: "$", message: "m" }], "chat", 3);
 new ChgenError("timeout", "slow");
+const refused = new ChgenError("handshake_refused", "refused", [], null, null, 403);
+const status: number | null = refused.status;
 
 // What a generated client declares with the generic classes.
 interface EchoSend { readonly say: (data: { text: string }) => void }
