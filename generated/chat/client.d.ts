@@ -223,23 +223,23 @@ export declare class Channel {
 
 /**
  * One consumer's typed API over a {@link Channel} (a stream, or a whole unmultiplexed socket).
- * A generated class such as `ChatStream` extends it with the consumer's types: `Send`,
- * `Request` and `On` have one function per message or event type, `Event` is the union of
- * its events.
+ * A generated class such as `ChatStream` extends it with the consumer's types: `TSend`,
+ * `TRequest` and `TOn` have one function per message or event type, `TEvent` is the union
+ * of its events.
  */
-export declare class ChgenStream<Send, Request, On, Event> {
+export declare class ChgenStream<TSend, TRequest, TOn, TEvent> {
   /** The untyped channel underneath. */
   readonly channel: Channel;
   /** One function per message type: sends it without waiting for an answer. */
-  readonly send: Send;
+  readonly send: TSend;
   /** One function per message type: sends it as a request; the promise settles with the reply or an error. */
-  readonly request: Request;
+  readonly request: TRequest;
   /** One function per event type: subscribes a handler, and returns the function that stops it. */
-  readonly on: On;
+  readonly on: TOn;
   /** `messages` and `events` are the consumer's message and event types. */
   constructor(channel: Channel, messages: readonly string[], events: readonly string[]);
   /** Calls `handler` with every event, after the `on` handlers. Returns an unsubscribe function. */
-  onAny(handler: (event: Event) => void): () => void;
+  onAny(handler: (event: TEvent) => void): () => void;
   /** Errors on this channel that answer no pending request. */
   onError(handler: (error: ChgenError) => void): () => void;
 }
@@ -254,9 +254,9 @@ export interface ChgenSocket {
 
 /**
  * The class of a socket served by one consumer alone (`ChatSocket`): the typed API of
- * `StreamClass` over the whole, unmultiplexed socket, with its {@link Connection} and `close`.
+ * `streamClass` over the whole, unmultiplexed socket, with its {@link Connection} and `close`.
  */
-export declare function socketOf<S>(StreamClass: new (channel: Channel) => S): new (url: string, options?: ClientOptions) => S & ChgenSocket;
+export declare function socketOf<TStream>(streamClass: new (channel: Channel) => TStream): new (url: string, options?: ClientOptions) => TStream & ChgenSocket;
 
 /**
  * A socket to a demultiplexer (`LobbyClient`): one {@link Connection}, with a typed stream

@@ -345,7 +345,7 @@ export class Connection {
     ws.onclose = () => {
       if (ws !== this.socket) return;
       if (status === undefined) this.drop();
-      else this.refuse("handshake_refused", `handshake refused with HTTP status ${status}`, status);
+      else this.refuse("handshake_refused", `handshake refused with status ${status}`, status);
     };
     ws.onerror = () => {};
   }
@@ -505,19 +505,19 @@ function table<T>(names: readonly string[], make: (name: string) => unknown): T 
 
 /**
  * One consumer's typed API over a {@link Channel} (a stream, or a whole unmultiplexed socket).
- * A generated class such as `ChatStream` extends it with the consumer's types: `Send`,
- * `Request` and `On` have one function per message or event type, `Event` is the union of
- * its events.
+ * A generated class such as `ChatStream` extends it with the consumer's types: `TSend`,
+ * `TRequest` and `TOn` have one function per message or event type, `TEvent` is the union
+ * of its events.
  */
-export class ChgenStream<Send, Request, On, Event> {
+export class ChgenStream<TSend, TRequest, TOn, TEvent> {
   /** The untyped channel underneath. */
   readonly channel: Channel;
   /** One function per message type: sends it without waiting for an answer. */
-  readonly send: Send;
+  readonly send: TSend;
   /** One function per message type: sends it as a request; the promise settles with the reply or an error. */
-  readonly request: Request;
+  readonly request: TRequest;
   /** One function per event type: subscribes a handler, and returns the function that stops it. */
-  readonly on: On;
+  readonly on: TOn;
 
   /** `messages` and `events` are the consumer's message and event types. */
   constructor(channel: Channel, messages: readonly string[], events: readonly string[]) {
@@ -528,7 +528,7 @@ export class ChgenStream<Send, Request, On, Event> {
   }
 
   /** Calls `handler` with every event, after the `on` handlers. Returns an unsubscribe function. */
-  onAny(handler: (event: Event) => void): () => void {
+  onAny(handler: (event: TEvent) => void): () => void {
     return this.channel.onAny(handler as (event: unknown) => void);
   }
 
@@ -548,12 +548,12 @@ export interface ChgenSocket {
 
 /**
  * The class of a socket served by one consumer alone (`ChatSocket`): the typed API of
- * `StreamClass` over the whole, unmultiplexed socket, with its {@link Connection} and `close`.
+ * `streamClass` over the whole, unmultiplexed socket, with its {@link Connection} and `close`.
  */
-export function socketOf<S>(
-  StreamClass: new (channel: Channel) => S,
-): new (url: string, options?: ClientOptions) => S & ChgenSocket {
-  return class extends (StreamClass as new (channel: Channel) => object) {
+export function socketOf<TStream>(
+  streamClass: new (channel: Channel) => TStream,
+): new (url: string, options?: ClientOptions) => TStream & ChgenSocket {
+  return class extends (streamClass as new (channel: Channel) => object) {
     readonly connection: Connection;
 
     constructor(url: string, options?: ClientOptions) {
@@ -565,7 +565,7 @@ export function socketOf<S>(
     close(code?: number, reason?: string): void {
       this.connection.close(code, reason);
     }
-  } as new (url: string, options?: ClientOptions) => S & ChgenSocket;
+  } as new (url: string, options?: ClientOptions) => TStream & ChgenSocket;
 }
 
 /**
@@ -578,8 +578,8 @@ export class ChgenClient {
   /** `streams` maps each stream name to its generated stream class. Starts connecting at once. */
   constructor(url: string, options: ClientOptions | undefined, streams: Readonly<Record<string, new (channel: Channel) => unknown>>) {
     this.connection = new Connection(url, options);
-    for (const [name, StreamClass] of Object.entries(streams)) {
-      (this as unknown as Record<string, unknown>)[name] = new StreamClass(this.connection.channel(name));
+    for (const [name, streamClass] of Object.entries(streams)) {
+      (this as unknown as Record<string, unknown>)[name] = new streamClass(this.connection.channel(name));
     }
   }
 

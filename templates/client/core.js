@@ -196,7 +196,7 @@ export class Connection {
       if (status === undefined)
         this.drop();
       else
-        this.refuse("handshake_refused", `handshake refused with HTTP status ${status}`, status);
+        this.refuse("handshake_refused", `handshake refused with status ${status}`, status);
     };
     ws.onerror = () => { };
   }
@@ -355,9 +355,9 @@ function table(names, make) {
 
 /**
  * One consumer's typed API over a {@link Channel} (a stream, or a whole unmultiplexed socket).
- * A generated class such as `ChatStream` extends it with the consumer's types: `Send`,
- * `Request` and `On` have one function per message or event type, `Event` is the union of
- * its events.
+ * A generated class such as `ChatStream` extends it with the consumer's types: `TSend`,
+ * `TRequest` and `TOn` have one function per message or event type, `TEvent` is the union
+ * of its events.
  */
 export class ChgenStream {
   /** `messages` and `events` are the consumer's message and event types. */
@@ -379,10 +379,10 @@ export class ChgenStream {
 
 /**
  * The class of a socket served by one consumer alone (`ChatSocket`): the typed API of
- * `StreamClass` over the whole, unmultiplexed socket, with its {@link Connection} and `close`.
+ * `streamClass` over the whole, unmultiplexed socket, with its {@link Connection} and `close`.
  */
-export function socketOf(StreamClass) {
-  return class extends StreamClass {
+export function socketOf(streamClass) {
+  return class extends streamClass {
     constructor(url, options) {
       const connection = new Connection(url, options);
       super(connection.channel(null));
@@ -402,8 +402,8 @@ export class ChgenClient {
   /** `streams` maps each stream name to its generated stream class. Starts connecting at once. */
   constructor(url, options, streams) {
     this.connection = new Connection(url, options);
-    for (const [name, StreamClass] of Object.entries(streams)) {
-      this[name] = new StreamClass(this.connection.channel(name));
+    for (const [name, streamClass] of Object.entries(streams)) {
+      this[name] = new streamClass(this.connection.channel(name));
     }
   }
   /** Closes the socket for good; see {@link Connection.close}. */
