@@ -74,3 +74,24 @@ def test_too_wide_counts_non_ascii_characters_as_two_columns() -> None:
     assert too_wide("a" * 89)
     assert too_wide("é" * 45)
     assert not too_wide("é" * 44)
+
+
+def test_numbers_are_written_as_black_writes_them(tmp_path: Path) -> None:
+    spec = tmp_path / "specs"
+    spec.mkdir()
+    (spec / "nums.py").write_text(
+        "from typing import Annotated\n"
+        "from annotated_types import Ge, Lt\n"
+        "from chgen.spec import App, Handler, JsonWebsocketConsumer, payload, route\n"
+        "\n"
+        "@payload\n"
+        "class Reading:\n"
+        "    big: Annotated[float, Ge(-1e16), Lt(1.5e300)] = 2.5e-20\n"
+        "    small: float = 1e-07\n"
+        "\n"
+        "c = JsonWebsocketConsumer('Meter', method_mapping={'read': Handler(Reading)})\n"
+        "app = App('nums', routes=[route('^/$', c)], handlers='nums_handlers')\n"
+    )
+    payloads = generate(spec)["nums/payloads.py"]
+    assert "Ge(-1e16), Lt(1.5e300)] = 2.5e-20" in payloads
+    assert format_with_black(payloads) == payloads

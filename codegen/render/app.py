@@ -132,6 +132,8 @@ def _finish(header: str, body: str, module: str) -> str:
         ast.parse(source, filename=module)
     except SyntaxError as exc:
         in_header = (exc.lineno or 0) <= header.count("\n")
-        template = "header.py.jinja" if in_header or not body else f"{module.partition('/')[2]}.jinja"
+        template = (
+            "header.py.jinja" if in_header or not body else f"{module.partition('/')[2]}.jinja"
+        )
         raise InvalidPython(template, module, exc) from None
     return fit_width(source, module)

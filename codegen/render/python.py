@@ -26,71 +26,13 @@ from ..ir import (
     TypeIR,
     UnionOf,
 )
+from .vocabulary import IMPORTABLE, IMPORTABLE_MODULES, RUNTIME
 
-__all__ = [
-    "ANNOTATION_BUILTINS",
-    "FILTERS",
-    "GENERATED_CLASS_ATTRIBUTES",
-    "IMPORTABLE",
-    "IMPORTABLE_MODULES",
-    "LINE_LENGTH",
-    "MODULE_DEFINED",
-    "Imports",
-    "PythonTypes",
-]
+__all__ = ["FILTERS", "LINE_LENGTH", "Imports", "PythonTypes"]
 
 # The width generated Python is laid out for: black's default.
 LINE_LENGTH = 88
 
-
-RUNTIME = "chgen.runtime"
-
-# Every name a generated module may import, with the module it comes from. ``Imports``
-# takes no other, so the resolver can keep spec names off exactly these
-# (``resolve.reserved``), and a template that starts using a new name fails at once.
-IMPORTABLE: dict[str, str] = {
-    "Annotated": "typing",
-    "ClassVar": "typing",
-    "Literal": "typing",
-    "Awaitable": "collections.abc",
-    "Mapping": "collections.abc",
-    "date": "datetime",
-    "datetime": "datetime",
-    "Decimal": "decimal",
-    "UUID": "uuid",
-    "Ge": "annotated_types",
-    "Gt": "annotated_types",
-    "Le": "annotated_types",
-    "Lt": "annotated_types",
-    "MaxLen": "annotated_types",
-    "MinLen": "annotated_types",
-    "DispatchTable": RUNTIME,
-    "JsonWebsocketConsumer": RUNTIME,
-    "MessageRoute": RUNTIME,
-    "Pattern": RUNTIME,
-    "Router": RUNTIME,
-    "WebsocketConsumer": RUNTIME,
-    "WebsocketDemultiplexer": RUNTIME,
-    "encoder": RUNTIME,
-    "route": RUNTIME,
-    "unimplemented": RUNTIME,
-}
-# Modules imported whole (``import attrs``), for ``attrs.frozen`` and ``enum.Enum``.
-IMPORTABLE_MODULES = ("attrs", "enum")
-# Names the templates define at module level, besides the spec's own classes.
-MODULE_DEFINED = ("application", "routes")
-# Builtins that payload field annotations and defaults use.
-ANNOTATION_BUILTINS = ("bool", "dict", "float", "int", "list", "str")
-# Class attributes the consumer and route templates set from the spec.
-GENERATED_CLASS_ATTRIBUTES = frozenset(
-    {
-        "connection_group_templates",
-        "consumer_name",
-        "consumers",
-        "dispatch_table",
-        "layer_table",
-    }
-)
 
 # Import groups in the order isort would put them: stdlib, third party, runtime, local.
 _GROUP = {
@@ -259,9 +201,10 @@ def _tuple(values: Any) -> str:
 
 
 def _number(value: float) -> str:
+    """``repr(value)`` as black writes it: ``1e16``, not ``1e+16``."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value!r} cannot be written as a Python literal")
-    return repr(value)
+    return repr(value).replace("e+", "e")
 
 
 Filter = Callable[..., str]

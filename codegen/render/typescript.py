@@ -7,9 +7,6 @@ fields may be ``null``, and the two are kept apart.
 
 from __future__ import annotations
 
-import functools
-import re
-
 from .. import naming
 from ..ir import (
     Constraints,
@@ -25,21 +22,10 @@ from ..ir import (
     UnionOf,
 )
 from ..urlpattern import Param, UrlPart
-from .environment import builtin_template_dir
+from .vocabulary import GLOBAL_TYPES
 
-__all__ = [
-    "FILTERS",
-    "GLOBAL_TYPES",
-    "client_type_names",
-    "field_doc",
-    "ts_member",
-    "ts_type",
-    "url_expression",
-    "url_params",
-]
+__all__ = ["FILTERS", "field_doc", "ts_member", "ts_type", "url_expression", "url_params"]
 
-# Global TypeScript types that ts_type writes besides the app's own names.
-GLOBAL_TYPES = ("Readonly", "ReadonlyArray", "Record")
 
 _PRIMS = {
     "str": "string",
@@ -82,33 +68,6 @@ def ts_type(tp: TypeIR) -> str:
 
 
 _READONLY, _ARRAY, _RECORD = GLOBAL_TYPES
-
-
-# -- names the client's module scope uses ---------------------------------------------
-
-# Jinja tags and expressions, then comments and quoted strings of the TypeScript around
-# them: what is left is code, whose capitalised words are the names that matter.
-_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
-_COMMENT_OR_STRING = re.compile(
-    r"""//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'""", re.S
-)
-_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9_$]*\b")
-
-
-@functools.cache
-def client_type_names() -> frozenset[str]:
-    """Every capitalised name the generated client declares or uses at module scope,
-    besides the app's own: the core's exports and the globals it and the client
-    templates use (``Promise``, ``Map``...). Read from the built-in templates, so the
-    set follows the core as it changes; a payload or consumer named like one of them
-    would break the client."""
-    directory = builtin_template_dir() / "client"
-    found = set(GLOBAL_TYPES)
-    for path in sorted(directory.iterdir()):
-        if path.suffix in (".ts", ".jinja", ".js"):
-            code = _COMMENT_OR_STRING.sub(" ", _JINJA.sub(" ", path.read_text(encoding="utf-8")))
-            found.update(_CAPITALISED.findall(code))
-    return frozenset(found)
 
 
 def _literal(value: str | int | bool) -> str:

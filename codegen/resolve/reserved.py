@@ -1,27 +1,23 @@
 """The names a spec may not use, computed from what the generated code imports and declares.
 
 Nothing here is a list kept by hand beside the templates: the Python names come from the
-import vocabulary the Python renderer is held to (``render.python.IMPORTABLE``), the
-TypeScript names from the client core and templates themselves, and the consumer's own
-attributes from the runtime class that generated consumers subclass.
+import vocabulary the Python renderer is held to (``render.vocabulary``), the TypeScript
+names from the client core and templates themselves, and the consumer's own attributes
+from the runtime class that generated consumers subclass.
 """
 
 from __future__ import annotations
 
-import functools
-
 from chgen.runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
 
 from .. import naming
-from ..render import python as py
-from ..render import typescript as ts
+from ..render import vocabulary
 
 __all__ = [
     "CONSUMER_ATTRIBUTES",
     "RESERVED_TYPES",
     "ROUTE_FIXED_ATTRIBUTES",
     "field_shadow_reason",
-    "python_module_names",
     "reserved_type_reason",
 ]
 
@@ -30,22 +26,16 @@ CONSUMER_ATTRIBUTES = frozenset(n for n in dir(RuntimeConsumer) if not n.startsw
 # Message and event types the protocol itself uses.
 RESERVED_TYPES = frozenset({"error"})
 # Class attributes the generated code sets from the spec; a route's attrs can't change them.
-ROUTE_FIXED_ATTRIBUTES = py.GENERATED_CLASS_ATTRIBUTES
-
-
-@functools.cache
-def python_module_names() -> frozenset[str]:
-    """Every name a generated Python module may import or define at module level."""
-    return frozenset({*py.IMPORTABLE, *py.IMPORTABLE_MODULES, *py.MODULE_DEFINED})
+ROUTE_FIXED_ATTRIBUTES = vocabulary.GENERATED_CLASS_ATTRIBUTES
 
 
 def reserved_type_reason(name: str) -> str | None:
     """Why a payload, enum, consumer or demultiplexer (or a name derived from one) may
     not be called ``name``; None when it may."""
     reason = naming.reserved_reason(name)
-    if reason is None and name in python_module_names():
+    if reason is None and name in vocabulary.python_module_names():
         reason = f"{name!r} is a name the generated Python imports or defines"
-    if reason is None and name in ts.client_type_names():
+    if reason is None and name in vocabulary.client_type_names():
         reason = f"{name!r} is a name the generated TypeScript client uses"
     return reason
 
@@ -53,6 +43,6 @@ def reserved_type_reason(name: str) -> str | None:
 def field_shadow_reason(name: str) -> str | None:
     """Why a payload field may not be called ``name``: inside the generated class body it
     would hide a name that the annotations and defaults of later fields use."""
-    if name in python_module_names() or name in py.ANNOTATION_BUILTINS:
+    if name in vocabulary.python_module_names() or name in vocabulary.ANNOTATION_BUILTINS:
         return f"field name {name!r} would hide the type {name} inside the generated class"
     return None

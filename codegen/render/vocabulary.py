@@ -1,0 +1,112 @@
+"""The names generated code uses: what it may import, define and refer to.
+
+The renderers write names from elsewhere only from here (``Imports.use`` refuses any
+other), and the resolver reserves exactly these, so a spec can never name something
+that would shadow them. This is the one module of ``render`` that the resolver reads.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from .environment import builtin_template_dir
+
+__all__ = [
+    "ANNOTATION_BUILTINS",
+    "GENERATED_CLASS_ATTRIBUTES",
+    "GLOBAL_TYPES",
+    "IMPORTABLE",
+    "IMPORTABLE_MODULES",
+    "MODULE_DEFINED",
+    "RUNTIME",
+    "client_type_names",
+    "python_module_names",
+]
+
+# -- Python ------------------------------------------------------------------------------
+
+RUNTIME = "chgen.runtime"
+
+# Every name a generated module may import, with the module it comes from. ``Imports``
+# takes no other, so the resolver can keep spec names off exactly these
+# (``resolve.reserved``), and a template that starts using a new name fails at once.
+IMPORTABLE: dict[str, str] = {
+    "Annotated": "typing",
+    "ClassVar": "typing",
+    "Literal": "typing",
+    "Awaitable": "collections.abc",
+    "Mapping": "collections.abc",
+    "date": "datetime",
+    "datetime": "datetime",
+    "Decimal": "decimal",
+    "UUID": "uuid",
+    "Ge": "annotated_types",
+    "Gt": "annotated_types",
+    "Le": "annotated_types",
+    "Lt": "annotated_types",
+    "MaxLen": "annotated_types",
+    "MinLen": "annotated_types",
+    "DispatchTable": RUNTIME,
+    "JsonWebsocketConsumer": RUNTIME,
+    "MessageRoute": RUNTIME,
+    "Pattern": RUNTIME,
+    "Router": RUNTIME,
+    "WebsocketConsumer": RUNTIME,
+    "WebsocketDemultiplexer": RUNTIME,
+    "encoder": RUNTIME,
+    "route": RUNTIME,
+    "unimplemented": RUNTIME,
+}
+# Modules imported whole (``import attrs``), for ``attrs.frozen`` and ``enum.Enum``.
+IMPORTABLE_MODULES = ("attrs", "enum")
+# Names the templates define at module level, besides the spec's own classes.
+MODULE_DEFINED = ("application", "routes")
+# Builtins that payload field annotations and defaults use.
+ANNOTATION_BUILTINS = ("bool", "dict", "float", "int", "list", "str")
+# Class attributes the consumer and route templates set from the spec.
+GENERATED_CLASS_ATTRIBUTES = frozenset(
+    {
+        "connection_group_templates",
+        "consumer_name",
+        "consumers",
+        "dispatch_table",
+        "layer_table",
+    }
+)
+
+
+@functools.cache
+def python_module_names() -> frozenset[str]:
+    """Every name a generated Python module may import or define at module level."""
+    return frozenset({*IMPORTABLE, *IMPORTABLE_MODULES, *MODULE_DEFINED})
+
+
+# -- TypeScript --------------------------------------------------------------------------
+
+# Global TypeScript types that ts_type writes besides the app's own names.
+GLOBAL_TYPES = ("Readonly", "ReadonlyArray", "Record")
+
+# Jinja tags and expressions, then comments and quoted strings of the TypeScript around
+# them: what is left is code, whose capitalised words are the names that matter.
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_COMMENT_OR_STRING = re.compile(
+    r"""//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'""", re.S
+)
+_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9_$]*\b")
+
+
+@functools.cache
+def client_type_names() -> frozenset[str]:
+    """Every capitalised name the generated client declares or uses at module scope,
+    besides the app's own: the core's exports and the globals it and the client
+    templates use (``Promise``, ``Map``...). Read from the built-in templates, so the
+    set follows the core as it changes; a payload or consumer named like one of them
+    would break the client."""
+    directory = builtin_template_dir() / "client"
+    found = set(GLOBAL_TYPES)
+    for path in sorted(directory.iterdir()):
+        if path.suffix in (".ts", ".jinja", ".js"):
+            code = _COMMENT_OR_STRING.sub(" ", _JINJA.sub(" ", path.read_text(encoding="utf-8")))
+            found.update(_CAPITALISED.findall(code))
+    return frozenset(found)
