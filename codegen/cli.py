@@ -145,6 +145,13 @@ def _guarded(action: Callable[[], int]) -> int:
     default=None,
     help="Render with at most N processes (default: by the size of the build and CPUs).",
 )
+@click.option(
+    "--format",
+    "black",
+    is_flag=True,
+    help="Format every generated Python file with black; for --templates overrides that "
+    "do not write black's style themselves (the built-in templates do).",
+)
 def build(
     spec_dir: Path | None,
     out_dir: Path | None,
@@ -154,6 +161,7 @@ def build(
     templates: Path | None,
     verbose: bool,
     jobs: int | None,
+    black: bool,
 ) -> None:
     """Build every App defined in SPEC_DIR: Python spec modules, and TOML or JSON data
     specs (default: spec-dir in [tool.chgen] of pyproject.toml).
@@ -167,7 +175,7 @@ def build(
     progress = reporter(verbose)
 
     def once() -> int:
-        return _build_once(where, check, templates, progress, jobs)
+        return _build_once(where, check, templates, progress, jobs, black)
 
     if not watch:
         sys.exit(once())
@@ -203,6 +211,7 @@ def _build_once(
     templates: Path | None,
     progress: Callable[[str], None] | None,
     jobs: int | None,
+    black: bool = False,
 ) -> int:
     """One build (or check), reported; the exit code. Never raises but KeyboardInterrupt."""
     out = where.out_dir
@@ -215,6 +224,7 @@ def _build_once(
             progress=progress,
             jobs=jobs,
             client_dir=where.client_dir,
+            black=black,
         )
         clients = client_prefix(out, where.client_dir)
         if check:

@@ -8,9 +8,15 @@ module that fails to import is reported as a located error, like any other spec 
 
 from __future__ import annotations
 
+import functools
+import importlib
 import importlib.util
+import os
+import site
 import sys
+import tempfile
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,7 +28,7 @@ from .errors import SpecError, SpecErrors, UsageError
 from .import_hints import api_hint, python_suggestion
 from .spec import App, Location, is_payload
 
-__all__ = ["LoadedApp", "load_apps"]
+__all__ = ["LoadedApp", "load_apps", "load_specs"]
 
 
 @attrs.frozen
@@ -114,3 +120,67 @@ def _import_error(file: Path, exc: Exception) -> SpecError:
     message = f"the spec module failed to import: {type(exc).__name__}: {exc}"
     hint = api_hint(exc) or python_suggestion(exc) or "fix the Python error above"
     return SpecError(Location(str(file), line), "$", message, hint)
+
+
+# -- loading afresh, and the project modules the specs import --------------------------
+
+# Project modules (not chgen's, not installed libraries) that the last spec load
+# imported; forgotten before the next load so that an edit to them is picked up.
+_spec_modules: set[str] = set()
+# Where no .pyc will ever be found (nothing writes there).
+_NO_BYTECODE = os.path.join(tempfile.gettempdir(), "chgen-never-bytecode", str(os.getpid()))
+
+
+def load_specs(spec_dir: Path) -> tuple[list[LoadedApp], list[Path]]:
+    """The Apps in ``spec_dir`` and the files of the project modules the specs imported.
+
+    Every load imports the specs and their project modules afresh: modules a previous
+    load imported are dropped from ``sys.modules`` first, so a long-running process
+    (``chgen build --watch``) never builds from a stale module.
+    """
+    for name in sorted(_spec_modules):
+        sys.modules.pop(name, None)
+    _spec_modules.clear()
+    importlib.invalidate_caches()
+    before = set(sys.modules)
+    bytecode = sys.dont_write_bytecode, sys.pycache_prefix
+    # Compile what the specs import from source, never from a cached .pyc: a .pyc is
+    # matched to its source by size and mtime in whole seconds, so an edit that keeps
+    # the size, saved within a second of the last build, would go unnoticed (and the
+    # manifest would then remember the stale output as up to date).
+    sys.dont_write_bytecode, sys.pycache_prefix = True, _NO_BYTECODE
+    try:
+        loaded = load_apps(spec_dir)
+    finally:
+        sys.dont_write_bytecode, sys.pycache_prefix = bytecode
+        deps = _record_spec_modules(set(sys.modules) - before)
+    spec_root = spec_dir.resolve()
+    return loaded, sorted({p for p in deps if not p.is_relative_to(spec_root)})
+
+
+def _record_spec_modules(names: Iterable[str]) -> list[Path]:
+    files = []
+    for name in names:
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or name.partition(".")[0] == "chgen":
+            continue
+        path = Path(file).resolve()
+        if _is_library(path) or not path.is_file():
+            continue
+        _spec_modules.add(name)
+        files.append(path)
+    return files
+
+
+def _is_library(path: Path) -> bool:
+    return any(path.is_relative_to(root) for root in _library_roots())
+
+
+@functools.cache
+def _library_roots() -> tuple[Path, ...]:
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots.update(site.getsitepackages())
+    if site.ENABLE_USER_SITE and site.USER_SITE:
+        roots.add(site.USER_SITE)
+    return tuple(Path(r).resolve() for r in sorted(roots))

@@ -54,7 +54,7 @@ def is_generated(path: Path) -> bool:
 
 def changes(plan: Mapping[str, str], out_dir: Path, clients: str | None = None) -> Changes:
     """How ``out_dir`` differs from ``plan``. ``clients`` is the client directory relative
-    to ``out_dir`` when the client files live elsewhere (see ``chgen.build.client_prefix``):
+    to ``out_dir`` when the client files live elsewhere (see ``chgen.clientdir.client_prefix``):
     chgen's client files there that the plan lacks are removed too."""
     added, changed, unchanged = [], [], []
     for rel, content in sorted(plan.items()):

@@ -130,3 +130,21 @@ def test_an_override_that_renders_invalid_python_names_its_line_and_exits_1(
     )
     assert "bug in chgen" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_format_runs_black_over_an_override_that_does_not_write_blacks_style(
+    tmp_path: Path,
+) -> None:
+    mine = tmp_path / "templates"
+    override(mine, "routing.py.jinja", "\n\n\n\nextra = {'a':1}\n")
+    plain = build(tmp_path / "plain", "--templates", str(mine))
+    assert plain["chat/routing.py"].endswith("\n\n\n\nextra = {'a':1}\n"), (
+        "as the template wrote it"
+    )
+    formatted = build(tmp_path / "formatted", "--templates", str(mine), "--format")
+    assert formatted["chat/routing.py"].endswith('\n\nextra = {"a": 1}\n')
+    assert {k: v for k, v in formatted.items() if k != "chat/routing.py"} == {
+        k: v for k, v in plain.items() if k != "chat/routing.py"
+    }
+    # The built-in templates write black's style already: --format changes nothing.
+    assert build(tmp_path / "default", "--format") == build(tmp_path / "default2")
