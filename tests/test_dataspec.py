@@ -8,7 +8,9 @@ import re
 import shutil
 import tomllib
 from pathlib import Path
+from typing import Literal
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -16,7 +18,8 @@ from hypothesis import strategies as st
 
 from chgen.build import generate
 from chgen.cli import main
-from chgen.dataspec import json_positions, toml_positions
+from chgen.dataspec import json_positions, load_data_spec, toml_positions
+from chgen.errors import SpecError, SpecErrors
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "dataspec"
@@ -251,3 +254,140 @@ w = 2
         ("aot", 1, "inner", 1, "w"): 25,
     }
     assert {path: positions[path] for path in expected} == expected
+
+
+def test_json_lines_survive_numbers_with_signed_exponents() -> None:
+    # json writes large floats as 1e+16; every item after one keeps its own line.
+    text = '{\n "a": [1e+16,\n  {"b": -2.5E-7},\n  3]\n}'
+    positions, _ = json_positions(text)
+    assert positions[("a", 1, "b")] == 3
+    assert positions[("a", 2)] == 4
+
+
+_TOML_LINES = [
+    "a = 1",
+    '"q.k" = "# not a comment"',
+    "d.e.'f' = true",
+    'm = """\nx = [ {\n"""',
+    "arr = [ # c\n  1,\n  { k = 1, z.y = [2, { w = 3 }] },\n]",
+    "t = { a = { b = 1 } }",
+    "when = 1979-05-27 07:32:00Z",
+    "# a comment",
+]
+_TOML_HEADERS = ["[t1]", "[[aot]]", "[aot.sub]", "[[aot.inner]]", '[ "s p" . x ]']
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(_TOML_LINES), max_size=3),
+    st.lists(
+        st.tuples(st.sampled_from(_TOML_HEADERS), st.lists(st.sampled_from(_TOML_LINES))),
+        max_size=4,
+    ),
+)
+def test_toml_lines_are_found_for_every_key_of_any_document(
+    top: list[str], tables: list[tuple[str, list[str]]]
+) -> None:
+    text = "\n".join([*top, *(line for h, body in tables for line in (h, *body))]) + "\n"
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return  # a key or table defined twice
+    positions = toml_positions(text)
+    assert set(_paths(document)) <= set(positions)
+    lines = text.split("\n")
+    for path, line in positions.items():
+        if path and isinstance(path[-1], str) and path[-1].isidentifier():
+            assert path[-1] in lines[line - 1], (path, line)
+
+
+# -- type expressions -----------------------------------------------------------------
+
+
+def _spec_with_field(tmp_path: Path, type_text: str) -> Path:
+    spec = {
+        "app": {"name": "t", "handlers": "handlers.t", "routes": [{"path": "^/$", "target": "C"}]},
+        "payloads": {"Post": {"fields": {"id": "int"}}, "Item": {"fields": {"kind": type_text}}},
+        "consumers": {"C": {"method_mapping": {"item": "Item"}}},
+    }
+    file = tmp_path / "t.json"
+    file.write_text(json.dumps(spec, indent=2, ensure_ascii=False))
+    return file
+
+
+def _type_error(tmp_path: Path, type_text: str) -> SpecError:
+    """The one error of a spec whose field ``kind`` has this type; it is at that field."""
+    file = _spec_with_field(tmp_path, type_text)
+    with pytest.raises(SpecErrors) as raised:
+        load_data_spec(file)
+    (error,) = raised.value.errors
+    assert error.path == "$.payloads.Item.fields.kind"
+    lines = file.read_text().splitlines()
+    assert error.location.line == next(n for n, t in enumerate(lines, 1) if '"kind":' in t)
+    return error
+
+
+@pytest.mark.parametrize(
+    ("type_text", "message", "hint"),
+    [
+        (
+            "list[int",
+            "invalid type 'list[int': the type ends early: expected ']' to close the '['"
+            " at column 5",
+            "write a type as in Python, e.g. list[Post] | None",
+        ),
+        ("list[int]]", "invalid type 'list[int]]': unexpected ']' at column 10", "write a type"),
+        ("list int", "invalid type 'list int': unexpected 'int' at column 6", "write a type"),
+        ("int |", "invalid type 'int |': the type ends early", "write a type"),
+        ("", "invalid type '': the type is empty", "write a type, e.g. str"),
+        (
+            "set[int]",
+            "invalid type 'set[int]': unsupported type 'set[int]'",
+            "write list[int] instead",
+        ),
+        ("list[tuple[Post, ...]]", "unsupported type 'tuple[Post, ...]' at column 6", "list[Post]"),
+        ("dict[str, Optional[int]]", "'Optional[int]' at column 11", "write int | None instead"),
+        ("Dict[str, int]", "unsupported type 'Dict[str, int]'", "write dict[str, int] instead"),
+        ("Union[Post, None]", "unsupported type", "write Post | None instead"),
+        ("typing.List[int]", "expected a type name, found 'typing.List[int]'", "list[int]"),
+        ("list[Post, int]", "list[...] takes 1 type argument(s), got 2", "write list[T]"),
+        ("dict[str]", "dict[...] takes 2 type argument(s), got 1", "write dict[str, T]"),
+        ("list", "list needs its item type", "write list[T]"),
+        ("Literal", "Literal needs its values", 'write Literal["a", "b"]'),
+        ("lst[int]", "'lst' takes no type arguments, in 'lst[int]'", "did you mean 'list'?"),
+        ('"Post"', "expected a type name, found '\"Post\"'", "without quotes: Post"),
+        ("[int]", "expected a type name, found '[int]'", "write list[int]"),
+        ("Literal['a', 1.5]", "found '1.5' at column 14", 'Literal["a", 1, true]'),
+        # Columns count characters, not the bytes of UTF-8.
+        ("Literal['é', None]", "found 'None' at column 14", 'Literal["a", 1, true]'),
+        ("Post | list[Pots]", "unknown type 'Pots' in 'Post | list[Pots]' at column 13", "'Post'"),
+        ("tuple", "unknown type 'tuple'", "write list[T] instead"),
+    ],
+)
+def test_a_bad_type_expression_says_where_and_what_to_write(
+    type_text: str, message: str, hint: str, tmp_path: Path
+) -> None:
+    error = _type_error(tmp_path, type_text)
+    assert message in error.message
+    assert hint in error.hint
+
+
+def test_a_lone_unknown_type_gets_no_column(tmp_path: Path) -> None:
+    assert _type_error(tmp_path, "Pots").message == "unknown type 'Pots'"
+
+
+@pytest.mark.parametrize(
+    ("type_text", "expected"),
+    [
+        ("Literal[-1, +2, true, False, \"x\", 'y']", Literal[-1, 2, True, False, "x", "y"]),
+        ("  int |\n  None", int | None),
+        ("(int | str) | None", int | str | None),
+        ("list[int,]", list[int]),
+    ],
+)
+def test_type_expressions_are_read_as_python_reads_annotations(
+    type_text: str, expected: object, tmp_path: Path
+) -> None:
+    app = load_data_spec(_spec_with_field(tmp_path, type_text))
+    item = app.routes[0].target.method_mapping["item"].payload
+    assert attrs.fields(item).kind.type == expected
