@@ -9,7 +9,15 @@ import json
 import subprocess
 import sys
 
-GENERATOR_ONLY = ("jinja2", "black", "libcst", "click", "watchfiles")
+GENERATOR_ONLY = (
+    "jinja2",
+    "black",
+    "libcst",
+    "click",
+    "watchfiles",
+    "tree_sitter",
+    "tree_sitter_toml",
+)
 
 
 def _loaded_after(code: str) -> dict[str, list[str]]:
