@@ -326,6 +326,8 @@ export class Connection {
       else url += (url.includes("?") ? "&" : "?") + encodeURIComponent(auth.name ?? "token") + "=" + encodeURIComponent(token);
     }
     const ws = (this.socket = new this.WS(url, offered, { headers }));
+    // Only ws tells a refused handshake's status, through this event; whoever listens to it
+    // must end the handshake itself.
     let status: number | undefined;
     ws.on?.("unexpected-response", (_request: unknown, response: { statusCode: number }) => {
       status = response.statusCode;

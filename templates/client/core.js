@@ -171,6 +171,8 @@ export class Connection {
         url += (url.includes("?") ? "&" : "?") + encodeURIComponent(auth.name ?? "token") + "=" + encodeURIComponent(token);
     }
     const ws = (this.socket = new this.WS(url, offered, { headers }));
+    // Only ws tells a refused handshake's status, through this event; whoever listens to it
+    // must end the handshake itself.
     let status;
     ws.on?.("unexpected-response", (_request, response) => {
       status = response.statusCode;
