@@ -43,7 +43,7 @@ async def serve(root: RootConsumer, connection: Connection, receive: Receive) ->
     first = await receive()
     if first["type"] != "websocket.connect":
         raise RuntimeError(f'Expected "websocket.connect", got {first["type"]!r}')
-    connection.on_layer_message(root.on_layer_message)
+    connection.delivery.on_message(root.on_layer_message)
     code = _NO_STATUS
     try:
         if await _connect(root, connection):
@@ -54,7 +54,7 @@ async def serve(root: RootConsumer, connection: Connection, receive: Receive) ->
         except Exception:
             log.exception("disconnect handler failed")
         finally:
-            await connection.release()
+            await connection.delivery.release()
 
 
 async def _connect(root: RootConsumer, connection: Connection) -> bool:

@@ -13,9 +13,10 @@ import sys
 from collections.abc import Awaitable, Mapping
 from typing import Any, ClassVar
 
-from .connection import GROUP_EVENT, Connection
+from .connection import Connection
+from .delivery import GROUP_EVENT, NOTHING
 from .dispatch import DispatchTable, Handler, MessageRoute, is_unimplemented
-from .eager import NOTHING
+from .hooks import keeps
 from .protocol import ProtocolError
 
 __all__ = ["GROUP_EVENT", "BaseConsumer", "drop_unknown", "is_authenticated"]
@@ -44,6 +45,15 @@ class BaseConsumer:
     # The spec says a user must come with the socket (Channels' http_user): a socket whose
     # scope has no "user" at all means the auth middleware is missing, and is refused.
     http_user: ClassVar[bool] = False
+    # Set for each class when it is defined (see chgen.runtime.hooks): whether it keeps
+    # BaseConsumer's receive_layer, and its on_layer_message too.
+    _keeps_receive_layer: ClassVar[bool] = True
+    _keeps_layer_hooks: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._keeps_receive_layer = keeps(cls, BaseConsumer, "receive_layer")
+        cls._keeps_layer_hooks = keeps(cls, BaseConsumer, "receive_layer", "on_layer_message")
 
     def __init__(self, connection: Connection, kwargs: Mapping[str, str]) -> None:
         self.connection = connection
@@ -103,14 +113,15 @@ class BaseConsumer:
     def group_send_frame(self, group: str, frame: dict[str, Any]) -> Awaitable[None]:
         """Put a group event on the layer; members running this consumer forward it.
         Await the result (the layer's ``group_send``)."""
+        delivery = self.connection.delivery
         message = {
             "type": GROUP_EVENT,
             "group": group,
             "source": self.consumer_name,
-            **self.connection.sequencer.stamp(group),
+            **delivery.stamp(group),
             **frame,
         }
-        return self.connection.layer.group_send(group, message)
+        return delivery.layer.group_send(group, message)
 
     # -- introspection -----------------------------------------------------------------
 
@@ -144,12 +155,12 @@ class BaseConsumer:
             for group in self.connection_groups(**self.kwargs)
         )
         for group in self.groups:
-            await self.connection.join(group)
+            await self.connection.delivery.join(group)
 
     async def leave_groups(self) -> None:
         groups, self.groups = self.groups, ()
         for group in groups:
-            await self.connection.leave(group)
+            await self.connection.delivery.leave(group)
 
     async def on_connect(self) -> None:
         if not self.admitted:
@@ -174,7 +185,7 @@ class BaseConsumer:
     # return the coroutine to await: they run for every group delivery.
 
     def on_layer_message(self, message: dict[str, Any]) -> Awaitable[None]:
-        if message.get("type") == GROUP_EVENT and type(self).receive_layer is _receive_layer:
+        if message.get("type") == GROUP_EVENT and self._keeps_receive_layer:
             # receive_layer's first case, in one step.
             if message["source"] == self.consumer_name and message["group"] in self.groups:
                 return self.deliver_group_event(message)
@@ -217,6 +228,3 @@ class BaseConsumer:
         """Send a group event of this consumer's kind to the client (per subclass); await
         the result. An ``async def`` override works too."""
         raise NotImplementedError
-
-
-_receive_layer = BaseConsumer.receive_layer

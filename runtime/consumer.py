@@ -8,7 +8,6 @@ add the handler bodies.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
 from contextvars import ContextVar
@@ -18,9 +17,8 @@ from .base import GROUP_EVENT, BaseConsumer, drop_unknown, is_authenticated
 from .connection import Connection
 from .defaults import MAX_CONCURRENCY
 from .dispatch import DispatchTable, MessageRoute
-from .multiplexer import Multiplexer
+from .hooks import keeps
 from .protocol import (
-    BAD_FRAME,
     FORBIDDEN,
     INTERNAL,
     JsonCodec,
@@ -28,10 +26,12 @@ from .protocol import (
     MessageId,
     ProtocolError,
     bad_json,
+    binary_refused,
     error_frame,
     event_frame,
     parse_message,
 )
+from .running import Running
 
 __all__ = [
     "GROUP_EVENT",
@@ -60,6 +60,17 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     # of this consumer run at once; the socket is not read while all slots are busy.
     strict_ordering: ClassVar[bool] = True
     max_concurrency: ClassVar[int] = MAX_CONCURRENCY
+    # Set for each class when it is defined (see chgen.runtime.hooks): whether it keeps
+    # the default receive, and deliver_group_event and send_text.
+    _keeps_receive: ClassVar[bool] = True
+    _keeps_group_delivery: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._keeps_receive = keeps(cls, JsonWebsocketConsumer, "receive")
+        cls._keeps_group_delivery = keeps(
+            cls, JsonWebsocketConsumer, "deliver_group_event", "send_text"
+        )
 
     def __init__(
         self,
@@ -69,22 +80,16 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     ) -> None:
         super().__init__(connection, kwargs)
         self.multiplexer = multiplexer
-        # Where frames go. A stock multiplexer only wraps text (prefix + frame + "}"),
-        # so its consumer wraps and writes to the connection itself, one call less per
-        # frame; a custom multiplexer class (one that overrides send_text or wrap_text)
-        # gets every frame.
+        # Where frames go: behind a stock multiplexer this consumer wraps them itself
+        # and writes to the connection, one call less per frame (see Multiplexer).
         self._sink: FrameSink = connection
         self._prefix: str | None = None
-        if multiplexer is not None:
-            kind = type(multiplexer)
-            if kind.send_text is Multiplexer.send_text and kind.wrap_text is Multiplexer.wrap_text:
-                self._prefix = multiplexer.prefix
-            else:
-                self._sink = multiplexer
-        # Only consumers without strict ordering run handlers as tasks; the others never
-        # pay for the bookkeeping (it matters with thousands of idle sockets).
-        self._inflight: set[asyncio.Task[None]] | None = None
-        self._slots: asyncio.Semaphore | None = None
+        if multiplexer is not None and getattr(multiplexer, "wraps_by_prefix", False):
+            self._prefix = multiplexer.prefix
+        elif multiplexer is not None:
+            self._sink = multiplexer
+        # Made for consumers without strict ordering only: idle sockets pay nothing.
+        self._running: Running | None = None
 
     @property
     def message(self) -> Message:
@@ -99,10 +104,8 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
 
     async def receive(self, content: Any) -> None:
         """Called with each decoded frame from the client; dispatches it by default.
-
-        Override for untyped handling (Channels' ``receive(content)``), and call
-        ``self.dispatch(content)`` for what the spec maps.
-        """
+        Override for untyped handling (Channels' ``receive(content)``) and call
+        ``self.dispatch(content)`` for what the spec maps."""
         await self.dispatch(content)
 
     # -- actions ---------------------------------------------------------------------
@@ -121,20 +124,16 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
             frame_json = self._prefix + frame_json + "}"
         return self._sink.send_text(frame_json)
 
-    # group_send_event and group_send, like send_text, are plain functions that return
-    # the layer's coroutine: await the result.
-
     def group_send_event(self, group: str, event: str, data: Any) -> Awaitable[None]:
-        """Send an event to every member of ``group`` that runs this kind of consumer."""
+        """Send an event to every member of ``group`` that runs this kind of consumer;
+        await the result (the layer's coroutine, as for ``group_send``)."""
         return self.group_send(group, event_frame(event, data))
 
     def group_send(self, group: str, content: Any) -> Awaitable[None]:
         """Send any JSON value as one frame to every member of ``group`` that runs this
-        kind of consumer, each inside its own stream.
-
-        The frame is encoded once here; members only wrap it. Channels consumers in the
-        group receive it as ``{"type": "chgen.event", ...}`` (their ``chgen_event``).
-        """
+        kind of consumer, each inside its own stream; await the result. The frame is
+        encoded once here and members only wrap it. Channels consumers in the group
+        receive it as ``{"type": "chgen.event", ...}`` (their ``chgen_event``)."""
         return self.group_send_frame(group, {"frame": self.encode_json(content)})
 
     # -- dispatch ----------------------------------------------------------------------
@@ -148,22 +147,21 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
     def handler_methods(cls) -> list[str]:
         return [r.method for r in cls.dispatch_table if r.method] + super().handler_methods()
 
-    # on_content, dispatch and on_text are plain functions that return the coroutine to
-    # await, not coroutines themselves: each await layer is paid on every message, and
-    # these only decide where a frame goes.
+    # on_content, dispatch and on_text return the coroutine to await rather than being
+    # coroutines: an await layer is paid on every message, and these only route frames.
 
     def on_content(self, content: Any) -> Awaitable[None]:
         """A decoded frame from the client: to ``receive``, or straight to ``dispatch``
         when the class keeps the default ``receive``."""
-        if type(self).receive is _default_receive:
+        if self._keeps_receive:
             return self.dispatch(content)
         return self.receive(content)
 
     def dispatch(self, content: Any) -> Awaitable[None]:
         """Dispatch one decoded frame through the table; every failure becomes an error
         frame. Await the result."""
-        # The usual request, {"type": <known type>, "id": <id>, "data": {...}}, in one
-        # step; parse_message checks anything else and says what is wrong.
+        # The usual request, {"type": T, "id": I, "data": {...}}, in one step;
+        # parse_message checks anything else and says what is wrong.
         if type(content) is dict and len(content) == 3:
             msg_type = content.get("type")
             msg_id = content.get("id")
@@ -193,23 +191,9 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
             return self.send_text(self.encode_json(exc.frame()))
         if self.strict_ordering:
             return self._handle(route, msg_id, frame, payload)
-        return self._start(route, msg_id, frame, payload)
-
-    async def _start(
-        self, route: MessageRoute, msg_id: MessageId | None, frame: Mapping[str, Any], payload: Any
-    ) -> None:
-        if self._slots is None or self._inflight is None:
-            self._slots = asyncio.Semaphore(self.max_concurrency)
-            self._inflight = set()
-        await self._slots.acquire()  # backpressure: stop reading while every slot is busy
-        task = asyncio.create_task(self._handle(route, msg_id, frame, payload))
-        self._inflight.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        assert self._inflight is not None and self._slots is not None
-        self._inflight.discard(task)
-        self._slots.release()
+        if self._running is None:
+            self._running = Running(self.max_concurrency)
+        return self._running.start(self._handle, route, msg_id, frame, payload)
 
     async def _handle(
         self, route: MessageRoute, msg_id: MessageId | None, frame: Mapping[str, Any], payload: Any
@@ -241,49 +225,17 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
 
     async def join_groups(self) -> None:
         await super().join_groups()
-        prefix = self._forward_prefix()
+        prefix = _forward_prefix(self)
         if prefix is not None:
             for group in self.groups:
-                self.connection.forward_group_events(group, self.consumer_name, prefix)
+                self.connection.delivery.forward(group, self.consumer_name, prefix)
 
     async def leave_groups(self) -> None:
-        prefix = self._forward_prefix()
+        prefix = _forward_prefix(self)
         if prefix is not None:
             for group in self.groups:
-                self.connection.stop_forwarding(group, self.consumer_name, prefix)
+                self.connection.delivery.stop_forwarding(group, self.consumer_name, prefix)
         await super().leave_groups()
-
-    def _forward_prefix(self) -> str | None:
-        """How the socket may send this consumer's group events itself: "" as they are,
-        a stream's envelope prefix, or None when an overridden hook must see each one.
-
-        Forwarding skips on_layer_message, receive_layer, deliver_group_event and
-        send_text (of this class, of its demultiplexer), so any override of them turns
-        it off; a custom multiplexer class does too.
-        """
-        from .demux import WebsocketDemultiplexer  # demux builds on this module
-
-        cls = type(self)
-        if (
-            cls.deliver_group_event is not JsonWebsocketConsumer.deliver_group_event
-            or cls.send_text is not JsonWebsocketConsumer.send_text
-        ):
-            return None
-        if self.multiplexer is None:
-            if (
-                cls.on_layer_message is not BaseConsumer.on_layer_message
-                or cls.receive_layer is not BaseConsumer.receive_layer
-            ):
-                return None
-            return ""
-        demux = getattr(self.multiplexer, "demultiplexer", None)
-        if (
-            self._prefix is None
-            or not isinstance(demux, WebsocketDemultiplexer)
-            or type(demux).on_layer_message is not WebsocketDemultiplexer.on_layer_message
-        ):
-            return None
-        return self._prefix
 
     # -- as the root consumer of a socket (see chgen.runtime.asgi.serve) ---------------------
 
@@ -295,15 +247,27 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
         return self.on_content(content)
 
     async def on_bytes(self, data: bytes) -> None:
-        frame = error_frame(BAD_FRAME, "binary frames are not accepted; send JSON text")
-        await self.send_text(self.encode_json(frame))
+        await self.send_text(self.encode_json(binary_refused()))
 
     async def cancel_inflight(self) -> None:
         """Stop handlers still running when the socket closed; nobody can get their reply."""
-        tasks = list(self._inflight or ())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._running is not None:
+            await self._running.cancel()
 
 
-_default_receive = JsonWebsocketConsumer.receive
+def _forward_prefix(consumer: JsonWebsocketConsumer) -> str | None:
+    """How the socket may write ``consumer``'s group events itself: "" as they are, a
+    stream's envelope prefix, or None when an overridden hook must see each one.
+
+    Forwarding skips on_layer_message, receive_layer, deliver_group_event and send_text
+    (of the consumer's class, of its demultiplexer), so any override of them turns it
+    off; a custom multiplexer class does too.
+    """
+    if not consumer._keeps_group_delivery:
+        return None
+    if consumer.multiplexer is None:
+        return "" if consumer._keeps_layer_hooks else None
+    demux = getattr(consumer.multiplexer, "demultiplexer", None)
+    if consumer._prefix is None or not getattr(demux, "keeps_layer_delivery", False):
+        return None
+    return consumer._prefix

@@ -13,16 +13,16 @@ from typing import Any, ClassVar
 
 from .connection import Connection
 from .consumer import GROUP_EVENT, JsonWebsocketConsumer, drop_unknown
-from .eager import NOTHING
+from .delivery import NOTHING
+from .hooks import keeps
 from .multiplexer import Multiplexer
 from .protocol import (
-    BAD_FRAME,
     UNKNOWN_STREAM,
     Detail,
     JsonCodec,
     ProtocolError,
     bad_json,
-    error_frame,
+    binary_refused,
     parse_envelope,
     wrap,
 )
@@ -36,6 +36,13 @@ class WebsocketDemultiplexer(JsonCodec):
     consumers: ClassVar[Mapping[str, type[JsonWebsocketConsumer]]] = {}
     max_message_size: ClassVar[int] = 1 << 20  # characters of a text frame
     multiplexer_class: ClassVar[type[Multiplexer]] = Multiplexer
+    # Set for each class when it is defined (see chgen.runtime.hooks): True when it keeps
+    # the stock on_layer_message, which its stream consumers' sockets may then skip.
+    keeps_layer_delivery: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.keeps_layer_delivery = keeps(cls, WebsocketDemultiplexer, "on_layer_message")
 
     def __init__(self, connection: Connection, kwargs: Mapping[str, str]) -> None:
         self.connection = connection
@@ -97,8 +104,7 @@ class WebsocketDemultiplexer(JsonCodec):
         return consumer.on_content(envelope.payload)
 
     async def on_bytes(self, data: bytes) -> None:
-        frame = error_frame(BAD_FRAME, "binary frames are not accepted; send JSON text")
-        await self.connection.send_text(self.encode_json(frame))
+        await self.connection.send_text(self.encode_json(binary_refused()))
 
     async def on_disconnect(self, code: int) -> None:
         for stream, consumer in self.streams.items():

@@ -4,11 +4,12 @@ Channels' ``InMemoryChannelLayer`` scans every channel on each ``group_send``; h
 group keeps its member set, so a group send costs O(members). Messages are shared, not
 copied, between members: receivers must treat them as read-only.
 
-Beyond Channels' interface the layer offers one optional extension, which
-``runtime.Connection`` uses when a layer has it: ``watch_channel(channel, offer)`` with
-``receive_nowait(channel)``. A watched channel needs no task blocked in ``receive``: the
-layer hands each arriving message straight to ``offer(message)``, and queues it only
-while the receiver is busy; the receiver then drains the queue, in order.
+Beyond Channels' interface the layer offers one optional extension, which group
+delivery (``chgen.runtime.delivery``) uses when a layer has it (``watchable``):
+``watch_channel(channel, offer)`` with ``receive_nowait(channel)``. A watched channel
+needs no task blocked in ``receive``: the layer hands each arriving message straight to
+``offer(message)``, and queues it only while the receiver is busy; the receiver then
+drains the queue, in order.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import logging
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
-__all__ = ["ChannelFull", "ChannelLayer", "InMemoryChannelLayer", "WatchableLayer"]
+__all__ = ["ChannelFull", "ChannelLayer", "InMemoryChannelLayer", "WatchableLayer", "watchable"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,11 @@ class WatchableLayer(ChannelLayer, Protocol):
         lost: Callable[[dict[str, Any]], None],
     ) -> None: ...
     def receive_nowait(self, channel: str) -> dict[str, Any] | None: ...
+
+
+def watchable(layer: ChannelLayer) -> TypeGuard[WatchableLayer]:
+    """Whether ``layer`` has the watch extension."""
+    return hasattr(layer, "receive_nowait") and getattr(layer, "watch_channel", None) is not None
 
 
 class _Mailbox:

@@ -61,30 +61,35 @@ def compile_lean(cls: type[T], field_hook: Callable[[Any], Hook]) -> Callable[[A
         "_new": object.__new__,
         "_set": object.__setattr__,
     }
+    body = _body(attrs_class, fields, names)
+    name = f"lean_structure_{cls.__name__}"
+    source = f"def {name}(o, _=None):\n" + "".join(f"    {line}\n" for line in body)
+    filename = f"<chgen lean structure {cls.__module__}.{cls.__qualname__}>"
+    # Kept in linecache so tracebacks and profilers can show the generated lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    for key, field_type in list(names.items()):
+        if key.startswith("type_"):
+            names["hook_" + key.removeprefix("type_")] = field_hook(field_type)
+    exec(compile(source, filename, "exec"), names)  # the source names fields only
+    function: Callable[[Any, Any], T] = names[name]
+    return function
+
+
+def _body(cls: Any, fields: Any, names: dict[str, Any]) -> list[str]:
+    """The lines of the lean function of ``cls``; what they name goes into ``names``."""
     # A class whose __init__ only assigns (no validators, converters or init hooks) is
     # built without it: a frozen class's __init__ costs as much as the checks.
-    direct = _only_assigns(attrs_class, fields)
-    body: list[str] = []
+    direct = _only_assigns(cls, fields)
     required = [f for f in fields if f.default is attrs.NOTHING]
     optional = [f for f in fields if f.default is not attrs.NOTHING]
-    body.append(f"n = {len(required)}")
+    body = [f"n = {len(required)}"]
     for i, field in enumerate(required):
-        var = f"v{i}"
-        body.append(f"{var} = o[{field.name!r}]")
-        body.extend(_checks(var, field.type, f"f{i}", names))
+        body.append(f"v{i} = o[{field.name!r}]")
+        body.extend(_checks(f"v{i}", field.type, f"f{i}", names))
     if optional and not direct:
         body.append("kw = {}")
     for j, field in enumerate(optional, start=len(required)):
-        var = f"v{j}"
-        body.append(f"if {field.name!r} in o:")
-        body.append("    n += 1")
-        body.append(f"    {var} = o[{field.name!r}]")
-        body.extend("    " + line for line in _checks(var, field.type, f"f{j}", names))
-        if direct:
-            body.append("else:")
-            body.append(f"    {var} = {_default_expr(field.default, f'default_f{j}', names)}")
-        else:
-            body.append(f"    kw[{field.name!r}] = {var}")
+        body.extend(_optional_lines(field, j, direct, names))
     # Every required key was found above, so a different count means unknown keys.
     body.append("if len(o) != n:")
     body.append("    raise _Refused")
@@ -97,17 +102,21 @@ def compile_lean(cls: type[T], field_hook: Callable[[Any], Hook]) -> Callable[[A
         if optional:
             args.append("**kw")
         body.append(f"return _cls({', '.join(args)})")
-    name = f"lean_structure_{cls.__name__}"
-    source = f"def {name}(o, _=None):\n" + "".join(f"    {line}\n" for line in body)
-    filename = f"<chgen lean structure {cls.__module__}.{cls.__qualname__}>"
-    # Kept in linecache so tracebacks and profilers can show the generated lines.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    for key, field_type in list(names.items()):
-        if key.startswith("type_"):
-            names["hook_" + key.removeprefix("type_")] = field_hook(field_type)
-    exec(compile(source, filename, "exec"), names)  # the source names fields only
-    function: Callable[[Any, Any], T] = names[name]
-    return function
+    return body
+
+
+def _optional_lines(field: Any, j: int, direct: bool, names: dict[str, Any]) -> list[str]:
+    """Lines that take the optional ``field`` as ``v{j}`` when present: checked, counted,
+    and either passed on in ``kw`` or (``direct``) defaulted when absent."""
+    var = f"v{j}"
+    lines = [f"if {field.name!r} in o:", "    n += 1", f"    {var} = o[{field.name!r}]"]
+    lines.extend("    " + line for line in _checks(var, field.type, f"f{j}", names))
+    if direct:
+        lines.append("else:")
+        lines.append(f"    {var} = {_default_expr(field.default, f'default_f{j}', names)}")
+    else:
+        lines.append(f"    kw[{field.name!r}] = {var}")
+    return lines
 
 
 def _only_assigns(cls: Any, fields: Any) -> bool:

@@ -7,14 +7,13 @@ stream name. A demultiplexer may replace the class (``multiplexer_class``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import orjson
 
 from .connection import Connection
-
-if TYPE_CHECKING:
-    from .demux import WebsocketDemultiplexer
+from .hooks import keeps
+from .protocol import JsonCodec
 
 __all__ = ["Multiplexer"]
 
@@ -22,9 +21,16 @@ __all__ = ["Multiplexer"]
 class Multiplexer:
     """``.stream``, ``.demultiplexer``, ``.send()`` and ``.send_text()``, as in Channels."""
 
-    def __init__(
-        self, stream: str, demultiplexer: WebsocketDemultiplexer, connection: Connection
-    ) -> None:
+    # Set for each class when it is defined (see chgen.runtime.hooks): True when it keeps
+    # send_text and wrap_text, so that its frames need only the prefix and "}". Its
+    # consumer then wraps them itself and writes to the connection, one call less.
+    wraps_by_prefix: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.wraps_by_prefix = keeps(cls, Multiplexer, "send_text", "wrap_text")
+
+    def __init__(self, stream: str, demultiplexer: JsonCodec, connection: Connection) -> None:
         self.stream = stream
         self.demultiplexer = demultiplexer
         self._connection = connection

@@ -30,6 +30,7 @@ __all__ = [
     "MessageId",
     "ProtocolError",
     "bad_json",
+    "binary_refused",
     "decode_json",
     "encode_json",
     "error_frame",
@@ -222,6 +223,11 @@ def error_frame(
         frame["id"] = msg_id
     frame["error"] = error
     return frame
+
+
+def binary_refused() -> dict[str, Any]:
+    """The error frame that answers a binary frame where JSON text is expected."""
+    return error_frame(BAD_FRAME, "binary frames are not accepted; send JSON text")
 
 
 class JsonCodec:

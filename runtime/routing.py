@@ -70,7 +70,7 @@ class Router:
 
         ``gap_watermark`` (seconds) turns on watermarks: on a layer that can drop group
         events silently (channels_redis' core layer), events lost at the end of a burst
-        are reported too. See chgen.runtime.watermarks for what it costs.
+        are reported too. See chgen.runtime.delivery.watermarks for what it costs.
         """
         if gap_watermark is not None and not gap_watermark > 0:
             raise ValueError(f"gap_watermark must be positive seconds, got {gap_watermark!r}")

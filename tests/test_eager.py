@@ -1,4 +1,4 @@
-"""chgen.runtime.eager: a coroutine's first step runs now, in the given context; only the rest
+"""chgen.runtime.delivery.eager: a coroutine's first step runs now, in the given context; only the rest
 that has to wait becomes a task. Every wait is bounded."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from chgen.runtime.eager import NOTHING, WRITTEN, eager_writer, finish_writing, start_eagerly
+from chgen.runtime.delivery.eager import NOTHING, WRITTEN, eager_writer, finish_writing, start_eagerly
 
 T = TypeVar("T")
 WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="caller")

@@ -1,10 +1,10 @@
-"""chgen.runtime.forwarding: forward tables are shared by sockets with the same entries."""
+"""chgen.runtime.delivery.forwarding: forward tables are shared by sockets with the same entries."""
 
 from __future__ import annotations
 
 import gc
 
-from chgen.runtime.forwarding import _TABLES, with_entry, without_entry
+from chgen.runtime.delivery.forwarding import _TABLES, with_entry, without_entry
 
 CHAT = ("room.a", "Chat", '{"stream":"chat","payload":')
 PLAIN = ("room.a", "Chat", "")

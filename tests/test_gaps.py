@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chgen.runtime import InMemoryChannelLayer, Router
-from chgen.runtime.gaps import MAX_SENDERS, GapDetector
+from chgen.runtime.delivery.gaps import MAX_SENDERS, GapDetector
 from chgen.runtime.testing import WebsocketClient
 from generated.chat.payloads import Post
 from generated.chat.routing import routes

@@ -281,16 +281,16 @@ def test_a_layer_without_the_extension_gets_a_pump_that_reads_receive() -> None:
         async def handler(message: dict[str, Any]) -> None:
             got.append(message)
 
-        connection.on_layer_message(handler)
-        await connection.join("room")
-        assert connection._pump is not None, "other layers are read by a pump task"
+        connection.delivery.on_message(handler)
+        await connection.delivery.join("room")
+        assert connection.delivery._pump is not None, "other layers are read by a pump task"
         for n in range(3):
             await layer.group_send("room", {"type": "x", "n": n})
         await until(lambda: len(got) == 3)
         assert [m["n"] for m in got] == [0, 1, 2]
         assert layer.receives >= 3
-        await connection.release()
-        assert connection._pump is None
+        await connection.delivery.release()
+        assert connection.delivery._pump is None
 
     run(scenario)
 
@@ -306,17 +306,17 @@ def test_an_idle_member_has_no_delivery_task() -> None:
 
         before = len(asyncio.all_tasks())
         for connection in connections:
-            connection.on_layer_message(handler)
-            await connection.join("room")
+            connection.delivery.on_message(handler)
+            await connection.delivery.join("room")
         assert len(asyncio.all_tasks()) == before, "joined but idle: no task per socket"
-        assert all(c._pump is None for c in connections)
+        assert all(c.delivery._pump is None for c in connections)
         await layer.group_send("room", {"type": "x", "n": 1})
         # Handlers that need not wait finish inside group_send: no task at all.
         assert got == [1] * 50
-        assert all(c._pump is None for c in connections)
+        assert all(c.delivery._pump is None for c in connections)
         assert len(asyncio.all_tasks()) == before
         for connection in connections:
-            await connection.release()
+            await connection.delivery.release()
         assert layer.members("room") == frozenset()
 
     run(scenario)
@@ -353,8 +353,8 @@ def test_delivery_runs_in_the_members_context_not_the_senders() -> None:
         async def member() -> Connection:
             REQUEST_ID.set("member")
             connection = Connection({"type": "websocket"}, _noop_send, layer)
-            connection.on_layer_message(handler)
-            await connection.join("room")
+            connection.delivery.on_message(handler)
+            await connection.delivery.join("room")
             return connection
 
         connection = await asyncio.create_task(member())
@@ -366,7 +366,7 @@ def test_delivery_runs_in_the_members_context_not_the_senders() -> None:
         await asyncio.create_task(sender())
         await until(lambda: bool(seen))
         assert seen == ["member"]
-        await connection.release()
+        await connection.delivery.release()
 
     run(scenario)
 
@@ -382,16 +382,16 @@ def test_release_during_a_blocked_delivery_ends_it_and_later_messages_start_noth
             await gate.wait()
 
         connection = Connection({"type": "websocket"}, _noop_send, layer)
-        connection.on_layer_message(handler)
-        await connection.join("room")
-        channel = connection.channel_name
+        connection.delivery.on_message(handler)
+        await connection.delivery.join("room")
+        channel = connection.delivery.channel_name
         assert channel is not None
         await layer.group_send("room", {"type": "x"})
         await asyncio.wait_for(started.wait(), TIMEOUT)
-        await asyncio.wait_for(connection.release(), TIMEOUT)
-        assert connection._pump is None
+        await asyncio.wait_for(connection.delivery.release(), TIMEOUT)
+        assert connection.delivery._pump is None
         await layer.send(channel, {"type": "late"})  # to a channel nobody watches now
-        assert connection._pump is None
+        assert connection.delivery._pump is None
 
     run(scenario)
 
@@ -506,9 +506,9 @@ def test_a_closed_socket_leaves_nothing_forwarded_behind(opened: list[Connection
     async def scenario() -> None:
         app = Router(routes)
         sockets = await open_room(app, 2)
-        assert all(c._forwards for c in opened), "both forward their room's events"
+        assert all(c.delivery._forwards for c in opened), "both forward their room's events"
         await close_all(sockets)
-        assert [c._forwards for c in opened] == [None, None]
+        assert [c.delivery._forwards for c in opened] == [None, None]
 
     run(scenario)
 
@@ -567,14 +567,14 @@ def test_a_handler_that_sends_to_its_own_group_gets_every_message_in_order() -> 
                 await layer.group_send("room", {"type": "x", "n": message["n"] + 1})
 
         connection = Connection({"type": "websocket"}, _noop_send, layer)
-        connection.on_layer_message(relay)
-        await connection.join("room")
+        connection.delivery.on_message(relay)
+        await connection.delivery.join("room")
         await layer.group_send("room", {"type": "x", "n": 1})
         # The chain goes on in a task, not down the stack: the loop stays responsive.
         assert len(got) < count
         await until(lambda: len(got) == count)
         assert got == list(range(1, count + 1))
-        await connection.release()
+        await connection.delivery.release()
 
     run(scenario)
 
@@ -593,17 +593,17 @@ def test_a_handler_failing_at_once_is_logged_and_the_sender_never_hears_of_it(
             return asyncio.sleep(0)
 
         connection = Connection({"type": "websocket"}, _noop_send, layer)
-        connection.on_layer_message(handler)
-        await connection.join("room")
+        connection.delivery.on_message(handler)
+        await connection.delivery.join("room")
         for n in range(1, 4):
             await layer.group_send("room", {"type": "x", "n": n})
         await until(lambda: len(got) == 2)
         assert got == [1, 3]
-        await connection.release()
+        await connection.delivery.release()
 
-    with caplog.at_level(logging.ERROR, logger="chgen.runtime.connection"):
+    with caplog.at_level(logging.ERROR, logger="chgen.runtime.delivery.inbox"):
         run(scenario)
-    assert [r.getMessage() for r in caplog.records if r.name == "chgen.runtime.connection"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "chgen.runtime.delivery.inbox"] == [
         "error handling layer message of type 'x'"
     ]
 

@@ -1,8 +1,8 @@
 """Watermarks: a sender says, after a burst, how many group events it sent.
 
 A receiving socket notices a lost group event when a later event from the same sender
-arrives (chgen.runtime.gaps). Events lost at the very end of a burst have no later event, so
-a layer that drops without a word (channels_redis' core layer past its ``capacity``)
+arrives (``gaps``). Events lost at the very end of a burst have no later event, so a
+layer that drops without a word (channels_redis' core layer past its ``capacity``)
 would lose them silently. With watermarks on, a sender that sent to a group puts a small
 ``chgen.watermark`` message on it shortly afterwards, carrying the last sequence number;
 receivers check it like an event and never pass it on to consumers.
@@ -23,7 +23,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .layers import ChannelLayer
+from ..layers import ChannelLayer
 
 __all__ = ["WATERMARK", "Watermarks"]
 

@@ -1,7 +1,7 @@
 """Forward tables: which group events a socket writes itself, shared between sockets.
 
 A socket whose consumers keep chgen's own delivery hooks writes their group events
-straight out (see ``Connection.forward_group_events``). What it forwards is a few
+straight out (see ``Delivery.forward``). What it forwards is a few
 (group, source, envelope prefix) entries, and thousands of sockets in the same rooms
 have the same ones; a table per socket would cost each idle socket about 0.4 KiB. So
 tables are interned: sockets with the same entries share one, read-only, and it is
@@ -11,9 +11,12 @@ freed with the last of them.
 from __future__ import annotations
 
 import weakref
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["Entry", "ForwardTable", "with_entry", "without_entry"]
+__all__ = ["GROUP_EVENT", "Entry", "ForwardTable", "forwarded_event", "with_entry", "without_entry"]
+
+# Layer message type carrying a group event; see BaseConsumer.group_send_frame.
+GROUP_EVENT: Final = "chgen.event"
 
 # (group, source consumer name, envelope prefix; "" for none)
 Entry = tuple[str, str, str]
@@ -66,3 +69,18 @@ def without_entry(table: ForwardTable | None, entry: Entry) -> ForwardTable | No
     entries = list(table.entries)
     entries.remove(entry)
     return _interned(tuple(entries))
+
+
+def forwarded_event(message: dict[str, Any], table: ForwardTable) -> dict[str, Any] | None:
+    """The ASGI event that writes ``message`` to a socket forwarding by ``table``, or None
+    when the message is not a group event the table forwards (by exactly one stream)."""
+    if message.get("type") != GROUP_EVENT:
+        return None
+    try:
+        (prefix,) = table[message["group"]][message["source"]]
+        frame = message["frame"]
+    except (KeyError, TypeError, ValueError):
+        return None  # not forwarded here, by more than one stream, or not chgen's
+    if type(frame) is not str:
+        return None
+    return {"type": "websocket.send", "text": prefix + frame + "}" if prefix else frame}

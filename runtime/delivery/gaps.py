@@ -2,7 +2,8 @@
 
 Some channel layers drop messages without a word (channels_redis' core layer past its
 ``capacity``). Each socket numbers the group events it sends, per group; each receiving
-socket checks the numbers and logs how many events of a sender it never got.
+socket checks the numbers and logs how many events of a sender it never got. The logger
+keeps its first name, ``chgen.runtime.gaps``: log configurations and monitors know it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import uuid
 from typing import Any, Final
 
-from .watermarks import Watermarks
+from .watermarks import WATERMARK, Watermarks
 
 __all__ = ["GapDetector", "Sequencer"]
 
@@ -23,7 +24,7 @@ MAX_SENDERS: Final = 1024
 
 class Sequencer:
     """The sending side: a sender id and a counter per group, and the sender's
-    watermarks if they are on (chgen.runtime.watermarks)."""
+    watermarks if they are on (chgen.runtime.delivery.watermarks)."""
 
     def __init__(self, watermarks: Watermarks | None = None) -> None:
         self.sender = uuid.uuid4().hex[:16]
@@ -47,6 +48,15 @@ class GapDetector:
         # (group, sender) -> highest seq seen; a plain dict kept in least-recently-seen
         # order (pop and reinsert), so the oldest sender is the first key.
         self._last: dict[tuple[str, str], int] = {}
+
+    def admits(self, message: dict[str, Any]) -> bool:
+        """Check a numbered ``message`` for gaps; False for a watermark, which is for this
+        check alone and goes no further."""
+        if message.get("type") == WATERMARK:
+            self.check_watermark(message)
+            return False
+        self.check(message)
+        return True
 
     def check(self, message: dict[str, Any]) -> int:
         """How many events of this sender in this group were skipped before ``message``.
