@@ -1,5 +1,7 @@
-"""Shared fixtures: real uvicorn servers for the end-to-end tests (tests/test_e2e_*.py).
+"""Shared fixtures: real uvicorn servers for the end-to-end tests, and async tests.
 
+* An ``async def test_...`` runs on a fresh event loop, bounded in time: 20 s, or what
+  ``@pytest.mark.scenario_timeout(seconds)`` says. It may use fixtures like any test.
 * ``chat_server``: the example app, ``generated.chat.routing:application``, in a uvicorn
   subprocess started from the repository root, as a user would serve it.
 * ``faulty_app`` / ``faulty_server``: the fixture app in tests/fixtures/faulty, generated
@@ -7,12 +9,14 @@
   imported, and served by uvicorn in a thread so tests can inspect its channel layer and
   the handlers' records.
 
-Both are session-scoped: starting servers is the slow part of the suite.
+The servers are session-scoped: starting them is the slow part of the suite.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import inspect
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -24,6 +28,27 @@ from chgen.build import generate
 from chgen.writer import write
 
 FAULTY_DIR = Path(__file__).resolve().parent / "fixtures" / "faulty"
+SCENARIO_TIMEOUT = 20.0  # seconds an async test may take, unless its marker says otherwise
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "scenario_timeout(seconds): bound an async test by this many seconds"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an ``async def`` test to completion on a fresh event loop, failing it if it
+    takes longer than its bound; leave every other test to pytest."""
+    test = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(test):
+        return None
+    marker = pyfuncitem.get_closest_marker("scenario_timeout")
+    timeout = float(marker.args[0]) if marker is not None else SCENARIO_TIMEOUT
+    arguments = {name: pyfuncitem.funcargs[name] for name in inspect.signature(test).parameters}
+    asyncio.run(asyncio.wait_for(test(**arguments), timeout))
+    return True
 
 
 def _is_faulty_module(name: str) -> bool:

@@ -39,7 +39,6 @@ from e2e.server import (
     open_ws,
     recv_json,
     recv_many,
-    run,
     send_json,
 )
 from websockets.asyncio.client import ClientConnection
@@ -170,212 +169,182 @@ async def whoami(ws: ClientConnection) -> dict[str, Any]:
     return data
 
 
-def test_chgen_consumer_sees_the_django_user_of_the_session(
+async def test_chgen_consumer_sees_the_django_user_of_the_session(
     django: SubprocessServer, session_cookie: str
 ) -> None:
-    async def scenario() -> None:
-        async with connect(django, "/app/me/") as anonymous:
-            assert await whoami(anonymous) == {"username": "AnonymousUser", "authenticated": False}
-        async with connect(django, "/app/me/", session_cookie) as alice:
-            assert await whoami(alice) == {"username": USERNAME, "authenticated": True}
-
-    run(scenario())
+    async with connect(django, "/app/me/") as anonymous:
+        assert await whoami(anonymous) == {"username": "AnonymousUser", "authenticated": False}
+    async with connect(django, "/app/me/", session_cookie) as alice:
+        assert await whoami(alice) == {"username": USERNAME, "authenticated": True}
 
 
-def test_login_required_refuses_the_anonymous_socket_and_accepts_the_user(
+async def test_login_required_refuses_the_anonymous_socket_and_accepts_the_user(
     django: SubprocessServer, session_cookie: str
 ) -> None:
-    async def scenario() -> None:
-        with pytest.raises(InvalidStatus) as refused:
-            async with connect(django, "/app/private/"):
-                pass
-        assert refused.value.response.status_code == 403
-        async with connect(django, "/app/private/", session_cookie) as alice:
-            assert await whoami(alice) == {"username": USERNAME, "authenticated": True}
-
-    run(scenario())
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(django, "/app/private/"):
+            pass
+    assert refused.value.response.status_code == 403
+    async with connect(django, "/app/private/", session_cookie) as alice:
+        assert await whoami(alice) == {"username": USERNAME, "authenticated": True}
 
 
-def test_allowed_hosts_origin_validator_refuses_foreign_and_missing_origins(
+async def test_allowed_hosts_origin_validator_refuses_foreign_and_missing_origins(
     django: SubprocessServer,
 ) -> None:
-    async def scenario() -> None:
-        for bad in ("http://evil.example", None):
-            with pytest.raises(InvalidStatus) as refused:
-                async with connect(django, "/ws/lobby/", origin=bad):
-                    pass
-            assert refused.value.response.status_code == 403, bad
-
-    run(scenario())
+    for bad in ("http://evil.example", None):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(django, "/ws/lobby/", origin=bad):
+                pass
+        assert refused.value.response.status_code == 403, bad
 
 
-def test_chat_example_works_through_the_django_stack(
+async def test_chat_example_works_through_the_django_stack(
     django: SubprocessServer, session_cookie: str
 ) -> None:
     room, elsewhere = room_name("lobby"), room_name("other")
 
-    async def scenario() -> None:
-        async with (
-            connect(django, f"/ws/{room}/", session_cookie) as alice,
-            connect(django, f"/ws/{room}/") as bob,
-            connect(django, f"/ws/{elsewhere}/") as carol,
-        ):
-            await send_json(alice, post(1, "hello from Django"))
-            ack, posted = split_ack_and_posted(await recv_many(alice, 2))
-            assert ack == {"type": "post", "id": 1, "data": {"id": ack["data"]["id"]}}
-            assert posted == {
-                "type": "posted",
-                "data": {"id": ack["data"]["id"], "text": "hello from Django"},
-            }
-            assert await recv_json(bob) == chat(posted)
-            await assert_silent(carol)
-            # Validation errors and the second stream behave as without Django.
-            await send_json(bob, chat({"type": "post", "id": 2, "data": {"text": 5}}))
-            error = (await recv_json(bob))["payload"]
-            assert (error["type"], error["id"], error["error"]["code"]) == ("error", 2, "invalid")
-            say = {"type": "say", "id": 3, "data": {"text": "hi"}}
-            await send_json(bob, {"stream": "echo", "payload": say})
-            assert await recv_json(bob) == {"stream": "echo", "payload": say}
-
-    run(scenario())
+    async with (
+        connect(django, f"/ws/{room}/", session_cookie) as alice,
+        connect(django, f"/ws/{room}/") as bob,
+        connect(django, f"/ws/{elsewhere}/") as carol,
+    ):
+        await send_json(alice, post(1, "hello from Django"))
+        ack, posted = split_ack_and_posted(await recv_many(alice, 2))
+        assert ack == {"type": "post", "id": 1, "data": {"id": ack["data"]["id"]}}
+        assert posted == {
+            "type": "posted",
+            "data": {"id": ack["data"]["id"], "text": "hello from Django"},
+        }
+        assert await recv_json(bob) == chat(posted)
+        await assert_silent(carol)
+        # Validation errors and the second stream behave as without Django.
+        await send_json(bob, chat({"type": "post", "id": 2, "data": {"text": 5}}))
+        error = (await recv_json(bob))["payload"]
+        assert (error["type"], error["id"], error["error"]["code"]) == ("error", 2, "invalid")
+        say = {"type": "say", "id": 3, "data": {"text": "hi"}}
+        await send_json(bob, {"stream": "echo", "payload": say})
+        assert await recv_json(bob) == {"stream": "echo", "payload": say}
 
 
 # -- chgen and hand-written Channels consumers in the same groups -------------------------
 
 
-def test_chgen_group_event_reaches_a_hand_written_channels_consumer(
+async def test_chgen_group_event_reaches_a_hand_written_channels_consumer(
     django: SubprocessServer,
 ) -> None:
     room = room_name("mixed")
 
-    async def scenario() -> None:
-        async with (
-            connect(django, f"/ws/{room}/") as member,
-            connect(django, f"/watch/{room}/") as watcher,
-        ):
-            await send_json(member, post(1, "seen by Channels"))
-            _, posted = split_ack_and_posted(await recv_many(member, 2))
-            # RoomWatcher.chgen_event got {"type": "chgen.event", "group", "source", "frame"}.
-            assert await recv_json(watcher) == {
-                "chgen": posted,
-                "source": "Chat",
-                "group": f"room.{room}",
-            }
-
-    run(scenario())
+    async with (
+        connect(django, f"/ws/{room}/") as member,
+        connect(django, f"/watch/{room}/") as watcher,
+    ):
+        await send_json(member, post(1, "seen by Channels"))
+        _, posted = split_ack_and_posted(await recv_many(member, 2))
+        # RoomWatcher.chgen_event got {"type": "chgen.event", "group", "source", "frame"}.
+        assert await recv_json(watcher) == {
+            "chgen": posted,
+            "source": "Chat",
+            "group": f"room.{room}",
+        }
 
 
-def test_a_channels_consumer_with_chgen_watermark_lives_through_watermarks(
+async def test_a_channels_consumer_with_chgen_watermark_lives_through_watermarks(
     django: SubprocessServer,
 ) -> None:
     room = room_name("marks")
 
-    async def scenario() -> None:
-        async with (
-            connect(django, f"/ws/{room}/") as member,
-            connect(django, f"/watch/{room}/") as watcher,
-        ):
-            await send_json(member, post(1, "first"))
-            await recv_many(member, 2)
-            assert (await recv_json(watcher))["chgen"]["data"]["text"] == "first"
+    async with (
+        connect(django, f"/ws/{room}/") as member,
+        connect(django, f"/watch/{room}/") as watcher,
+    ):
+        await send_json(member, post(1, "first"))
+        await recv_many(member, 2)
+        assert (await recv_json(watcher))["chgen"]["data"]["text"] == "first"
 
-            async def three_watermarks() -> bool:
-                # 0.05 s after the post, then 0.1 s and 0.2 s apart.
-                await send_json(watcher, {"watermarks": True})
-                return (await recv_json(watcher))["watermarks"] == 3
+        async def three_watermarks() -> bool:
+            # 0.05 s after the post, then 0.1 s and 0.2 s apart.
+            await send_json(watcher, {"watermarks": True})
+            return (await recv_json(watcher))["watermarks"] == 3
 
-            await eventually(three_watermarks, "three watermarks reached RoomWatcher")
-            # Its socket is alive and still gets chgen's events.
-            await send_json(member, post(2, "second"))
-            assert (await recv_json(watcher))["chgen"]["data"]["text"] == "second"
-
-    run(scenario())
+        await eventually(three_watermarks, "three watermarks reached RoomWatcher")
+        # Its socket is alive and still gets chgen's events.
+        await send_json(member, post(2, "second"))
+        assert (await recv_json(watcher))["chgen"]["data"]["text"] == "second"
 
 
-def test_channels_chat_message_reaches_a_chgen_consumer_through_its_layer_mapping(
+async def test_channels_chat_message_reaches_a_chgen_consumer_through_its_layer_mapping(
     django: SubprocessServer,
 ) -> None:
     room = room_name("mapped")
 
-    async def scenario() -> None:
-        async with (
-            connect(django, f"/app/room/{room}/") as listener,
-            connect(django, f"/watch/{room}/") as watcher,
-        ):
-            await send_json(watcher, {"say": "hello, chgen"})
-            # It really went to the group: the watcher itself is a member and got it.
-            assert await recv_json(watcher) == {"chat.message": "hello, chgen"}
-            # Listener.chat_message got ChatMessage(text=...) and sent a heard event.
-            assert await recv_json(listener) == {"type": "heard", "data": {"text": "hello, chgen"}}
-
-    run(scenario())
+    async with (
+        connect(django, f"/app/room/{room}/") as listener,
+        connect(django, f"/watch/{room}/") as watcher,
+    ):
+        await send_json(watcher, {"say": "hello, chgen"})
+        # It really went to the group: the watcher itself is a member and got it.
+        assert await recv_json(watcher) == {"chat.message": "hello, chgen"}
+        # Listener.chat_message got ChatMessage(text=...) and sent a heard event.
+        assert await recv_json(listener) == {"type": "heard", "data": {"text": "hello, chgen"}}
 
 
-def test_invalid_chat_message_is_dropped_with_a_warning_and_the_socket_lives_on(
+async def test_invalid_chat_message_is_dropped_with_a_warning_and_the_socket_lives_on(
     django: SubprocessServer,
 ) -> None:
     room = room_name("invalid")
     seen = len(django.output())
 
-    async def scenario() -> None:
-        async with (
-            connect(django, f"/app/room/{room}/") as listener,
-            connect(django, f"/watch/{room}/") as watcher,
-        ):
-            await send_json(watcher, {"say": 5})  # ChatMessage.text must be a string
-            assert await recv_json(watcher) == {"chat.message": 5}
-            await assert_silent(listener)
-            await eventually(lambda: INVALID_CHAT_MESSAGE in django.output()[seen:], "warning")
-            await send_json(watcher, {"say": "valid"})
-            assert await recv_json(listener) == {"type": "heard", "data": {"text": "valid"}}
-
-    run(scenario())
+    async with (
+        connect(django, f"/app/room/{room}/") as listener,
+        connect(django, f"/watch/{room}/") as watcher,
+    ):
+        await send_json(watcher, {"say": 5})  # ChatMessage.text must be a string
+        assert await recv_json(watcher) == {"chat.message": 5}
+        await assert_silent(listener)
+        await eventually(lambda: INVALID_CHAT_MESSAGE in django.output()[seen:], "warning")
+        await send_json(watcher, {"say": "valid"})
+        assert await recv_json(listener) == {"type": "heard", "data": {"text": "valid"}}
 
 
-def test_unmapped_chat_message_is_dropped_with_a_warning_and_the_socket_lives_on(
+async def test_unmapped_chat_message_is_dropped_with_a_warning_and_the_socket_lives_on(
     django: SubprocessServer,
 ) -> None:
     """The chat example's consumers map no layer message: they log and drop it."""
     room = room_name("drop")
     seen = len(django.output())
 
-    async def scenario() -> None:
-        async with (
-            connect(django, f"/ws/{room}/") as member,
-            connect(django, f"/watch/{room}/") as watcher,
-        ):
-            await send_json(watcher, {"say": "hello, chat?"})
-            assert await recv_json(watcher) == {"chat.message": "hello, chat?"}
-            await assert_silent(member)
-            await eventually(lambda: DROPPED_CHAT_MESSAGE in django.output()[seen:], "warning")
-            # The chgen socket and its group delivery keep working.
-            await send_json(member, post(7, "still here"))
-            _, posted = split_ack_and_posted(await recv_many(member, 2))
-            assert posted["data"]["text"] == "still here"
-            assert (await recv_json(watcher))["chgen"] == posted
-
-    run(scenario())
+    async with (
+        connect(django, f"/ws/{room}/") as member,
+        connect(django, f"/watch/{room}/") as watcher,
+    ):
+        await send_json(watcher, {"say": "hello, chat?"})
+        assert await recv_json(watcher) == {"chat.message": "hello, chat?"}
+        await assert_silent(member)
+        await eventually(lambda: DROPPED_CHAT_MESSAGE in django.output()[seen:], "warning")
+        # The chgen socket and its group delivery keep working.
+        await send_json(member, post(7, "still here"))
+        _, posted = split_ack_and_posted(await recv_many(member, 2))
+        assert posted["data"]["text"] == "still here"
+        assert (await recv_json(watcher))["chgen"] == posted
 
 
-def test_hand_written_consumer_reaches_chgen_with_a_chgen_event_envelope(
+async def test_hand_written_consumer_reaches_chgen_with_a_chgen_event_envelope(
     django: SubprocessServer,
 ) -> None:
     """A Channels consumer may also send what chgen's group_send_event sends: members
     running the named consumer (``source``) forward the frame to their clients as is."""
     room = room_name("relay")
 
-    async def scenario() -> None:
-        async with (
-            connect(django, f"/ws/{room}/") as member,
-            connect(django, f"/watch/{room}/") as watcher,
-        ):
-            await send_json(watcher, {"post": "from a Channels consumer"})
-            frame = {"type": "posted", "data": {"id": 0, "text": "from a Channels consumer"}}
-            assert await recv_json(member) == chat(frame)
-            assert (await recv_json(watcher))["chgen"] == frame
-            await assert_silent(member)
-
-    run(scenario())
+    async with (
+        connect(django, f"/ws/{room}/") as member,
+        connect(django, f"/watch/{room}/") as watcher,
+    ):
+        await send_json(watcher, {"post": "from a Channels consumer"})
+        frame = {"type": "posted", "data": {"id": 0, "text": "from a Channels consumer"}}
+        assert await recv_json(member) == chat(frame)
+        assert (await recv_json(watcher))["chgen"] == frame
+        await assert_silent(member)
 
 
 # -- in this process: Channels' test tools and in-memory layer ----------------------------
@@ -402,43 +371,37 @@ async def communicator_post(
     return posted, peers
 
 
-def test_websocket_communicator_drives_the_generated_chat_app() -> None:
+async def test_websocket_communicator_drives_the_generated_chat_app() -> None:
     communicator = websocket_communicator()
 
-    async def scenario() -> None:
-        client = communicator(chat_routing.application, "/ws/lobby/")
-        connected, subprotocol = await client.connect()
-        assert connected and subprotocol is None
-        await client.send_json_to(post(1, "hi"))
-        frames = [await client.receive_json_from(timeout=2) for _ in range(2)]
-        ack, posted = split_ack_and_posted(frames)
-        assert ack["id"] == 1 and ack["data"] == {"id": posted["data"]["id"]}
-        assert posted["data"]["text"] == "hi"
-        await client.send_to(text_data="not json")
-        error = await client.receive_json_from(timeout=2)
-        assert error["type"] == "error" and error["error"]["code"] == "bad_json"
-        assert await client.receive_nothing(timeout=0.1)
-        await client.disconnect()
-
-    run(scenario())
+    client = communicator(chat_routing.application, "/ws/lobby/")
+    connected, subprotocol = await client.connect()
+    assert connected and subprotocol is None
+    await client.send_json_to(post(1, "hi"))
+    frames = [await client.receive_json_from(timeout=2) for _ in range(2)]
+    ack, posted = split_ack_and_posted(frames)
+    assert ack["id"] == 1 and ack["data"] == {"id": posted["data"]["id"]}
+    assert posted["data"]["text"] == "hi"
+    await client.send_to(text_data="not json")
+    error = await client.receive_json_from(timeout=2)
+    assert error["type"] == "error" and error["error"]["code"] == "bad_json"
+    assert await client.receive_nothing(timeout=0.1)
+    await client.disconnect()
 
 
-def test_chat_room_broadcast_on_channels_in_memory_layer() -> None:
+async def test_chat_room_broadcast_on_channels_in_memory_layer() -> None:
     communicator = websocket_communicator()
     layer = ChannelsInMemoryLayer()
     app = Router(chat_routing.routes, layer=layer)
 
-    async def scenario() -> None:
-        posted, peers = await communicator_post(communicator, app, "lobby", ("lobby", "hall"))
-        same_room, other_room = peers
-        assert await same_room.receive_json_from(timeout=2) == chat(posted)
-        assert await other_room.receive_nothing(timeout=0.2)
-        for peer in peers:
-            await peer.disconnect()
-        # Every socket left its groups when it closed.
-        assert layer.groups == {}
-
-    run(scenario())
+    posted, peers = await communicator_post(communicator, app, "lobby", ("lobby", "hall"))
+    same_room, other_room = peers
+    assert await same_room.receive_json_from(timeout=2) == chat(posted)
+    assert await other_room.receive_nothing(timeout=0.2)
+    for peer in peers:
+        await peer.disconnect()
+    # Every socket left its groups when it closed.
+    assert layer.groups == {}
 
 
 class RoomMember(JsonWebsocketConsumer):
@@ -448,7 +411,7 @@ class RoomMember(JsonWebsocketConsumer):
     connection_group_templates: ClassVar[tuple[str, ...]] = ("room.{room}",)
 
 
-def test_group_names_must_follow_channels_rules_on_a_channels_layer(
+async def test_group_names_must_follow_channels_rules_on_a_channels_layer(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Channels' layers (and RedisChannelLayer) only take ASCII ``[A-Za-z0-9._-]`` group names
@@ -456,13 +419,9 @@ def test_group_names_must_follow_channels_rules_on_a_channels_layer(
     breaks the rule is refused (1011 before accept: HTTP 403 from a real server)."""
     communicator = websocket_communicator()
     app = Router([route(r"^/r/(?P<room>[^/]+)/$", RoomMember)], layer=ChannelsInMemoryLayer())
-
-    async def scenario() -> None:
-        fine = communicator(app, "/r/plain-name/")
-        assert await fine.connect() == (True, None)
-        await fine.disconnect()
-        refused = communicator(app, "/r/caf\u00e9/")
-        assert await refused.connect() == (False, 1011)
-
-    run(scenario())
+    fine = communicator(app, "/r/plain-name/")
+    assert await fine.connect() == (True, None)
+    await fine.disconnect()
+    refused = communicator(app, "/r/caf\u00e9/")
+    assert await refused.connect() == (False, 1011)
     assert "Group name must be a valid unicode string" in caplog.text

@@ -25,7 +25,6 @@ from e2e.server import (
     open_ws,
     recv_json,
     recv_many,
-    run,
     send_json,
 )
 from websockets.asyncio.client import ClientConnection
@@ -205,64 +204,58 @@ BAD_INPUTS: dict[str, Bad] = {
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_gives_its_error_and_socket_keeps_working(
+async def test_bad_input_gives_its_error_and_socket_keeps_working(
     chat_server: SubprocessServer, case: str
 ) -> None:
     sent, code, stream, msg_id, paths = BAD_INPUTS[case]
     url = f"{chat_server.base_url()}/ws/{chat_room()}/"
 
-    async def scenario() -> None:
-        async with open_ws(url) as ws:
-            await assert_socket_works(ws, "before")
-            await ws.send(sent)
-            frame = await recv_json(ws)
-            if stream is None:
-                assert "stream" not in frame, f"expected a top-level error, got {frame}"
-                error = frame
-            else:
-                assert set(frame) == {"stream", "payload"}, frame
-                assert frame["stream"] == stream, frame
-                error = frame["payload"]
-            assert error["type"] == "error", frame
-            assert error["error"]["code"] == code, frame
-            assert isinstance(error["error"]["message"], str) and error["error"]["message"]
-            if msg_id is None:
-                assert "id" not in error, frame
-            else:
-                assert error["id"] == msg_id, frame
-            if paths is not None:
-                details = error["error"].get("details")
-                assert details, f"expected details, got {frame}"
-                for detail in details:
-                    assert set(detail) == {"path", "message"}, detail
-                    assert isinstance(detail["message"], str) and detail["message"], detail
-                assert set(paths) <= set(error_paths(error)), frame
-            # exactly one answer to the bad frame, and the socket is still fully usable
-            await assert_silent(ws, 0.1)
-            await assert_socket_works(ws, "after")
-            await assert_socket_works(ws, "again")
-
-    run(scenario())
+    async with open_ws(url) as ws:
+        await assert_socket_works(ws, "before")
+        await ws.send(sent)
+        frame = await recv_json(ws)
+        if stream is None:
+            assert "stream" not in frame, f"expected a top-level error, got {frame}"
+            error = frame
+        else:
+            assert set(frame) == {"stream", "payload"}, frame
+            assert frame["stream"] == stream, frame
+            error = frame["payload"]
+        assert error["type"] == "error", frame
+        assert error["error"]["code"] == code, frame
+        assert isinstance(error["error"]["message"], str) and error["error"]["message"]
+        if msg_id is None:
+            assert "id" not in error, frame
+        else:
+            assert error["id"] == msg_id, frame
+        if paths is not None:
+            details = error["error"].get("details")
+            assert details, f"expected details, got {frame}"
+            for detail in details:
+                assert set(detail) == {"path", "message"}, detail
+                assert isinstance(detail["message"], str) and detail["message"], detail
+            assert set(paths) <= set(error_paths(error)), frame
+        # exactly one answer to the bad frame, and the socket is still fully usable
+        await assert_silent(ws, 0.1)
+        await assert_socket_works(ws, "after")
+        await assert_socket_works(ws, "again")
 
 
-def test_invalid_payload_reports_every_problem(chat_server: SubprocessServer) -> None:
+async def test_invalid_payload_reports_every_problem(chat_server: SubprocessServer) -> None:
     url = f"{chat_server.base_url()}/ws/{chat_room()}/"
 
-    async def scenario() -> None:
-        async with open_ws(url) as ws:
-            await ws.send(say({"text": 12, "b": 1, "a": 2}, "multi"))
-            frame = await recv_json(ws)
-            assert frame["stream"] == "echo"
-            assert frame["payload"]["id"] == "multi"
-            assert frame["payload"]["error"]["code"] == "invalid"
-            assert sorted(error_paths(frame["payload"])) == ["$.data.a", "$.data.b", "$.data.text"]
-            await assert_socket_works(ws, "after")
-
-    run(scenario())
+    async with open_ws(url) as ws:
+        await ws.send(say({"text": 12, "b": 1, "a": 2}, "multi"))
+        frame = await recv_json(ws)
+        assert frame["stream"] == "echo"
+        assert frame["payload"]["id"] == "multi"
+        assert frame["payload"]["error"]["code"] == "invalid"
+        assert sorted(error_paths(frame["payload"])) == ["$.data.a", "$.data.b", "$.data.text"]
+        await assert_socket_works(ws, "after")
 
 
 @pytest.mark.parametrize("bad_stream", ["chat", "echo"])
-def test_bad_frames_on_one_stream_do_not_lose_the_other_streams_traffic(
+async def test_bad_frames_on_one_stream_do_not_lose_the_other_streams_traffic(
     chat_server: SubprocessServer, bad_stream: str
 ) -> None:
     url = f"{chat_server.base_url()}/ws/{chat_room()}/"
@@ -285,81 +278,74 @@ def test_bad_frames_on_one_stream_do_not_lose_the_other_streams_traffic(
     good_stream = "echo" if bad_stream == "chat" else "chat"
     rounds = 20
 
-    async def scenario() -> None:
-        async with open_ws(url) as ws:
-            # Fire everything first, then read: the server sees bad and good frames interleaved.
-            for i in range(rounds):
-                await ws.send(bad_frames[i % len(bad_frames)])
-                if good_stream == "echo":
-                    await send_json(
-                        ws, wrapped("echo", {"type": "say", "id": i, "data": {"text": f"m{i}"}})
-                    )
-                else:
-                    await send_json(
-                        ws, wrapped("chat", {"type": "post", "id": i, "data": {"text": f"m{i}"}})
-                    )
-            per_good = 1 if good_stream == "echo" else 2  # a post also brings its broadcast
-            frames = await recv_many(ws, rounds * (1 + per_good))
-            await assert_silent(ws, 0.1)
-
-            errors = [f for f in frames if (f.get("payload") or f)["type"] == "error"]
-            good = [f for f in frames if (f.get("payload") or f)["type"] != "error"]
-            assert len(errors) == rounds, errors
-            assert all(f.get("stream", bad_stream) == bad_stream for f in errors), errors
+    async with open_ws(url) as ws:
+        # Fire everything first, then read: the server sees bad and good frames interleaved.
+        for i in range(rounds):
+            await ws.send(bad_frames[i % len(bad_frames)])
             if good_stream == "echo":
-                assert good == [
-                    wrapped("echo", {"type": "say", "id": i, "data": {"text": f"m{i}"}})
-                    for i in range(rounds)
-                ]
+                await send_json(
+                    ws, wrapped("echo", {"type": "say", "id": i, "data": {"text": f"m{i}"}})
+                )
             else:
-                acks = [f["payload"] for f in good if f["payload"]["type"] == "post"]
-                posted = [f["payload"] for f in good if f["payload"]["type"] == "posted"]
-                assert [a["id"] for a in acks] == list(range(rounds))
-                assert [p["data"]["text"] for p in posted] == [f"m{i}" for i in range(rounds)]
-                assert [a["data"]["id"] for a in acks] == [p["data"]["id"] for p in posted]
-                assert all(f["stream"] == "chat" for f in good)
+                await send_json(
+                    ws, wrapped("chat", {"type": "post", "id": i, "data": {"text": f"m{i}"}})
+                )
+        per_good = 1 if good_stream == "echo" else 2  # a post also brings its broadcast
+        frames = await recv_many(ws, rounds * (1 + per_good))
+        await assert_silent(ws, 0.1)
 
-    run(scenario())
+        errors = [f for f in frames if (f.get("payload") or f)["type"] == "error"]
+        good = [f for f in frames if (f.get("payload") or f)["type"] != "error"]
+        assert len(errors) == rounds, errors
+        assert all(f.get("stream", bad_stream) == bad_stream for f in errors), errors
+        if good_stream == "echo":
+            assert good == [
+                wrapped("echo", {"type": "say", "id": i, "data": {"text": f"m{i}"}})
+                for i in range(rounds)
+            ]
+        else:
+            acks = [f["payload"] for f in good if f["payload"]["type"] == "post"]
+            posted = [f["payload"] for f in good if f["payload"]["type"] == "posted"]
+            assert [a["id"] for a in acks] == list(range(rounds))
+            assert [p["data"]["text"] for p in posted] == [f"m{i}" for i in range(rounds)]
+            assert [a["data"]["id"] for a in acks] == [p["data"]["id"] for p in posted]
+            assert all(f["stream"] == "chat" for f in good)
 
 
-def test_too_large_message_closes_with_1009(chat_server: SubprocessServer) -> None:
+async def test_too_large_message_closes_with_1009(chat_server: SubprocessServer) -> None:
     base = chat_server.base_url()
 
-    async def scenario() -> None:
-        async with open_ws(f"{base}/ws/{chat_room()}/") as ws:
-            # Just under the limit (1 MiB characters) is an ordinary, answerable frame.
-            big_but_allowed = say({"text": "a" * 1_000_000}, "big")
-            assert len(big_but_allowed) <= 1 << 20
-            await ws.send(big_but_allowed)
-            frame = await recv_json(ws)
-            assert frame["payload"]["error"]["code"] == "invalid"
-            assert frame["payload"]["id"] == "big"
+    async with open_ws(f"{base}/ws/{chat_room()}/") as ws:
+        # Just under the limit (1 MiB characters) is an ordinary, answerable frame.
+        big_but_allowed = say({"text": "a" * 1_000_000}, "big")
+        assert len(big_but_allowed) <= 1 << 20
+        await ws.send(big_but_allowed)
+        frame = await recv_json(ws)
+        assert frame["payload"]["error"]["code"] == "invalid"
+        assert frame["payload"]["id"] == "big"
 
-            await ws.send("x" * 1_100_000)
-            with pytest.raises(ConnectionClosed):
-                await recv_json(ws)
-            assert ws.close_code == 1009, (ws.close_code, ws.close_reason)
+        await ws.send("x" * 1_100_000)
+        with pytest.raises(ConnectionClosed):
+            await recv_json(ws)
+        assert ws.close_code == 1009, (ws.close_code, ws.close_reason)
 
-        # The server itself is fine.
-        async with open_ws(f"{base}/ws/{chat_room()}/") as ws:
-            await assert_socket_works(ws, "next")
-
-    run(scenario())
+    # The server itself is fine.
+    async with open_ws(f"{base}/ws/{chat_room()}/") as ws:
+        await assert_socket_works(ws, "next")
 
 
 @pytest.mark.parametrize("path", ["/nope/", "/ws/UPPER/", "/ws/lobby", "/ws/lobby/extra/", "/"])
-def test_unknown_path_is_refused_at_handshake(chat_server: SubprocessServer, path: str) -> None:
+async def test_unknown_path_is_refused_at_handshake(
+    chat_server: SubprocessServer, path: str
+) -> None:
     base = chat_server.base_url()
 
-    async def scenario() -> None:
-        with pytest.raises(InvalidStatus) as refused:
-            async with open_ws(f"{base}{path}"):
-                pass
-        assert refused.value.response.status_code == 403
-        async with open_ws(f"{base}/ws/{chat_room()}/") as ws:
-            await assert_socket_works(ws, "still-serving")
-
-    run(scenario())
+    with pytest.raises(InvalidStatus) as refused:
+        async with open_ws(f"{base}{path}"):
+            pass
+    assert refused.value.response.status_code == 403
+    async with open_ws(f"{base}/ws/{chat_room()}/") as ws:
+        await assert_socket_works(ws, "still-serving")
 
 
 # -- handler failures and disconnects on the faulty fixture app --------------------------
@@ -368,12 +354,13 @@ SECRET_WORDS = ("secret", "internal detail", "RuntimeError", "Traceback")
 
 
 @pytest.mark.parametrize("shape", ["mux", "solo"])
-def test_failing_handler_gives_internal_error_and_cleans_up_on_close(
+async def test_failing_handler_gives_internal_error_and_cleans_up_on_close(
     faulty_app: FaultyApp,
     faulty_server: ThreadServer,
     caplog: pytest.LogCaptureFixture,
     shape: str,
 ) -> None:
+    caplog.set_level(logging.ERROR, logger="chgen")
     layer = faulty_app.routing.application.layer
     records = faulty_app.handlers.DISCONNECTS
     room = letters_room()
@@ -403,59 +390,54 @@ def test_failing_handler_gives_internal_error_and_cleans_up_on_close(
             await send_json(ws, wrapped("echo", say))
             assert await recv_json(ws) == wrapped("echo", say)
 
-    async def scenario() -> str:
-        async with open_ws(url) as ws:
-            # Connection groups are joined before the handshake completes.
-            members = layer.members(group)
-            assert len(members) == 1, members
-            channel: str = next(iter(members))
-            await request_ok(ws, "first")
+    async with open_ws(url) as ws:
+        # Connection groups are joined before the handshake completes.
+        members = layer.members(group)
+        assert len(members) == 1, members
+        channel: str = next(iter(members))
+        await request_ok(ws, "first")
 
-            for msg_id in ("boom-1", 2):
-                await send_json(
-                    ws, frame_for("work", {"type": "boom", "id": msg_id, "data": {"text": "go"}})
-                )
-                raw = await ws.recv()
-                assert isinstance(raw, str)
-                for word in SECRET_WORDS:
-                    assert word.lower() not in raw.lower(), raw
-                error = unwrap("work", orjson.loads(raw))
-                assert error["type"] == "error"
-                assert error["id"] == msg_id
-                assert error["error"]["code"] == "internal"
-                assert "details" not in error["error"], error
-                await request_ok(ws, f"after-{msg_id}")
-            # Without an id the failure is still reported, just not correlated.
-            await send_json(ws, frame_for("work", {"type": "boom", "data": {"text": "go"}}))
+        for msg_id in ("boom-1", 2):
+            await send_json(
+                ws, frame_for("work", {"type": "boom", "id": msg_id, "data": {"text": "go"}})
+            )
             raw = await ws.recv()
             assert isinstance(raw, str)
-            assert "secret" not in raw.lower(), raw
+            for word in SECRET_WORDS:
+                assert word.lower() not in raw.lower(), raw
             error = unwrap("work", orjson.loads(raw))
-            assert error == {
-                "type": "error",
-                "error": {"code": "internal", "message": error["error"]["message"]},
-            }
-            await request_ok(ws, "after-no-id")
-            await assert_silent(ws, 0.1)
-            assert layer.members(group) == {channel}
-            assert not [r for r in records if r[1] == {"room": room}], records
-        return channel
+            assert error["type"] == "error"
+            assert error["id"] == msg_id
+            assert error["error"]["code"] == "internal"
+            assert "details" not in error["error"], error
+            await request_ok(ws, f"after-{msg_id}")
+        # Without an id the failure is still reported, just not correlated.
+        await send_json(ws, frame_for("work", {"type": "boom", "data": {"text": "go"}}))
+        raw = await ws.recv()
+        assert isinstance(raw, str)
+        assert "secret" not in raw.lower(), raw
+        error = unwrap("work", orjson.loads(raw))
+        assert error == {
+            "type": "error",
+            "error": {"code": "internal", "message": error["error"]["message"]},
+        }
+        await request_ok(ws, "after-no-id")
+        await assert_silent(ws, 0.1)
+        assert layer.members(group) == {channel}
+        assert not [r for r in records if r[1] == {"room": room}], records
 
-    with caplog.at_level(logging.ERROR, logger="chgen"):
-        channel = run(scenario())
+    # Once the client has gone, disconnect() ran (once per consumer) and the group is left.
+    expected = [("Worker", {"room": room}, 1000)]
+    if shape == "mux":
+        expected.append(("Parrot", {"room": room}, 1000))
 
-        # Once the client has gone, disconnect() ran (once per consumer) and the group is left.
-        expected = [("Worker", {"room": room}, 1000)]
-        if shape == "mux":
-            expected.append(("Parrot", {"room": room}, 1000))
+    def cleaned_up() -> bool:
+        mine = [r for r in records if r[1] == {"room": room}]
+        return sorted(mine) == sorted(expected) and channel not in layer.members(group)
 
-        def cleaned_up() -> bool:
-            mine = [r for r in records if r[1] == {"room": room}]
-            return sorted(mine) == sorted(expected) and channel not in layer.members(group)
-
-        run(eventually(cleaned_up, "disconnect() ran and the group was left"))
-        assert sorted(r for r in records if r[1] == {"room": room}) == sorted(expected)
-        assert layer.members(group) == frozenset()
+    await eventually(cleaned_up, "disconnect() ran and the group was left")
+    assert sorted(r for r in records if r[1] == {"room": room}) == sorted(expected)
+    assert layer.members(group) == frozenset()
 
     # The server logged what the client was not told: one traceback per failed request.
     failures = [
@@ -472,7 +454,7 @@ def test_failing_handler_gives_internal_error_and_cleans_up_on_close(
 
 
 @pytest.mark.parametrize("shape", ["mux", "solo"])
-def test_abrupt_disconnect_still_runs_disconnect_and_leaves_groups(
+async def test_abrupt_disconnect_still_runs_disconnect_and_leaves_groups(
     faulty_app: FaultyApp, faulty_server: ThreadServer, shape: str
 ) -> None:
     layer = faulty_app.routing.application.layer
@@ -480,55 +462,46 @@ def test_abrupt_disconnect_still_runs_disconnect_and_leaves_groups(
     room = letters_room()
     group = f"room.{room}"
 
-    async def scenario() -> None:
-        ws = await open_ws(f"{faulty_server.base_url()}/{shape}/{room}/")
-        assert len(layer.members(group)) == 1
-        ws.transport.abort()  # no close frame: the TCP connection just drops
-        await asyncio.wait_for(ws.wait_closed(), 5)
-        await eventually(lambda: any(r[1] == {"room": room} for r in records), "disconnect()")
-        await eventually(lambda: layer.members(group) == frozenset(), "group left")
-        mine = [r for r in records if r[1] == {"room": room}]
-        names = sorted(r[0] for r in mine)
-        assert names == (["Parrot", "Worker"] if shape == "mux" else ["Worker"]), mine
-        assert all(r[2] != 1000 for r in mine), mine  # not reported as a clean close
-
-    run(scenario())
+    ws = await open_ws(f"{faulty_server.base_url()}/{shape}/{room}/")
+    assert len(layer.members(group)) == 1
+    ws.transport.abort()  # no close frame: the TCP connection just drops
+    await asyncio.wait_for(ws.wait_closed(), 5)
+    await eventually(lambda: any(r[1] == {"room": room} for r in records), "disconnect()")
+    await eventually(lambda: layer.members(group) == frozenset(), "group left")
+    mine = [r for r in records if r[1] == {"room": room}]
+    names = sorted(r[0] for r in mine)
+    assert names == (["Parrot", "Worker"] if shape == "mux" else ["Worker"]), mine
+    assert all(r[2] != 1000 for r in mine), mine  # not reported as a clean close
 
 
-def test_too_large_message_closes_solo_consumer_with_1009(
+async def test_too_large_message_closes_solo_consumer_with_1009(
     faulty_app: FaultyApp, faulty_server: ThreadServer
 ) -> None:
     layer = faulty_app.routing.application.layer
     records = faulty_app.handlers.DISCONNECTS
     room = letters_room()
 
-    async def scenario() -> None:
-        async with open_ws(f"{faulty_server.base_url()}/solo/{room}/") as ws:
-            await ws.send("x" * 1_100_000)
-            with pytest.raises(ConnectionClosed):
-                await recv_json(ws)
-            assert ws.close_code == 1009, (ws.close_code, ws.close_reason)
-        await eventually(lambda: any(r[1] == {"room": room} for r in records), "disconnect()")
-        await eventually(lambda: layer.members(f"room.{room}") == frozenset(), "group left")
-
-    run(scenario())
+    async with open_ws(f"{faulty_server.base_url()}/solo/{room}/") as ws:
+        await ws.send("x" * 1_100_000)
+        with pytest.raises(ConnectionClosed):
+            await recv_json(ws)
+        assert ws.close_code == 1009, (ws.close_code, ws.close_reason)
+    await eventually(lambda: any(r[1] == {"room": room} for r in records), "disconnect()")
+    await eventually(lambda: layer.members(f"room.{room}") == frozenset(), "group left")
 
 
-def test_binary_frame_on_solo_consumer_is_bad_frame(faulty_server: ThreadServer) -> None:
-    async def scenario() -> None:
-        async with open_ws(f"{faulty_server.base_url()}/solo/{letters_room()}/") as ws:
-            await ws.send(b"\x01\x02")
-            frame = await recv_json(ws)
-            assert "stream" not in frame
-            assert frame["type"] == "error"
-            assert frame["error"]["code"] == "bad_frame"
-            await send_json(ws, {"type": "ok", "id": 1, "data": {"text": "still here"}})
-            assert await recv_json(ws) == {"type": "ok", "id": 1, "data": {"text": "still here"}}
-
-    run(scenario())
+async def test_binary_frame_on_solo_consumer_is_bad_frame(faulty_server: ThreadServer) -> None:
+    async with open_ws(f"{faulty_server.base_url()}/solo/{letters_room()}/") as ws:
+        await ws.send(b"\x01\x02")
+        frame = await recv_json(ws)
+        assert "stream" not in frame
+        assert frame["type"] == "error"
+        assert frame["error"]["code"] == "bad_frame"
+        await send_json(ws, {"type": "ok", "id": 1, "data": {"text": "still here"}})
+        assert await recv_json(ws) == {"type": "ok", "id": 1, "data": {"text": "still here"}}
 
 
-def test_no_reply_type_means_null_reply_and_events_reach_every_socket_shape(
+async def test_no_reply_type_means_null_reply_and_events_reach_every_socket_shape(
     faulty_server: ThreadServer,
 ) -> None:
     """``note`` has no reply type: with an id it is answered with null data, without an id
@@ -538,39 +511,36 @@ def test_no_reply_type_means_null_reply_and_events_reach_every_socket_shape(
     room = letters_room()
     base = faulty_server.base_url()
 
-    async def scenario() -> None:
-        async with (
-            open_ws(f"{base}/solo/{room}/") as solo,
-            open_ws(f"{base}/mux/{room}/") as mux,
-            open_ws(f"{base}/alt/{room}/") as alt,
-        ):
-            event = {"type": "noted", "data": {"text": "n1"}}
-            await send_json(solo, {"type": "note", "id": "n1", "data": {"text": "n1"}})
-            frames = await recv_many(solo, 2)
-            assert sorted(frames, key=lambda f: f["type"]) == [
-                {"type": "note", "id": "n1", "data": None},
-                event,
-            ]
-            # Each multiplexed socket gets it once, on the Worker's own stream name.
-            assert await recv_json(mux) == wrapped("work", event)
-            assert await recv_json(alt) == wrapped("jobs", event)
-            await assert_silent(mux, 0.2)
-            await assert_silent(alt, 0.05)
+    async with (
+        open_ws(f"{base}/solo/{room}/") as solo,
+        open_ws(f"{base}/mux/{room}/") as mux,
+        open_ws(f"{base}/alt/{room}/") as alt,
+    ):
+        event = {"type": "noted", "data": {"text": "n1"}}
+        await send_json(solo, {"type": "note", "id": "n1", "data": {"text": "n1"}})
+        frames = await recv_many(solo, 2)
+        assert sorted(frames, key=lambda f: f["type"]) == [
+            {"type": "note", "id": "n1", "data": None},
+            event,
+        ]
+        # Each multiplexed socket gets it once, on the Worker's own stream name.
+        assert await recv_json(mux) == wrapped("work", event)
+        assert await recv_json(alt) == wrapped("jobs", event)
+        await assert_silent(mux, 0.2)
+        await assert_silent(alt, 0.05)
 
-            await send_json(alt, wrapped("jobs", {"type": "note", "data": {"text": "n2"}}))
-            event2 = {"type": "noted", "data": {"text": "n2"}}
-            assert await recv_json(alt) == wrapped("jobs", event2)
-            assert await recv_json(mux) == wrapped("work", event2)
-            assert await recv_json(solo) == event2
-            await assert_silent(alt, 0.2)  # no id: no reply
-            await assert_silent(mux, 0.05)
-            await assert_silent(solo, 0.05)
-
-    run(scenario())
+        await send_json(alt, wrapped("jobs", {"type": "note", "data": {"text": "n2"}}))
+        event2 = {"type": "noted", "data": {"text": "n2"}}
+        assert await recv_json(alt) == wrapped("jobs", event2)
+        assert await recv_json(mux) == wrapped("work", event2)
+        assert await recv_json(solo) == event2
+        await assert_silent(alt, 0.2)  # no id: no reply
+        await assert_silent(mux, 0.05)
+        await assert_silent(solo, 0.05)
 
 
 @pytest.mark.parametrize("shape", ["mux", "solo"])
-def test_handler_returning_a_wrong_reply_value_is_an_internal_error(
+async def test_handler_returning_a_wrong_reply_value_is_an_internal_error(
     faulty_server: ThreadServer, shape: str
 ) -> None:
     """``Worker.wrong`` returns a dict where its reply type ``Done`` is declared. The reply
@@ -581,29 +551,24 @@ def test_handler_returning_a_wrong_reply_value_is_an_internal_error(
     def frame_for(stream: str, payload: dict[str, Any]) -> dict[str, Any]:
         return wrapped(stream, payload) if shape == "mux" else payload
 
-    async def scenario() -> None:
-        async with open_ws(url) as ws:
-            await send_json(
-                ws, frame_for("work", {"type": "wrong", "id": "w1", "data": {"text": "x"}})
-            )
-            try:
-                frame = await recv_json(ws)
-            except ConnectionClosed as closed:
-                raise AssertionError(
-                    f"the server dropped the socket instead of answering: {closed!r}"
-                ) from None
-            error = frame["payload"] if shape == "mux" else frame
-            assert error == {
-                "type": "error",
-                "id": "w1",
-                "error": {"code": "internal", "message": error["error"]["message"]},
-            }, frame
-            ok = {"type": "ok", "id": "after", "data": {"text": "after"}}
-            await send_json(ws, frame_for("work", ok))
-            assert await recv_json(ws) == frame_for("work", ok)
-            if shape == "mux":
-                say = {"type": "say", "id": "after", "data": {"text": "after"}}
-                await send_json(ws, wrapped("echo", say))
-                assert await recv_json(ws) == wrapped("echo", say)
-
-    run(scenario())
+    async with open_ws(url) as ws:
+        await send_json(ws, frame_for("work", {"type": "wrong", "id": "w1", "data": {"text": "x"}}))
+        try:
+            frame = await recv_json(ws)
+        except ConnectionClosed as closed:
+            raise AssertionError(
+                f"the server dropped the socket instead of answering: {closed!r}"
+            ) from None
+        error = frame["payload"] if shape == "mux" else frame
+        assert error == {
+            "type": "error",
+            "id": "w1",
+            "error": {"code": "internal", "message": error["error"]["message"]},
+        }, frame
+        ok = {"type": "ok", "id": "after", "data": {"text": "after"}}
+        await send_json(ws, frame_for("work", ok))
+        assert await recv_json(ws) == frame_for("work", ok)
+        if shape == "mux":
+            say = {"type": "say", "id": "after", "data": {"text": "after"}}
+            await send_json(ws, wrapped("echo", say))
+            assert await recv_json(ws) == wrapped("echo", say)

@@ -68,23 +68,20 @@ class LossyLayer(InMemoryChannelLayer):
             await super().group_send(group, message)
 
 
-def test_a_layer_that_drops_group_events_is_reported_by_the_receiving_socket(
+async def test_a_layer_that_drops_group_events_is_reported_by_the_receiving_socket(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async def scenario() -> None:
-        app = Router(routes, layer=LossyLayer())
-        async with (
-            WebsocketClient(app, "/ws/lossy/") as sender,
-            WebsocketClient(app, "/ws/lossy/") as receiver,
-        ):
-            for n in range(6):
-                await sender.request("post", Post(text=f"m{n}"), stream="chat")
-            received = [await receiver.event("posted", stream="chat") for _ in range(4)]
-            assert [r["text"] for r in received] == ["m0", "m1", "m3", "m4"]
-            await receiver.expect_nothing()
-
-    with caplog.at_level("WARNING", logger="chgen.runtime.gaps"):
-        asyncio.run(asyncio.wait_for(scenario(), 10))
+    caplog.set_level("WARNING", logger="chgen.runtime.gaps")
+    app = Router(routes, layer=LossyLayer())
+    async with (
+        WebsocketClient(app, "/ws/lossy/") as sender,
+        WebsocketClient(app, "/ws/lossy/") as receiver,
+    ):
+        for n in range(6):
+            await sender.request("post", Post(text=f"m{n}"), stream="chat")
+        received = [await receiver.event("posted", stream="chat") for _ in range(4)]
+        assert [r["text"] for r in received] == ["m0", "m1", "m3", "m4"]
+        await receiver.expect_nothing()
     reports = [r for r in caplog.records if r.name == "chgen.runtime.gaps"]
     # Both sockets are members and both miss m2, noticed when m3 arrives. m5, the last,
     # can only be noticed when a later event comes.
@@ -112,69 +109,60 @@ class TailLossLayer(InMemoryChannelLayer):
         await super().group_send(group, message)
 
 
-def test_with_watermarks_a_loss_at_the_end_of_a_burst_is_reported_too(
+async def test_with_watermarks_a_loss_at_the_end_of_a_burst_is_reported_too(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async def scenario() -> None:
-        layer = TailLossLayer()
-        app = Router(routes, layer=layer, gap_watermark=0.05)
-        async with (
-            WebsocketClient(app, "/ws/tail/") as sender,
-            WebsocketClient(app, "/ws/tail/") as receiver,
-        ):
-            for text in ("m0", "m1", "lost"):
-                await sender.request("post", Post(text=text), stream="chat")
-            received = [await receiver.event("posted", stream="chat") for _ in range(2)]
-            assert [r["text"] for r in received] == ["m0", "m1"]
-            # No later event comes; the watermark tells (0.05 s after the burst began).
-            for _ in range(100):
-                if any(r.name == "chgen.runtime.gaps" for r in caplog.records):
-                    break
-                await asyncio.sleep(0.01)
-            # Watermarks never reach a client.
-            await receiver.expect_nothing(0.1)
-
-    with caplog.at_level("WARNING"):
-        asyncio.run(asyncio.wait_for(scenario(), 10))
+    caplog.set_level("WARNING")
+    layer = TailLossLayer()
+    app = Router(routes, layer=layer, gap_watermark=0.05)
+    async with (
+        WebsocketClient(app, "/ws/tail/") as sender,
+        WebsocketClient(app, "/ws/tail/") as receiver,
+    ):
+        for text in ("m0", "m1", "lost"):
+            await sender.request("post", Post(text=text), stream="chat")
+        received = [await receiver.event("posted", stream="chat") for _ in range(2)]
+        assert [r["text"] for r in received] == ["m0", "m1"]
+        # No later event comes; the watermark tells (0.05 s after the burst began).
+        for _ in range(100):
+            if any(r.name == "chgen.runtime.gaps" for r in caplog.records):
+                break
+            await asyncio.sleep(0.01)
+        # Watermarks never reach a client.
+        await receiver.expect_nothing(0.1)
     reports = [r.getMessage() for r in caplog.records if r.name == "chgen.runtime.gaps"]
     assert reports and all("1 event(s)" in r for r in reports), reports
     assert len(reports) == 2, "each of the two members missed the one event"
     assert not [r for r in caplog.records if "unknown type" in r.getMessage()]
 
 
-def test_a_quiet_sender_repeats_its_watermark_three_times_then_stops() -> None:
-    async def scenario() -> None:
-        layer = TailLossLayer()
-        app = Router(routes, layer=layer, gap_watermark=0.02)
-        async with WebsocketClient(app, "/ws/quiet/") as sender:
-            for text in ("a", "b"):
-                await sender.request("post", Post(text=text), stream="chat")
-            # Announced at about 0.02, 0.04 and 0.08 s; then nothing more.
-            await asyncio.sleep(0.5)
-            assert [w["seq"] for w in layer.watermarks] == [2, 2, 2]
-            await sender.request("post", Post(text="c"), stream="chat")
-            await asyncio.sleep(0.5)
-            assert [w["seq"] for w in layer.watermarks] == [2, 2, 2, 3, 3, 3]
-
-    asyncio.run(asyncio.wait_for(scenario(), 10))
+async def test_a_quiet_sender_repeats_its_watermark_three_times_then_stops() -> None:
+    layer = TailLossLayer()
+    app = Router(routes, layer=layer, gap_watermark=0.02)
+    async with WebsocketClient(app, "/ws/quiet/") as sender:
+        for text in ("a", "b"):
+            await sender.request("post", Post(text=text), stream="chat")
+        # Announced at about 0.02, 0.04 and 0.08 s; then nothing more.
+        await asyncio.sleep(0.5)
+        assert [w["seq"] for w in layer.watermarks] == [2, 2, 2]
+        await sender.request("post", Post(text="c"), stream="chat")
+        await asyncio.sleep(0.5)
+        assert [w["seq"] for w in layer.watermarks] == [2, 2, 2, 3, 3, 3]
 
 
-def test_no_watermarks_on_a_layer_that_reports_its_own_drops() -> None:
-    async def scenario() -> None:
-        sent: list[str] = []
+async def test_no_watermarks_on_a_layer_that_reports_its_own_drops() -> None:
+    sent: list[str] = []
 
-        class Watched(InMemoryChannelLayer):
-            async def group_send(self, group: str, message: dict[str, Any]) -> None:
-                sent.append(message["type"])
-                await super().group_send(group, message)
+    class Watched(InMemoryChannelLayer):
+        async def group_send(self, group: str, message: dict[str, Any]) -> None:
+            sent.append(message["type"])
+            await super().group_send(group, message)
 
-        app = Router(routes, layer=Watched(), gap_watermark=0.01)
-        async with WebsocketClient(app, "/ws/watched/") as sender:
-            await sender.request("post", Post(text="a"), stream="chat")
-            await asyncio.sleep(0.1)
-        assert sent == ["chgen.event"]
-
-    asyncio.run(asyncio.wait_for(scenario(), 10))
+    app = Router(routes, layer=Watched(), gap_watermark=0.01)
+    async with WebsocketClient(app, "/ws/watched/") as sender:
+        await sender.request("post", Post(text="a"), stream="chat")
+        await asyncio.sleep(0.1)
+    assert sent == ["chgen.event"]
 
 
 @pytest.mark.parametrize("delay", [0, -1.0])

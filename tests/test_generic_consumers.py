@@ -8,9 +8,7 @@ Hand-written consumers are driven in-process by chgen.runtime.testing.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Coroutine
 from typing import Any, ClassVar
 
 import attrs
@@ -126,35 +124,26 @@ APP = Router(
 )
 
 
-def _run(scenario: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(asyncio.wait_for(scenario, 10))
+async def test_method_mapping_dispatches_and_path_kwargs_reach_the_handler() -> None:
+    async with WebsocketClient(APP, "/echo/kitchen/") as client:
+        assert await client.request("say", {"text": "hi"}) == {"text": "hi in kitchen"}
+        assert (await client.request("say", Text(text="x"), reply=Text)).text == "x in kitchen"
 
 
-def test_method_mapping_dispatches_and_path_kwargs_reach_the_handler() -> None:
-    async def scenario() -> None:
-        async with WebsocketClient(APP, "/echo/kitchen/") as client:
-            assert await client.request("say", {"text": "hi"}) == {"text": "hi in kitchen"}
-            assert (await client.request("say", Text(text="x"), reply=Text)).text == "x in kitchen"
-
-    _run(scenario())
-
-
-def test_demultiplexing_reaches_each_stream_and_every_stream_connects_and_disconnects() -> None:
+async def test_demultiplexing_reaches_each_stream_and_every_stream_connects_and_disconnects() -> (
+    None
+):
     EVENTS.clear()
     CountingMultiplexer.sent = 0
-
-    async def scenario() -> None:
-        async with WebsocketClient(APP, "/lobby/hall/") as client:
-            greetings = [await client.receive(), await client.receive()]
-            assert sorted(g["payload"]["status"] for g in greetings) == [
-                "one connected",
-                "two connected",
-            ]
-            for stream in ("two", "one"):
-                reply = await client.request("say", {"text": stream}, stream=stream)
-                assert reply == {"text": f"{stream} in hall"}
-
-    _run(scenario())
+    async with WebsocketClient(APP, "/lobby/hall/") as client:
+        greetings = [await client.receive(), await client.receive()]
+        assert sorted(g["payload"]["status"] for g in greetings) == [
+            "one connected",
+            "two connected",
+        ]
+        for stream in ("two", "one"):
+            reply = await client.request("say", {"text": stream}, stream=stream)
+            assert reply == {"text": f"{stream} in hall"}
     assert sorted(EVENTS) == [
         ("connect", "one"),
         ("connect", "two"),
@@ -168,48 +157,36 @@ def test_encode_wraps_a_payload_for_a_stream() -> None:
     assert json.loads(Lobby.encode("one", {"a": 1})) == {"stream": "one", "payload": {"a": 1}}
 
 
-def test_custom_json_codecs_decode_and_encode_every_frame() -> None:
-    async def scenario() -> None:
-        async with WebsocketClient(APP, "/shout/") as client:
-            await client.send_text('{"TYPE": "SAY", "ID": 1, "DATA": {"TEXT": "QUIET"}}')
-            reply = await client.receive()
-            assert reply == {"TYPE": "SAY", "ID": 1, "DATA": {"TEXT": "QUIET IN -"}}
-            await client.send_text("not json at all {")
-            assert (await client.receive())["ERROR"]["CODE"] == "BAD_JSON"
-
-    _run(scenario())
+async def test_custom_json_codecs_decode_and_encode_every_frame() -> None:
+    async with WebsocketClient(APP, "/shout/") as client:
+        await client.send_text('{"TYPE": "SAY", "ID": 1, "DATA": {"TEXT": "QUIET"}}')
+        reply = await client.receive()
+        assert reply == {"TYPE": "SAY", "ID": 1, "DATA": {"TEXT": "QUIET IN -"}}
+        await client.send_text("not json at all {")
+        assert (await client.receive())["ERROR"]["CODE"] == "BAD_JSON"
 
 
-def test_the_untyped_receive_hook_sees_every_frame_and_can_dispatch_the_rest() -> None:
-    async def scenario() -> None:
-        async with WebsocketClient(APP, "/untyped/") as client:
-            await client.send_json({"type": "raw", "anything": [1, 2]})
-            assert await client.receive() == {"got": {"type": "raw", "anything": [1, 2]}}
-            assert await client.request("say", {"text": "typed"}) == {"text": "typed in -"}
-
-    _run(scenario())
+async def test_the_untyped_receive_hook_sees_every_frame_and_can_dispatch_the_rest() -> None:
+    async with WebsocketClient(APP, "/untyped/") as client:
+        await client.send_json({"type": "raw", "anything": [1, 2]})
+        assert await client.receive() == {"got": {"type": "raw", "anything": [1, 2]}}
+        assert await client.request("say", {"text": "typed"}) == {"text": "typed in -"}
 
 
-def test_path_scope_and_message_are_there_and_close_sends_code_and_reason() -> None:
-    async def scenario() -> None:
-        async with WebsocketClient(APP, "/door/front/") as client:
-            answer = await client.request("where", {"text": ""})
-            assert answer == {"text": "/door/front/ websocket where"}
-            await client.send("bye", {"text": "closing time"})
-            with pytest.raises(AssertionError, match="closed the socket with code 4000"):
-                await client.receive()
-            assert (client.close_code, client.close_reason) == (4000, "closing time")
-
-    _run(scenario())
+async def test_path_scope_and_message_are_there_and_close_sends_code_and_reason() -> None:
+    async with WebsocketClient(APP, "/door/front/") as client:
+        answer = await client.request("where", {"text": ""})
+        assert answer == {"text": "/door/front/ websocket where"}
+        await client.send("bye", {"text": "closing time"})
+        with pytest.raises(AssertionError, match="closed the socket with code 4000"):
+            await client.receive()
+        assert (client.close_code, client.close_reason) == (4000, "closing time")
 
 
-def test_captures_of_an_outer_router_are_kept_beside_the_routes_own() -> None:
+async def test_captures_of_an_outer_router_are_kept_beside_the_routes_own() -> None:
     # What Channels' URLRouter leaves in the scope when it mounts the app under a prefix.
     outer = {"url_route": {"args": (), "kwargs": {"tenant": "acme", "room": "outer"}}}
 
-    async def scenario() -> None:
-        async with WebsocketClient(APP, "/tenant/hall/", scope=outer) as client:
-            answer = await client.request("kwargs", {"text": ""})
-            assert json.loads(answer["text"]) == {"room": "hall", "tenant": "acme"}
-
-    _run(scenario())
+    async with WebsocketClient(APP, "/tenant/hall/", scope=outer) as client:
+        answer = await client.request("kwargs", {"text": ""})
+        assert json.loads(answer["text"]) == {"room": "hall", "tenant": "acme"}

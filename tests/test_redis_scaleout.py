@@ -29,7 +29,6 @@ from e2e.server import (
     open_ws,
     recv_json,
     recv_many,
-    run,
     send_json,
 )
 from redis_server import RedisServer, redis_server
@@ -129,39 +128,35 @@ def processes(cluster: Cluster) -> Iterator[Cluster]:
     print(cluster.output())  # pytest shows it for failures only
 
 
-def test_post_on_one_process_reaches_the_room_on_the_other(processes: Cluster) -> None:
+async def test_post_on_one_process_reaches_the_room_on_the_other(processes: Cluster) -> None:
     room, elsewhere = room_name("lobby"), room_name("other")
 
-    async def scenario() -> None:
-        async with (
-            open_ws(processes.url(0, room)) as alice,  # process 0
-            open_ws(processes.url(1, room)) as bob,  # process 1, same room
-            open_ws(processes.url(1, elsewhere)) as carol,  # process 1, another room
-            open_ws(processes.url(0, elsewhere)) as dave,  # process 0, another room
-        ):
-            await post_and_check(alice, 1, "from process 0", [bob])
-            await post_and_check(bob, 2, "from process 1", [alice])
-            await assert_silent(carol)
-            await assert_silent(dave)
-            await post_and_check(carol, 3, "other room", [dave])
-            await assert_silent(alice)
-            await assert_silent(bob)
-
-    run(scenario())
+    async with (
+        open_ws(processes.url(0, room)) as alice,  # process 0
+        open_ws(processes.url(1, room)) as bob,  # process 1, same room
+        open_ws(processes.url(1, elsewhere)) as carol,  # process 1, another room
+        open_ws(processes.url(0, elsewhere)) as dave,  # process 0, another room
+    ):
+        await post_and_check(alice, 1, "from process 0", [bob])
+        await post_and_check(bob, 2, "from process 1", [alice])
+        await assert_silent(carol)
+        await assert_silent(dave)
+        await post_and_check(carol, 3, "other room", [dave])
+        await assert_silent(alice)
+        await assert_silent(bob)
 
 
-def test_idle_sockets_keep_receiving_past_the_redis_socket_timeout(processes: Cluster) -> None:
+@pytest.mark.scenario_timeout(IDLE_SECONDS + 15)
+async def test_idle_sockets_keep_receiving_past_the_redis_socket_timeout(
+    processes: Cluster,
+) -> None:
     """With ``socket_timeout=None`` (see chgen_redis_app.redis_host), idling is harmless."""
     room = room_name("idle")
-
-    async def scenario() -> None:
-        async with open_ws(processes.url(0, room)) as alice, open_ws(processes.url(1, room)) as bob:
-            await post_and_check(alice, 1, "before", [bob])
-            await asyncio.sleep(IDLE_SECONDS)
-            await post_and_check(alice, 2, "after idling", [bob])
-            await post_and_check(bob, 3, "and back", [alice])
-
-    run(scenario(), timeout=IDLE_SECONDS + 15)
+    async with open_ws(processes.url(0, room)) as alice, open_ws(processes.url(1, room)) as bob:
+        await post_and_check(alice, 1, "before", [bob])
+        await asyncio.sleep(IDLE_SECONDS)
+        await post_and_check(alice, 2, "after idling", [bob])
+        await post_and_check(bob, 3, "and back", [alice])
 
 
 async def outcome(ws: ClientConnection, expected: int) -> str:
@@ -177,7 +172,7 @@ async def outcome(ws: ClientConnection, expected: int) -> str:
     return "delivered" if any(f["payload"]["type"] == "posted" for f in frames) else str(frames)
 
 
-def test_a_failing_layer_receive_never_leaves_a_silent_socket(redis: RedisServer) -> None:
+async def test_a_failing_layer_receive_never_leaves_a_silent_socket(redis: RedisServer) -> None:
     """A receive error (here redis-py's read timeout, made short) must not go unnoticed.
 
     Acceptable outcomes: the connection retries and still delivers the event, or it
@@ -190,7 +185,7 @@ def test_a_failing_layer_receive_never_leaves_a_silent_socket(redis: RedisServer
     server = ThreadServer(Router(chat_routing.routes, layer=layer)).start()
     url = f"{server.base_url()}/ws/{room_name('timeout')}/"
 
-    async def scenario() -> None:
+    try:
         async with open_ws(url) as alice, open_ws(url) as bob:
             await post_and_check(alice, 1, "before", [bob])
             await asyncio.sleep(1.5)  # every socket's receive has timed out by now
@@ -198,8 +193,5 @@ def test_a_failing_layer_receive_never_leaves_a_silent_socket(redis: RedisServer
             outcomes = await asyncio.gather(outcome(alice, 2), outcome(bob, 1))
             for result in outcomes:
                 assert result in ("delivered", "closed 1011"), outcomes
-
-    try:
-        run(scenario(), timeout=20)
     finally:
         server.stop()
