@@ -110,7 +110,7 @@ def read_manifest(out_dir: Path) -> Manifest | None:
 
 def save_manifest(out_dir: Path, manifest: Manifest) -> bool:
     """Write ``manifest`` into ``out_dir`` unless it is there already; True if written."""
-    from .writer import atomic_write
+    from .atomic import atomic_write
 
     text = manifest.dumps()
     target = out_dir / MANIFEST_NAME

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import attrs
 
+from .atomic import atomic_write
 from .errors import ChgenError, UsageError
 from .render.environment import builtin_template_dir
-from .writer import atomic_write
 
 __all__ = ["NewProject", "ProjectExists", "new_project", "write_project"]
 

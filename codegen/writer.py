@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import attrs
 
+from .atomic import atomic_write
 from .errors import OutputConflict
 from .manifest import read_manifest
 
 __all__ = [
     "Changes",
-    "atomic_write",
     "changes",
     "generated_files",
     "output_path",
@@ -149,32 +148,6 @@ def _outside(out_dir: Path, clients: str | None) -> Iterator[str]:
     for rel in manifest.files if manifest is not None else ():
         if rel.startswith("../") and is_generated(output_path(out_dir, rel)):
             yield rel
-
-
-def atomic_write(target: Path, content: str | bytes) -> None:
-    """Replace ``target`` with ``content`` by renaming a temporary file beside it.
-
-    Text is written as UTF-8 with LF line ends; bytes as they are. The file keeps its
-    permissions, and a new file gets the usual ones (0666 less the umask), not the 0600
-    a temporary file starts with.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _prune_empty_dirs(directory: Path, stop: Path) -> None:

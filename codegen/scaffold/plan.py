@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import naming
+from ..atomic import atomic_write
 from ..config import project_line_length
 from ..errors import UsageError
 from ..ir import AppIR
 from ..loader import load_apps
 from ..resolve import resolve
-from ..writer import atomic_write
 from .model import ModuleResult, stubs_for
 from .source import fresh_module
 from .update import update_module
