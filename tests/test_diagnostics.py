@@ -122,3 +122,17 @@ def test_one_reserved_consumer_name_is_one_error_however_often_it_is_used(tmp_pa
     errors = [line for line in lines if line.startswith("Error")]
     assert len(errors) == 1, lines
     assert "consumer name is reserved: 'Promise' is a name the generated TypeScript" in errors[0]
+
+
+def test_a_stream_named_like_a_member_of_the_client_object_is_refused(tmp_path: Path) -> None:
+    for stream in ("close", "connection", "__proto__"):
+        lines = build(
+            tmp_path,
+            f"""
+            chat = JsonWebsocketConsumer("Chat", method_mapping={{"post": Handler(Post)}})
+            lobby = WebsocketDemultiplexer("Lobby", consumers={{{stream!r}: chat}})
+            app = App("demo", routes=[route("^/$", lobby)], handlers="h")
+            """,
+        )
+        assert len([line for line in lines if line.startswith("Error")]) == 1, lines
+        assert f"stream name {stream!r} is reserved: the TypeScript client object" in lines[0]

@@ -20,6 +20,7 @@ __all__ = [
     "IMPORTABLE_MODULES",
     "MODULE_DEFINED",
     "RUNTIME",
+    "client_member_names",
     "client_type_names",
     "python_module_names",
 ]
@@ -110,3 +111,22 @@ def client_type_names() -> frozenset[str]:
             code = _COMMENT_OR_STRING.sub(" ", _JINJA.sub(" ", path.read_text(encoding="utf-8")))
             found.update(_CAPITALISED.findall(code))
     return frozenset(found)
+
+
+# A member declared at the class body's own indent (two spaces in core.ts).
+_CLASS_MEMBER = re.compile(
+    r"^  (?:(?:readonly|private|protected|public|static|declare|async)\s+)*"
+    r"([A-Za-z_$][\w$]*)\s*[(:;=<?]",
+    re.M,
+)
+
+
+@functools.cache
+def client_member_names() -> frozenset[str]:
+    """The members of a demultiplexer's client object (``connection``, ``close``...),
+    read from the core's ``ChgenClient``: each stream is a property beside them, so a
+    stream may not take one of their names. ``__proto__`` would set the prototype."""
+    core = (builtin_template_dir() / "client" / "core.ts").read_text(encoding="utf-8")
+    found = re.search(r"^export class ChgenClient\b.*?^}", core, re.M | re.S)
+    members = set(_CLASS_MEMBER.findall(found.group(0))) if found else set()
+    return frozenset({*members, "__proto__"})

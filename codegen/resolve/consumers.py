@@ -16,6 +16,7 @@ from chgen.runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
 from .. import naming
 from ..hints import python_kind
 from ..ir import ConsumerIR, ConsumerNames, DemuxIR, EventIR
+from ..render import vocabulary
 from ..spec import JsonWebsocketConsumer, WebsocketConsumer, WebsocketDemultiplexer
 from .context import AppContext
 from .handlers import AnyConsumer, HandlerChecks, member_name_ok
@@ -187,6 +188,15 @@ class ConsumerChecks:
                 path,
                 f"stream name {stream!r} is not valid",
                 "use ASCII letters, digits, '_', '.' and '-'",
+            )
+            return None
+        if stream in vocabulary.client_member_names():
+            self.context.error(
+                at,
+                path,
+                f"stream name {stream!r} is reserved: the TypeScript client object has a "
+                f"member of that name",
+                "choose another stream name",
             )
             return None
         if not isinstance(consumer, JsonWebsocketConsumer):
