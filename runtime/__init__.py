@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from .dispatch import DispatchTable, MessageRoute, unimplemented
     from .layers import ChannelFull, ChannelLayer, InMemoryChannelLayer
     from .protocol import Detail, Message, ProtocolError
-    from .routing import HandlersMissing, Route, Router, route
+    from .routing import Route, Router, route
+    from .startup import HandlersMissing, require_handlers
     from .websocket import WebsocketConsumer
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "WebsocketDemultiplexer",
     "decoder",
     "encoder",
+    "require_handlers",
     "route",
     "unimplemented",
 ]
@@ -57,7 +59,7 @@ _HOMES = {
     "Connection": ".connection",
     "Detail": ".protocol",
     "DispatchTable": ".dispatch",
-    "HandlersMissing": ".routing",
+    "HandlersMissing": ".startup",
     "InMemoryChannelLayer": ".layers",
     "JsonWebsocketConsumer": ".consumer",
     "Message": ".protocol",
@@ -71,6 +73,7 @@ _HOMES = {
     "WebsocketDemultiplexer": ".demux",
     "decoder": ".codec",
     "encoder": ".codec",
+    "require_handlers": ".startup",
     "route": ".routing",
     "unimplemented": ".dispatch",
 }

@@ -15,9 +15,10 @@ from typing import Any, ClassVar
 
 from .connection import Connection
 from .delivery import GROUP_EVENT, NOTHING
-from .dispatch import DispatchTable, Handler, MessageRoute, is_unimplemented
+from .dispatch import DispatchTable, Handler, MessageRoute
 from .hooks import keeps
 from .protocol import ProtocolError
+from .startup import Expected
 
 __all__ = ["GROUP_EVENT", "BaseConsumer", "drop_unknown", "is_authenticated"]
 
@@ -131,18 +132,17 @@ class BaseConsumer:
         return [route.msg_type for route in cls.layer_table]
 
     @classmethod
-    def handler_methods(cls) -> list[str]:
-        """Methods the generated base declares for the user to implement."""
-        return [route.method for route in cls.layer_table if route.method]
+    def expected_handlers(cls) -> list[Expected]:
+        """The handlers the generated base declares for the user to implement, with what
+        each takes and returns; checked when the app is imported (``chgen.runtime.startup``)."""
+        return [
+            Expected.for_payload(r.method, r.payload, None) for r in cls.layer_table if r.method
+        ]
 
     @classmethod
-    def missing_handlers(cls) -> list[str]:
-        """Generated placeholder handlers no subclass implemented, as ``Class.method``."""
-        return [
-            f"{cls.__name__}.{name}"
-            for name in cls.handler_methods()
-            if is_unimplemented(getattr(cls, name, None))
-        ]
+    def consumer_classes(cls) -> list[type[BaseConsumer]]:
+        """The consumer classes serving a socket routed here: this one."""
+        return [cls]
 
     # -- driven by the root or the demultiplexer --------------------------------------
 

@@ -32,6 +32,7 @@ from .protocol import (
     parse_message,
 )
 from .running import Running
+from .startup import Expected
 
 __all__ = [
     "GROUP_EVENT",
@@ -144,8 +145,13 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
         return [r.msg_type for r in cls.dispatch_table] + super().channel_names()
 
     @classmethod
-    def handler_methods(cls) -> list[str]:
-        return [r.method for r in cls.dispatch_table if r.method] + super().handler_methods()
+    def expected_handlers(cls) -> list[Expected]:
+        own = [
+            Expected.for_payload(r.method, r.payload, r.reply)
+            for r in cls.dispatch_table
+            if r.method
+        ]
+        return own + super().expected_handlers()
 
     # on_content, dispatch and on_text return the coroutine to await rather than being
     # coroutines: an await layer is paid on every message, and these only route frames.

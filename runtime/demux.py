@@ -142,8 +142,9 @@ class WebsocketDemultiplexer(JsonCodec):
             drop_unknown(message)
 
     @classmethod
-    def missing_handlers(cls) -> list[str]:
-        return [name for c in cls.consumers.values() for name in c.missing_handlers()]
+    def consumer_classes(cls) -> list[type[JsonWebsocketConsumer]]:
+        """The consumer classes of the streams."""
+        return list(cls.consumers.values())
 
 
 _STREAMS_BY_CONSUMER: dict[type[WebsocketDemultiplexer], dict[Any, tuple[str, ...]]] = {}

@@ -16,6 +16,7 @@ import attrs
 from .asgi import ASGIApp, Receive, RootConsumer, Scope, Send, serve
 from .connection import Connection
 from .layers import ChannelLayer, InMemoryChannelLayer
+from .startup import HandlersMissing, check_handlers
 
 __all__ = ["HandlersMissing", "Route", "Router", "route"]
 
@@ -28,11 +29,7 @@ Authenticator = Callable[[Scope], Awaitable[Any]]
 class RootFactory(Protocol):
     def __call__(self, connection: Connection, kwargs: Mapping[str, str]) -> RootConsumer: ...
 
-    def missing_handlers(self) -> list[str]: ...
-
-
-class HandlersMissing(Exception):
-    """A routed consumer still has generated placeholder handlers; raised at startup."""
+    def consumer_classes(self) -> list[type[Any]]: ...
 
 
 @attrs.frozen
@@ -78,13 +75,7 @@ class Router:
         self.routes = tuple(routes)
         self.http = http
         self.authenticate = authenticate
-        missing = sorted({name for r in self.routes for name in r.consumer.missing_handlers()})
-        if missing:
-            raise HandlersMissing(
-                "these handlers are not implemented: "
-                + ", ".join(missing)
-                + ". Define them in the handler classes (see the generated base classes)."
-            )
+        check_handlers(c for r in self.routes for c in r.consumer.consumer_classes())
         self.layer: ChannelLayer = layer if layer is not None else InMemoryChannelLayer()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

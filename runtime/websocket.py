@@ -12,8 +12,11 @@ from typing import Any
 
 from .base import BaseConsumer
 from .dispatch import unimplemented
+from .startup import Expected
 
 __all__ = ["WebsocketConsumer"]
+
+_RECEIVE = "async def receive(self, text: str | None = None, bytes: bytes | None = None) -> None"
 
 
 class WebsocketConsumer(BaseConsumer):
@@ -44,8 +47,9 @@ class WebsocketConsumer(BaseConsumer):
             await self.group_send_frame(group, {"bytes": base64.b64encode(bytes or b"").decode()})
 
     @classmethod
-    def handler_methods(cls) -> list[str]:
-        return ["receive", *super().handler_methods()]
+    def expected_handlers(cls) -> list[Expected]:
+        receive = Expected("receive", _RECEIVE)
+        return [receive, *super().expected_handlers()]
 
     def deliver_group_event(self, message: dict[str, Any]) -> Awaitable[None]:
         if "text" in message:

@@ -513,6 +513,13 @@ def apps(draw: st.DrawFn, fault: Callable[..., Any] | None = None, attacks: bool
 
 # -- valid specs: the generated code works --------------------------------------------
 
+
+def implemented(stubs: bytes) -> bytes:
+    """Scaffolded handlers with bodies: an app refuses to start on stubs that still raise
+    NotImplementedError. These are never called, so any other raise will do."""
+    return stubs.replace(b"raise NotImplementedError", b"raise RuntimeError")
+
+
 GENERATED = "propgen"  # the generated package in the temporary project
 
 
@@ -558,7 +565,7 @@ def test_valid_specs_generate_code_that_imports_and_type_checks(project: Path) -
             target.write_text(source, encoding="utf-8")
         handlers = project / "prop_handlers" / f"{app_ir.handlers_module.split('.')[-1]}.py"
         stubs = stubs_for(app_ir, GENERATED)
-        handlers.write_bytes(fresh_module(stubs, f"Handlers of {app_ir.name}."))
+        handlers.write_bytes(implemented(fresh_module(stubs, f"Handlers of {app_ir.name}.")))
         importlib.invalidate_caches()
         try:
             importlib.import_module(f"{GENERATED}.{app_ir.name}.routing")
@@ -648,7 +655,7 @@ def test_every_name_the_generated_code_uses_is_refused_or_harmless(project: Path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(source, encoding="utf-8")
     handlers = project / "prop_handlers" / "accepted.py"
-    handlers.write_bytes(fresh_module(stubs_for(app_ir, GENERATED), "Handlers."))
+    handlers.write_bytes(implemented(fresh_module(stubs_for(app_ir, GENERATED), "Handlers.")))
     importlib.invalidate_caches()
     importlib.import_module(f"{GENERATED}.accepted.routing")
     accepted = f"accepted type names {types}, field names {fields}"
@@ -971,7 +978,7 @@ def _import_generated(app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         target = tmp_path / "foundgen" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(source)
-    (tmp_path / "h.py").write_bytes(fresh_module(stubs_for(app_ir, "foundgen"), "Handlers."))
+    (tmp_path / "h.py").write_bytes(implemented(fresh_module(stubs_for(app_ir, "foundgen"), "")))
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         importlib.import_module("foundgen.found.routing")

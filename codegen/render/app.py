@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from ..ir import AppIR, RouteIR
+from ..ir import AppIR
 from .pyformat import fit_width
 from .python import Imports, PythonTypes
 
@@ -65,7 +65,6 @@ def _names(imports: Imports, app: AppIR) -> dict[str, Callable[..., str]]:
         "module": imports.module,
         "decorator": imports.decorator,
         "payload": lambda name: imports.local(".payloads", name),
-        "handler_class": lambda name: imports.external(app.handlers_module, name),
     }
 
 
@@ -94,13 +93,14 @@ def _consumers(env: jinja2.Environment, app: AppIR) -> str:
 
 def _routing(env: jinja2.Environment, app: AppIR) -> str:
     imports = Imports()
-    handler_class = _names(imports, app)["handler_class"]
-
-    def target_class(route: RouteIR) -> str:
-        """The class a route serves: its demultiplexer, defined here, or a handler class."""
-        return route.target if route.to_demux else handler_class(route.target)
-
-    body = _body(env, "routing.py.jinja", imports, app, target_class=target_class)
+    # The handler classes the routes serve, each checked against its generated base
+    # before it is imported (see the template).
+    served = {c for d in app.demuxes for _, c in d.streams}
+    served |= {r.target for r in app.routes if not r.to_demux}
+    handlers = [c for c in app.consumers if c.name in served]
+    bases = [imports.local(".consumers", c.base_name) for c in handlers]
+    names = [c.name for c in handlers]
+    body = _body(env, "routing.py.jinja", imports, app, handlers=names, bases=bases)
     doc = f"Routes of the {app.name} app; `application` is the ASGI app to serve."
     return _module(env, app, body, imports, doc, "routing.py")
 

@@ -56,6 +56,7 @@ IMPORTABLE: dict[str, str] = {
     "WebsocketConsumer": RUNTIME,
     "WebsocketDemultiplexer": RUNTIME,
     "encoder": RUNTIME,
+    "require_handlers": RUNTIME,
     "route": RUNTIME,
     "unimplemented": RUNTIME,
 }

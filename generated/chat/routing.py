@@ -5,9 +5,20 @@
 from collections.abc import Mapping
 from typing import ClassVar
 
-from chgen.runtime import JsonWebsocketConsumer, Router, WebsocketDemultiplexer, route
+from chgen.runtime import (
+    JsonWebsocketConsumer,
+    Router,
+    WebsocketDemultiplexer,
+    require_handlers,
+    route,
+)
 
-from handlers.chat import Chat, Echo
+from .consumers import ChatBase, EchoBase
+
+# Checked before they are imported, so that a missing class is named with its fix.
+require_handlers("handlers.chat", ChatBase, EchoBase)
+
+from handlers.chat import Chat, Echo  # noqa: E402
 
 
 class Lobby(WebsocketDemultiplexer):
