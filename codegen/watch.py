@@ -8,9 +8,11 @@ output directory. Ctrl-C ends it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import watchfiles
@@ -34,10 +36,34 @@ def watch(
 
     Returns when interrupted (Ctrl-C) or when ``stop_event`` is set.
     """
-    spec_dir = spec_dir.resolve()
-    out_dir = out_dir.resolve()
     # watchfiles logs a warning of its own on Ctrl-C; the command says it stopped.
     logging.getLogger("watchfiles.main").setLevel(logging.ERROR)
+    with _ctrl_c_stops():
+        _watch(spec_dir.resolve(), out_dir.resolve(), templates, rebuild, echo, stop_event)
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops() -> Iterator[None]:
+    """Ctrl-C interrupts even a process started with SIGINT ignored, as a shell starts a
+    background job of a script: watching promises that Ctrl-C stops it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers; its own stays as it is
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _watch(
+    spec_dir: Path,
+    out_dir: Path,
+    templates: Path | None,
+    rebuild: Callable[[], object],
+    echo: Callable[[str], None],
+    stop_event: threading.Event | None,
+) -> None:
     rebuild()
     while True:
         files = _dependencies(spec_dir, out_dir)
