@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import websockets
-from e2e.server import ThreadServer, recv_json, run
+from e2e.server import ThreadServer, recv_json
 
 from chgen.build import generate
 from chgen.runtime import Router
@@ -81,92 +81,82 @@ async def _reply_ids(url: str, jobs: list[tuple[int, float]]) -> list[int]:
         return [(await recv_json(ws))["id"] for _ in jobs]
 
 
-def test_strict_ordering_answers_in_arrival_order(server: ThreadServer) -> None:
-    ids = run(_reply_ids(f"{server.base_url()}/ordered/", [(1, 0.3), (2, 0.0), (3, 0.1)]))
+async def test_strict_ordering_answers_in_arrival_order(server: ThreadServer) -> None:
+    ids = await _reply_ids(f"{server.base_url()}/ordered/", [(1, 0.3), (2, 0.0), (3, 0.1)])
     assert ids == [1, 2, 3]
 
 
-def test_without_strict_ordering_a_fast_reply_overtakes_a_slow_one(
+async def test_without_strict_ordering_a_fast_reply_overtakes_a_slow_one(
     server: ThreadServer,
 ) -> None:
-    ids = run(_reply_ids(f"{server.base_url()}/parallel/", [(1, 0.5), (2, 0.0)]))
+    ids = await _reply_ids(f"{server.base_url()}/parallel/", [(1, 0.5), (2, 0.0)])
     assert ids == [2, 1]
 
 
-def test_concurrency_is_bounded_and_every_reply_keeps_its_id(server: ThreadServer) -> None:
+async def test_concurrency_is_bounded_and_every_reply_keeps_its_id(server: ThreadServer) -> None:
     seeds = importlib.import_module("seed_handlers")
     seeds.RUNNING.clear()
     # max_concurrency=2: two slow jobs fill the slots, so the fast third waits for one.
-    ids = run(_reply_ids(f"{server.base_url()}/parallel/", [(1, 0.4), (2, 0.4), (3, 0.0)]))
+    ids = await _reply_ids(f"{server.base_url()}/parallel/", [(1, 0.4), (2, 0.4), (3, 0.0)])
     assert sorted(ids) == [1, 2, 3]
     assert ids.index(3) > 0, ids  # unbounded, the instant job 3 would answer first
     assert max(seeds.RUNNING) <= 2
 
 
-def test_login_required_refuses_anonymous_sockets_at_the_handshake(server: ThreadServer) -> None:
-    async def scenario() -> None:
-        for query in ("", "?user=anonymous"):
-            with pytest.raises(websockets.InvalidStatus) as refused:
-                async with websockets.connect(f"{server.base_url()}/private/{query}"):
-                    pass
-            assert refused.value.response.status_code == 403
-        async with websockets.connect(f"{server.base_url()}/private/?user=ada") as ws:
-            await ws.send(json.dumps({"type": "whoami", "id": 1, "data": {"name": "x"}}))
-            reply = await recv_json(ws)
-            assert reply["data"] == {"user": "ada", "visits": 1}
-
-    run(scenario())
-
-
-def test_a_login_required_stream_answers_forbidden_and_the_others_still_work(
-    server: ThreadServer, app: Any
-) -> None:
-    async def scenario() -> None:
-        async with websockets.connect(f"{server.base_url()}/mixed/?user=anonymous") as ws:
-            ask = {"type": "whoami", "id": 7, "data": {"name": "x"}}
-            await ws.send(json.dumps({"stream": "private", "payload": ask}))
-            denied = await recv_json(ws)
-            assert denied == {
-                "stream": "private",
-                "payload": {
-                    "type": "error",
-                    "id": 7,
-                    "error": {"code": "forbidden", "message": "login required"},
-                },
-            }
-            await ws.send(json.dumps({"stream": "public", "payload": ask}))
-            answered = await recv_json(ws)
-            assert answered["payload"]["data"] == {"user": "anonymous", "visits": 1}
-        assert not app.application.layer.members("members"), "a refused stream joins no group"
-
-    run(scenario())
-
-
-def test_the_session_lives_as_long_as_the_socket_and_is_shared_by_its_streams(
+async def test_login_required_refuses_anonymous_sockets_at_the_handshake(
     server: ThreadServer,
 ) -> None:
-    async def scenario() -> list[int]:
-        visits = []
-        for _ in range(2):
-            async with websockets.connect(f"{server.base_url()}/mixed/?user=ada") as ws:
-                for stream in ("private", "public", "private"):
-                    ask = {"type": "whoami", "id": 1, "data": {"name": "x"}}
-                    await ws.send(json.dumps({"stream": stream, "payload": ask}))
-                    visits.append((await recv_json(ws))["payload"]["data"]["visits"])
-        return visits
-
-    assert run(scenario()) == [1, 2, 3, 1, 2, 3]
+    for query in ("", "?user=anonymous"):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(f"{server.base_url()}/private/{query}"):
+                pass
+        assert refused.value.response.status_code == 403
+    async with websockets.connect(f"{server.base_url()}/private/?user=ada") as ws:
+        await ws.send(json.dumps({"type": "whoami", "id": 1, "data": {"name": "x"}}))
+        reply = await recv_json(ws)
+        assert reply["data"] == {"user": "ada", "visits": 1}
 
 
-def test_http_user_without_any_authenticator_is_refused_with_a_logged_reason(
+async def test_a_login_required_stream_answers_forbidden_and_the_others_still_work(
+    server: ThreadServer, app: Any
+) -> None:
+    async with websockets.connect(f"{server.base_url()}/mixed/?user=anonymous") as ws:
+        ask = {"type": "whoami", "id": 7, "data": {"name": "x"}}
+        await ws.send(json.dumps({"stream": "private", "payload": ask}))
+        denied = await recv_json(ws)
+        assert denied == {
+            "stream": "private",
+            "payload": {
+                "type": "error",
+                "id": 7,
+                "error": {"code": "forbidden", "message": "login required"},
+            },
+        }
+        await ws.send(json.dumps({"stream": "public", "payload": ask}))
+        answered = await recv_json(ws)
+        assert answered["payload"]["data"] == {"user": "anonymous", "visits": 1}
+    assert not app.application.layer.members("members"), "a refused stream joins no group"
+
+
+async def test_the_session_lives_as_long_as_the_socket_and_is_shared_by_its_streams(
+    server: ThreadServer,
+) -> None:
+    visits = []
+    for _ in range(2):
+        async with websockets.connect(f"{server.base_url()}/mixed/?user=ada") as ws:
+            for stream in ("private", "public", "private"):
+                ask = {"type": "whoami", "id": 1, "data": {"name": "x"}}
+                await ws.send(json.dumps({"stream": stream, "payload": ask}))
+                visits.append((await recv_json(ws))["payload"]["data"]["visits"])
+    assert visits == [1, 2, 3, 1, 2, 3]
+
+
+async def test_http_user_without_any_authenticator_is_refused_with_a_logged_reason(
     bare_server: ThreadServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def scenario() -> None:
-        with pytest.raises(websockets.InvalidStatus):
-            async with websockets.connect(f"{bare_server.base_url()}/private/"):
-                pass
-
-    run(scenario())
+    with pytest.raises(websockets.InvalidStatus):
+        async with websockets.connect(f"{bare_server.base_url()}/private/"):
+            pass
     assert "AuthMiddlewareStack" in caplog.text
 
 
@@ -176,30 +166,30 @@ async def _ask(url: str, msg_type: str, **connect: Any) -> Any:
         return await recv_json(ws)
 
 
-def test_route_attrs_change_one_route_and_leave_the_class_untouched(
+async def test_route_attrs_change_one_route_and_leave_the_class_untouched(
     server: ThreadServer, app: Any
 ) -> None:
-    plain = run(_ask(f"{server.base_url()}/ordered/", "greet"))
-    french = run(_ask(f"{server.base_url()}/ordered-fr/", "greet"))
+    plain = await _ask(f"{server.base_url()}/ordered/", "greet")
+    french = await _ask(f"{server.base_url()}/ordered-fr/", "greet")
     assert plain["data"] == {"name": "hello ada"}
     assert french["data"] == {"name": "bonjour ada"}
     assert importlib.import_module("seed_handlers").Ordered.greeting == "hello"
 
 
-def test_spec_decorators_wrap_the_handler_and_may_refuse_with_a_structured_error(
+async def test_spec_decorators_wrap_the_handler_and_may_refuse_with_a_structured_error(
     server: ThreadServer,
 ) -> None:
     guards = importlib.import_module("seed_guards")
     guards.CALLS.clear()
-    refused = run(_ask(f"{server.base_url()}/ordered/?user=ada", "audited"))
+    refused = await _ask(f"{server.base_url()}/ordered/?user=ada", "audited")
     assert refused["error"] == {"code": "forbidden", "message": "staff only"}
     assert refused["id"] == 1
-    allowed = run(_ask(f"{server.base_url()}/ordered/?user=staff", "audited"))
+    allowed = await _ask(f"{server.base_url()}/ordered/?user=staff", "audited")
     assert allowed["data"] == {"name": "ada"}
     assert guards.CALLS == ["audited"], "the inner decorator ran only when the outer let it"
 
 
-def test_get_handler_wraps_every_handler(server: ThreadServer, app: Any) -> None:
+async def test_get_handler_wraps_every_handler(server: ThreadServer, app: Any) -> None:
     seeds = importlib.import_module("seed_handlers")
     seen: list[str] = []
 
@@ -212,38 +202,31 @@ def test_get_handler_wraps_every_handler(server: ThreadServer, app: Any) -> None
 
     seeds.Ordered.get_handler = get_handler
     try:
-        run(_ask(f"{server.base_url()}/ordered/", "greet"))
-        run(_ask(f"{server.base_url()}/ordered/", "work"))
+        await _ask(f"{server.base_url()}/ordered/", "greet")
+        await _ask(f"{server.base_url()}/ordered/", "work")
     finally:
         del seeds.Ordered.get_handler
     assert seen == ["greet", "work"]
 
 
-def test_connect_may_accept_with_a_subprotocol(server: ThreadServer) -> None:
-    async def scenario() -> tuple[str | None, str | None]:
-        url = f"{server.base_url()}/ordered/"
-        async with websockets.connect(url, subprotocols=["chgen.v1"]) as chosen:
-            with_protocol = chosen.subprotocol
-        async with websockets.connect(url) as plain:
-            without = plain.subprotocol
-        return with_protocol, without
-
-    assert run(scenario()) == ("chgen.v1", None)
+async def test_connect_may_accept_with_a_subprotocol(server: ThreadServer) -> None:
+    url = f"{server.base_url()}/ordered/"
+    async with websockets.connect(url, subprotocols=["chgen.v1"]) as chosen:
+        assert chosen.subprotocol == "chgen.v1"
+    async with websockets.connect(url) as plain:
+        assert plain.subprotocol is None
 
 
-def test_channels_style_layer_messages_reach_typed_layer_handlers(
+async def test_channels_style_layer_messages_reach_typed_layer_handlers(
     server: ThreadServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def scenario() -> tuple[Any, Any]:
-        url = f"{server.base_url()}/ordered/"
-        async with websockets.connect(url) as sender, websockets.connect(url) as member:
-            await sender.send(json.dumps({"type": "notify", "id": 5, "data": {"text": "hi"}}))
-            got = [await recv_json(sender), await recv_json(sender)]
-            # The invalid and unknown messages were dropped; the connection still answers.
-            await member.send(json.dumps({"type": "greet", "id": 6, "data": {"name": "x"}}))
-            return got, [await recv_json(member), await recv_json(member)]
-
-    to_sender, to_member = run(scenario())
+    url = f"{server.base_url()}/ordered/"
+    async with websockets.connect(url) as sender, websockets.connect(url) as member:
+        await sender.send(json.dumps({"type": "notify", "id": 5, "data": {"text": "hi"}}))
+        to_sender = [await recv_json(sender), await recv_json(sender)]
+        # The invalid and unknown messages were dropped; the connection still answers.
+        await member.send(json.dumps({"type": "greet", "id": 6, "data": {"name": "x"}}))
+        to_member = [await recv_json(member), await recv_json(member)]
     noticed = {"type": "noticed", "data": {"text": "hi"}}
     assert noticed in to_sender and {"type": "notify", "id": 5, "data": None} in to_sender
     assert to_member == [noticed, {"type": "greet", "id": 6, "data": {"name": "hello x"}}]
@@ -256,17 +239,14 @@ def test_channel_names_lists_client_and_layer_types(app: Any) -> None:
     assert ordered.channel_names() == ["audited", "greet", "notify", "work", "room.notice"]
 
 
-def test_a_plain_websocket_consumer_speaks_text_and_bytes(server: ThreadServer) -> None:
-    async def scenario() -> tuple[list[Any], Any, Any]:
-        url = f"{server.base_url()}/raw/"
-        async with websockets.connect(url) as one, websockets.connect(url) as two:
-            await one.send("hello")
-            to_one = [await asyncio.wait_for(one.recv(), 5) for _ in range(2)]
-            to_two = await asyncio.wait_for(two.recv(), 5)
-            await two.send(b"\x00\x01\x02")
-            return to_one, to_two, await asyncio.wait_for(two.recv(), 5)
-
-    to_one, to_two, reversed_bytes = run(scenario())
+async def test_a_plain_websocket_consumer_speaks_text_and_bytes(server: ThreadServer) -> None:
+    url = f"{server.base_url()}/raw/"
+    async with websockets.connect(url) as one, websockets.connect(url) as two:
+        await one.send("hello")
+        to_one = [await asyncio.wait_for(one.recv(), 5) for _ in range(2)]
+        to_two = await asyncio.wait_for(two.recv(), 5)
+        await two.send(b"\x00\x01\x02")
+        reversed_bytes = await asyncio.wait_for(two.recv(), 5)
     assert sorted(to_one) == ["HELLO", "hello (to all)"]
     assert to_two == "hello (to all)"
     assert reversed_bytes == b"\x02\x01\x00"

@@ -6,9 +6,7 @@ in-process by its generated Router, and checked with mypy --strict with its hand
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-import json
 import shutil
 import subprocess
 import sys
@@ -20,6 +18,7 @@ from typing import Any
 import pytest
 
 from chgen.build import generate
+from chgen.runtime.testing import WebsocketClient
 from chgen.writer import write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,35 +148,10 @@ def test_each_type_rejects_bad_values_with_a_path(
     assert any(p == path and message in m for p, m in details), details
 
 
-def test_the_generated_app_echoes_every_type_over_a_socket(project: Path) -> None:
+async def test_the_generated_app_echoes_every_type_over_a_socket(project: Path) -> None:
     routing = importlib.import_module("alltypesgen.alltypes.routing")
-    frames = asyncio.run(
-        _talk(
-            routing.application,
-            "/hub/news/",
-            [
-                {"stream": "every", "payload": {"type": "echo", "id": 1, "data": SAMPLE}},
-            ],
-            expect=2,
-        )
-    )
-    by_type = {f["payload"]["type"]: f["payload"] for f in frames}
-    assert by_type["echo"] == {"type": "echo", "id": 1, "data": SAMPLE}
-    assert by_type["happened"] == {"type": "happened", "data": SAMPLE}
-
-
-async def _talk(app: Any, path: str, sends: list[Any], expect: int) -> list[Any]:
-    """Drive the ASGI app directly: connect, send frames, collect ``expect`` frames."""
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    await inbox.put({"type": "websocket.connect"})
-    for frame in sends:
-        await inbox.put({"type": "websocket.receive", "text": json.dumps(frame)})
-    scope = {"type": "websocket", "path": path, "headers": [], "query_string": b""}
-    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
-    accepted = await asyncio.wait_for(outbox.get(), 5)
-    assert accepted["type"] == "websocket.accept"
-    frames = [json.loads((await asyncio.wait_for(outbox.get(), 5))["text"]) for _ in range(expect)]
-    await inbox.put({"type": "websocket.disconnect", "code": 1000})
-    await asyncio.wait_for(task, 5)
-    return frames
+    async with WebsocketClient(routing.application, "/hub/news/") as client:
+        echoed = await client.request("echo", SAMPLE, stream="every")
+        happened = await client.event("happened", stream="every")
+    assert echoed == SAMPLE
+    assert happened == SAMPLE
