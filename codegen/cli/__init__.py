@@ -1,0 +1,19 @@
+"""The ``chgen`` command. Exit codes: 0 ok, 1 spec errors or stale output, 2 usage, 123 bug.
+
+Every command takes its paths from its options, else from ``[tool.chgen]`` in the
+nearest pyproject.toml (``chgen.config``), else from the defaults beside SPEC_DIR. One
+module per command; ``common`` holds what they share.
+"""
+
+from __future__ import annotations
+
+from .build import build
+from .common import main
+from .dev import dev
+from .init import init
+from .scaffold import scaffold
+
+__all__ = ["main"]
+
+for command in (build, scaffold, init, dev):
+    main.add_command(command)
