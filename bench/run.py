@@ -85,6 +85,8 @@ class Server:
 
 GROUP_ONLY = frozenset({"fanout", "burst"})
 DJANGO = ("django", "channels")
+# bench/servers/channels_app.py serves both Channels rows, so each needs all it imports.
+CHANNELS_APP = (*DJANGO, "channelsmultiplexer")
 
 SERVERS = [
     Server("raw", "websockets (raw, ceiling)", "-m bench.servers.raw_websockets", "plain"),
@@ -94,14 +96,14 @@ SERVERS = [
         "Channels consumer",
         "bench.servers.channels_app:plain",
         "plain",
-        requires=DJANGO,
+        requires=CHANNELS_APP,
     ),
     Server(
         "channels-mux",
         "Channels + channelsmultiplexer",
         "bench.servers.channels_app:mux",
         "mux",
-        requires=(*DJANGO, "channelsmultiplexer"),
+        requires=CHANNELS_APP,
     ),
     Server(
         "chanx",
@@ -121,7 +123,7 @@ SERVERS = [
         "bench.servers.channels_app:plain",
         "plain",
         layer="redis-core",
-        requires=(*DJANGO, "channels_redis"),
+        requires=(*CHANNELS_APP, "channels_redis"),
         workloads=GROUP_ONLY,
     ),
     Server(
@@ -130,7 +132,7 @@ SERVERS = [
         "bench.servers.channels_app:plain",
         "plain",
         layer="redis-pubsub",
-        requires=(*DJANGO, "channels_redis"),
+        requires=(*CHANNELS_APP, "channels_redis"),
         workloads=GROUP_ONLY,
     ),
     Server(
