@@ -120,3 +120,53 @@ def test_the_runtime_imports_nothing_of_the_generator() -> None:
         if outside:
             wrong[module] = sorted(outside)
     assert wrong == {}
+
+
+# The runtime, bottom to top (docs/architecture.md); the package's __init__ re-exports.
+RUNTIME_LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("protocol core", ("protocol", "values", "constraints", "codec", "lean", "dispatch",
+                       "status", "defaults")),
+    ("channel layers", ("layers",)),
+    ("group delivery", ("delivery",)),
+    ("the socket", ("connection",)),
+    ("consumers", ("base", "consumer", "websocket", "demux", "multiplexer", "hooks", "running",
+                   "startup")),
+    ("ASGI", ("asgi", "routing", "testing", "__init__")),
+]  # fmt: skip
+
+
+def _runtime_layer(module: str) -> int | None:
+    top = module.removeprefix("runtime").lstrip(".").split(".")[0] or "__init__"
+    for index, (_, members) in enumerate(RUNTIME_LAYERS):
+        if top in members:
+            return index
+    return None
+
+
+def _runtime_modules() -> list[tuple[str, Path]]:
+    folder = ROOT / "runtime"
+    return [(_module_name(p, folder), p) for p in sorted(folder.rglob("*.py"))]
+
+
+def test_every_runtime_module_has_a_layer() -> None:
+    assert [m for m, _ in _runtime_modules() if _runtime_layer(m) is None] == []
+
+
+@pytest.mark.parametrize("module, path", _runtime_modules(), ids=lambda v: str(v))
+def test_a_runtime_module_imports_nothing_from_a_layer_above_its_own(
+    module: str, path: Path
+) -> None:
+    own = _runtime_layer(module)
+    assert own is not None
+    parts = (
+        module.split(".")
+        if path.name == "__init__.py" and module != "__init__"
+        else module.split(".")[:-1]
+    )
+    package = ("runtime", *[p for p in parts if p and p != "__init__"])
+    above = []
+    for target in sorted(_imports(path, ("", *package))):
+        layer = _runtime_layer(target)
+        if layer is not None and layer > own:
+            above.append(f"{target} ({RUNTIME_LAYERS[layer][0]})")
+    assert above == [], f"{module} ({RUNTIME_LAYERS[own][0]}) imports from above: {above}"
