@@ -8,14 +8,16 @@ One import namespace holds everything the distribution installs:
   build the IR) -> ``render`` (templates) -> ``writer`` (atomic writes, ``--check``); only
   the first and last touch the disk. ``chgen.cli`` is the ``chgen`` command.
 
-Importing this package loads nothing else: spec modules and deployed apps import it on
-every start, and neither should pay for the generator. The names below load on first use.
+Importing this package loads nothing else but the small loader of those names
+(``chgen.runtime.lazy``): spec modules and deployed apps import it on every start, and
+neither should pay for the generator. The names below load on first use.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .runtime.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from .build import generate, render
@@ -49,14 +51,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'chgen' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes(globals(), _HOMES)

@@ -125,7 +125,7 @@ def test_the_runtime_imports_nothing_of_the_generator() -> None:
 # The runtime, bottom to top (docs/architecture.md); the package's __init__ re-exports.
 RUNTIME_LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("protocol core", ("protocol", "values", "constraints", "codec", "lean", "dispatch",
-                       "status", "defaults")),
+                       "status", "defaults", "lazy")),
     ("channel layers", ("layers",)),
     ("group delivery", ("delivery",)),
     ("the socket", ("connection",)),
