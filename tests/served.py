@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 import pytest
-from e2e.server import accepts, open_ws, recv_json, run, send_json
+from e2e.server import accepts, open_ws, read_log, recv_json, run, send_json
 from websockets.exceptions import WebSocketException
 
 START_TIMEOUT = 60.0  # seconds: a first start may import a fresh venv's packages cold
@@ -64,11 +64,7 @@ class Served:
             self._log.close()
 
     def output(self) -> str:
-        self._log.flush()
-        self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace")
-        self._log.seek(0, os.SEEK_END)
-        return text
+        return read_log(self._log)
 
     def wait_for(
         self, check: Callable[[], bool], what: str, timeout: float = START_TIMEOUT

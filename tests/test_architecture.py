@@ -2,7 +2,7 @@
 
 Each module belongs to a layer; it may import its own layer and the layers below it,
 never one above. Imports are read with ``ast`` (also those inside functions), so a
-lazy import cannot hide a dependency.
+lazy import cannot hide a dependency. The runtime imports nothing of the generator.
 """
 
 from __future__ import annotations
@@ -10,23 +10,49 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import attrs
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The generator, bottom to top: data flows loader -> resolve -> render -> writer.
-GENERATOR_LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("shared", ("errors", "hints", "naming", "sourcelines", "urlpattern", "spec", "ir",
-                "typemap", "atomic", "manifest", "progress", "config")),
-    ("loader", ("loader", "import_hints", "dataspec")),
-    ("resolve", ("resolve",)),
-    ("render", ("render",)),
-    ("writer", ("writer", "clientdir", "fingerprint")),
-    ("build", ("build",)),
-    ("commands", ("cli", "watch", "dev", "project", "scaffold", "__init__", "__main__")),
-]  # fmt: skip
-# The resolver reserves the names generated code uses, so it reads their vocabulary.
-ALLOWED_UPWARD = {("resolve", "render.vocabulary"), ("resolve", "render.environment")}
+
+@attrs.frozen
+class Layers:
+    """The layers of one program, bottom to top: (name, top-level modules) each."""
+
+    folder: str  # "codegen" (installed as chgen) or "runtime" (chgen.runtime)
+    layers: tuple[tuple[str, tuple[str, ...]], ...]
+    allowed_upward: frozenset[tuple[str, str]] = frozenset()  # (importer's layer, module)
+
+    def index(self, module: str) -> int | None:
+        top = module.split(".")[0] or "__init__"
+        return next((i for i, (_, tops) in enumerate(self.layers) if top in tops), None)
+
+    def modules(self) -> list[tuple[str, Path]]:
+        """(name relative to the program, file) of every module of the program."""
+        folder = ROOT / self.folder
+        return [(_module_name(p, folder), p) for p in sorted(folder.rglob("*.py"))]
+
+    def imported(self, module: str, path: Path) -> set[str]:
+        """The program's own modules that ``module`` imports, relative to the program."""
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        prefix = () if self.folder == "codegen" else ("runtime",)
+        found = _imports(path, (*prefix, *[p for p in package if p and p != "__init__"]))
+        own = {t.lstrip(".") for t in found}
+        if self.folder == "codegen":
+            return {t for t in own if t and not t.startswith("runtime")}
+        return {t.removeprefix("runtime").lstrip(".") for t in own if t.startswith("runtime")}
+
+    def violations(self, module: str, path: Path) -> list[str]:
+        own = self.index(module)
+        assert own is not None, f"{module} has no layer"
+        name = self.layers[own][0]
+        above = []
+        for target in sorted(self.imported(module, path)):
+            layer = self.index(target)
+            if layer is not None and layer > own and (name, target) not in self.allowed_upward:
+                above.append(f"{target} ({self.layers[layer][0]})")
+        return above
 
 
 def _module_name(path: Path, folder: Path) -> str:
@@ -41,7 +67,7 @@ def _imports(path: Path, package: tuple[str, ...]) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = [p for p in package[: len(package) - node.level + 1] if p]
+                base = list(package[: len(package) - node.level + 1])
                 target = ".".join([*base, *([node.module] if node.module else [])])
             elif node.module and node.module.startswith("chgen"):
                 target = node.module.removeprefix("chgen").lstrip(".")
@@ -68,105 +94,57 @@ def _submodule_or(package: str, name: str) -> str:
     return package
 
 
-def _layer_of(module: str) -> int | None:
-    top = module.split(".")[0]
-    for index, (_, members) in enumerate(GENERATOR_LAYERS):
-        if top in members:
-            return index
-    return None
+GENERATOR = Layers(
+    "codegen",
+    (
+        ("shared", ("errors", "hints", "naming", "sourcelines", "urlpattern", "spec", "ir",
+                    "typemap", "atomic", "manifest", "progress", "config")),
+        ("loader", ("loader", "import_hints", "dataspec")),
+        ("resolve", ("resolve",)),
+        ("render", ("render",)),
+        ("writer", ("writer", "clientdir", "fingerprint")),
+        ("build", ("build",)),
+        ("commands", ("cli", "watch", "dev", "project", "scaffold", "__init__", "__main__")),
+    ),
+    # The resolver reserves the names generated code uses, so it reads their vocabulary.
+    frozenset({("resolve", "render.vocabulary"), ("resolve", "render.environment")}),
+)  # fmt: skip
+RUNTIME = Layers(
+    "runtime",
+    (
+        ("protocol core", ("protocol", "values", "constraints", "codec", "lean", "dispatch",
+                           "status", "defaults", "lazy")),
+        ("channel layers", ("layers",)),
+        ("group delivery", ("delivery",)),
+        ("the socket", ("connection",)),
+        ("consumers", ("base", "consumer", "websocket", "demux", "multiplexer", "hooks",
+                       "running", "startup")),
+        ("ASGI", ("asgi", "routing", "testing", "__init__")),
+    ),
+)  # fmt: skip
+PROGRAMS = [GENERATOR, RUNTIME]
+MODULES = [(program, module, path) for program in PROGRAMS for module, path in program.modules()]
 
 
-def _generator_modules() -> list[tuple[str, Path]]:
-    folder = ROOT / "codegen"
-    return [(_module_name(p, folder), p) for p in sorted(folder.rglob("*.py"))]
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.folder)
+def test_every_module_has_a_layer(program: Layers) -> None:
+    assert [m for m, _ in program.modules() if program.index(m) is None] == []
 
 
-def test_every_generator_module_has_a_layer() -> None:
-    assert [m for m, _ in _generator_modules() if _layer_of(m) is None] == []
-
-
-@pytest.mark.parametrize("module, path", _generator_modules(), ids=lambda v: str(v))
-def test_a_generator_module_imports_nothing_from_a_layer_above_its_own(
-    module: str, path: Path
+@pytest.mark.parametrize(
+    "program, module, path", MODULES, ids=[f"{p.folder}/{m}" for p, m, _ in MODULES]
+)
+def test_a_module_imports_nothing_from_a_layer_above_its_own(
+    program: Layers, module: str, path: Path
 ) -> None:
-    own = _layer_of(module)
-    assert own is not None
-    package = (
-        tuple(module.split(".")) if path.name == "__init__.py" else tuple(module.split(".")[:-1])
-    )
-    above = []
-    for target in sorted(_imports(path, ("", *package))):
-        target = target.lstrip(".")
-        if target.startswith("runtime") or not target:
-            continue
-        layer = _layer_of(target)
-        name = GENERATOR_LAYERS[own][0]
-        if layer is not None and layer > own and (name, target) not in ALLOWED_UPWARD:
-            above.append(f"{target} ({GENERATOR_LAYERS[layer][0]})")
-    assert above == [], f"{module} ({GENERATOR_LAYERS[own][0]}) imports from above: {above}"
+    assert program.violations(module, path) == [], f"{program.folder}/{module} imports from above"
 
 
 def test_the_runtime_imports_nothing_of_the_generator() -> None:
-    folder = ROOT / "runtime"
     wrong = {}
-    for path in sorted(folder.rglob("*.py")):
-        module = _module_name(path, folder)
+    for module, path in RUNTIME.modules():
         package = ("runtime", *module.split(".")[:-1])
-        outside = {
-            t
-            for t in _imports(path, ("", *package))
-            if t and not t.lstrip(".").startswith("runtime")
-        }
+        outside = {t for t in _imports(path, package) if t and not t.startswith("runtime")}
         if outside:
             wrong[module] = sorted(outside)
     assert wrong == {}
-
-
-# The runtime, bottom to top (docs/architecture.md); the package's __init__ re-exports.
-RUNTIME_LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("protocol core", ("protocol", "values", "constraints", "codec", "lean", "dispatch",
-                       "status", "defaults", "lazy")),
-    ("channel layers", ("layers",)),
-    ("group delivery", ("delivery",)),
-    ("the socket", ("connection",)),
-    ("consumers", ("base", "consumer", "websocket", "demux", "multiplexer", "hooks", "running",
-                   "startup")),
-    ("ASGI", ("asgi", "routing", "testing", "__init__")),
-]  # fmt: skip
-
-
-def _runtime_layer(module: str) -> int | None:
-    top = module.removeprefix("runtime").lstrip(".").split(".")[0] or "__init__"
-    for index, (_, members) in enumerate(RUNTIME_LAYERS):
-        if top in members:
-            return index
-    return None
-
-
-def _runtime_modules() -> list[tuple[str, Path]]:
-    folder = ROOT / "runtime"
-    return [(_module_name(p, folder), p) for p in sorted(folder.rglob("*.py"))]
-
-
-def test_every_runtime_module_has_a_layer() -> None:
-    assert [m for m, _ in _runtime_modules() if _runtime_layer(m) is None] == []
-
-
-@pytest.mark.parametrize("module, path", _runtime_modules(), ids=lambda v: str(v))
-def test_a_runtime_module_imports_nothing_from_a_layer_above_its_own(
-    module: str, path: Path
-) -> None:
-    own = _runtime_layer(module)
-    assert own is not None
-    parts = (
-        module.split(".")
-        if path.name == "__init__.py" and module != "__init__"
-        else module.split(".")[:-1]
-    )
-    package = ("runtime", *[p for p in parts if p and p != "__init__"])
-    above = []
-    for target in sorted(_imports(path, ("", *package))):
-        layer = _runtime_layer(target)
-        if layer is not None and layer > own:
-            above.append(f"{target} ({RUNTIME_LAYERS[layer][0]})")
-    assert above == [], f"{module} ({RUNTIME_LAYERS[own][0]}) imports from above: {above}"

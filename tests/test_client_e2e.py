@@ -35,7 +35,14 @@ from typing import IO, Any
 from urllib.parse import parse_qs
 
 import pytest
-from e2e.server import REPO_ROOT, SubprocessServer, ThreadServer, accepts, free_port
+from e2e.server import (
+    REPO_ROOT,
+    SubprocessServer,
+    ThreadServer,
+    accepts,
+    free_port,
+    read_log,
+)
 
 from prereq import require_executable
 from tsc import tsc
@@ -159,11 +166,7 @@ class FixedPortServer:
         return f"ws://{HOST}:{self.port}"
 
     def output(self) -> str:
-        self._log.flush()
-        self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace")
-        self._log.seek(0, os.SEEK_END)
-        return text
+        return read_log(self._log)
 
     def start(self, timeout: float = 10.0) -> None:
         assert self._proc is None, "already running"

@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import attrs
 import orjson
@@ -102,11 +102,7 @@ class SubprocessServer:
 
     def output(self) -> str:
         """Everything the server printed so far (uvicorn logs to stderr)."""
-        self._log.flush()
-        self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace")
-        self._log.seek(0, os.SEEK_END)
-        return text
+        return read_log(self._log)
 
     def start(self) -> SubprocessServer:
         # Another process may grab the port between probing and binding: retry then.
@@ -258,3 +254,13 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not reached within {timeout}s")
         await asyncio.sleep(0.02)
+
+
+def read_log(log: IO[bytes]) -> str:
+    """Everything written so far to ``log``, a process's output file, which keeps
+    growing: read from the start, then leave it at the end for the writer."""
+    log.flush()
+    log.seek(0)
+    text = log.read().decode("utf-8", "replace")
+    log.seek(0, os.SEEK_END)
+    return text
