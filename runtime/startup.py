@@ -11,7 +11,6 @@ import ast
 import importlib
 import inspect
 import logging
-import sys
 import textwrap
 import typing
 from collections.abc import Callable, Iterable, Sequence
@@ -237,5 +236,4 @@ def _location(obj: Any) -> str | None:
 
 
 def _module_file(module: ModuleType) -> str:
-    file = getattr(module, "__file__", None) or sys.modules.get(module.__name__, module).__name__
-    return str(file)
+    return str(getattr(module, "__file__", None) or module.__name__)
