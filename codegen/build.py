@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .clientdir import client_prefix, place_clients, placed_key
+from .config import ApiSettings
 from .errors import UsageError
 from .fingerprint import (
     dep_inputs,
@@ -92,18 +93,20 @@ def plan_build(
     jobs: int | None = None,
     client_dir: Path | None = None,
     black: bool = False,
+    api: ApiSettings | None = None,
 ) -> Plan:
     """The files a build of ``spec_dir`` into ``out_dir`` consists of, reusing what it can.
 
     ``jobs`` caps the rendering processes (1: render in this process; None: decide by
     the size of the work and the number of CPUs). With ``client_dir``, each app's client
     files go to ``client_dir/<app>/`` (see ``chgen.clientdir``) instead of its package.
-    With ``black``, black formats every generated Python file.
+    With ``black``, black formats every generated Python file. ``api`` is what the
+    contracts say of the API (``[tool.chgen.api]``).
     """
     say = progress or (lambda _: None)
     if not spec_dir.is_dir():
         raise UsageError(f"spec directory {str(spec_dir)!r} does not exist")
-    how = Rendering(templates, black)
+    how = Rendering(templates, black, api or ApiSettings())
     clients = client_prefix(out_dir, client_dir)
     build = _Fingerprint(
         generator_digest(), _template_key(how, clients), spec_inputs(spec_dir, out_dir)

@@ -7,6 +7,15 @@ out-dir = "src/acme/wsgen"       # -o: the generated package (default: generated
 handler-root = "src"             # --handler-root: where imports start (default: see layout)
 client-dir = "frontend/src/api"  # --client-dir: client.ts/.js/.d.ts (default: in out-dir)
 line-length = 100                # --line-length: handler stubs (default: black's or ruff's)
+
+[tool.chgen.api]                 # what the AsyncAPI document and api.html say of the API
+title = "Acme chat"              # default: the app's name
+version = "2.1.0"                # default: "unversioned"
+contact = { name = "Chat team", email = "chat@acme.example" }
+
+[tool.chgen.api.servers.production]
+host = "chat.acme.example"
+protocol = "wss"
 ```
 
 Paths are relative to the pyproject.toml that holds them. The file is found by walking
@@ -31,9 +40,11 @@ from .hints import data_kind, did_you_mean
 
 __all__ = [
     "DEFAULT_LINE_LENGTH",
+    "ApiSettings",
     "Config",
     "ConfigError",
     "Layout",
+    "ServerSetting",
     "find_config",
     "layout",
     "load_config",
@@ -59,6 +70,7 @@ class Config:
     handler_root: Path | None = None
     client_dir: Path | None = None
     line_length: int | None = None
+    api: ApiSettings = attrs.field(factory=lambda: ApiSettings())
 
     @property
     def root(self) -> Path:
@@ -108,6 +120,8 @@ def load_config(file: Path, table: Mapping[str, Any]) -> Config:
             raise ConfigError(f"{_where(file, text, key)}: unknown key; {hint}")
         try:
             values[key.replace("-", "_")] = read(file.parent, value)
+        except _SubKeyError as exc:
+            raise ConfigError(f"{_where_sub(file, text, exc.table, exc.key)}: {exc}") from None
         except ValueError as exc:
             raise ConfigError(f"{_where(file, text, key)}: {exc}") from None
     return Config(file=file, **values)
@@ -131,6 +145,7 @@ _KEYS: dict[str, Callable[[Path, Any], Any]] = {
     "handler-root": _path,
     "client-dir": _path,
     "line-length": _line_length,
+    "api": lambda _, value: _api_settings(value),
 }
 
 
@@ -236,3 +251,133 @@ def project_line_length(project_root: Path) -> int:
         if type(value) is int and value > 0:
             return value
     return DEFAULT_LINE_LENGTH
+
+
+# -- [tool.chgen.api]: what the contracts say of the API ----------------------------------
+#
+# The AsyncAPI document and api.html of every app take their title, version, contact and
+# servers from here. Nothing is made up when a key is absent: the title is the app's name,
+# the version reads "unversioned", and there is no contact and no server.
+
+
+@attrs.frozen
+class ServerSetting:
+    """One server of ``[tool.chgen.api.servers.NAME]``: where the API is deployed."""
+
+    name: str
+    host: str
+    protocol: str = "wss"
+    pathname: str | None = None
+    description: str | None = None
+
+
+@attrs.frozen
+class ApiSettings:
+    """``[tool.chgen.api]``. ``title`` may contain ``{app}``, replaced by each app's name."""
+
+    title: str | None = None
+    version: str | None = None
+    description: str | None = None
+    contact: tuple[tuple[str, str], ...] = ()  # (name | url | email, value), in that order
+    servers: tuple[ServerSetting, ...] = ()
+
+    def key(self) -> str:
+        """Everything here, as text: a build whose settings changed renders again."""
+        return repr(attrs.astuple(self))
+
+
+class _SubKeyError(ValueError):
+    """A mistake inside a sub-table of [tool.chgen], located by ``_where_sub``."""
+
+    def __init__(self, table: str, key: str, message: str) -> None:
+        super().__init__(message)
+        self.table = table
+        self.key = key
+
+
+_API_KEYS = ("title", "version", "description", "contact", "servers")
+_CONTACT_KEYS = ("name", "url", "email")
+_SERVER_KEYS = ("host", "protocol", "pathname", "description")
+_PROTOCOLS = ("ws", "wss")
+
+
+def _api_settings(table: Any) -> ApiSettings:
+    if not isinstance(table, Mapping):
+        raise ValueError(f"expected a table ([tool.chgen.api]), got {data_kind(table)}")
+    _known(table, _API_KEYS, "api")
+    values: dict[str, Any] = {}
+    for key in ("title", "version", "description"):
+        if key in table:
+            values[key] = _text(table[key], "api", key)
+    if "contact" in table:
+        contact = _table(table["contact"], "api", "contact")
+        _known(contact, _CONTACT_KEYS, "api.contact")
+        values["contact"] = tuple(
+            (key, _text(contact[key], "api.contact", key))
+            for key in _CONTACT_KEYS
+            if key in contact
+        )
+    if "servers" in table:
+        servers = _table(table["servers"], "api", "servers")
+        values["servers"] = tuple(_server(name, servers[name]) for name in sorted(servers))
+    return ApiSettings(**values)
+
+
+def _server(name: str, value: Any) -> ServerSetting:
+    where = f"api.servers.{name}"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise _SubKeyError("api.servers", name, "a server name may hold letters, digits, _ . -")
+    table = _table(value, "api.servers", name)
+    _known(table, _SERVER_KEYS, where)
+    if "host" not in table:
+        raise _SubKeyError(where, name, 'missing key host, e.g. host = "chat.acme.example"')
+    protocol = _text(table.get("protocol", "wss"), where, "protocol")
+    if protocol not in _PROTOCOLS:
+        raise _SubKeyError(where, "protocol", f"expected ws or wss, got {protocol!r}")
+    optional = {k: _text(table[k], where, k) for k in ("pathname", "description") if k in table}
+    return ServerSetting(name, _text(table["host"], where, "host"), protocol, **optional)
+
+
+def _known(table: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
+    for key in table:
+        if key not in keys:
+            hint = did_you_mean(key, keys) or f"the keys are: {', '.join(keys)}"
+            raise _SubKeyError(where, key, f"unknown key; {hint}")
+
+
+def _table(value: Any, where: str, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _SubKeyError(where, key, f"expected a table, got {data_kind(value)}")
+    return value
+
+
+def _text(value: Any, where: str, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _SubKeyError(where, key, f"expected a non-empty string, got {data_kind(value)}")
+    return value
+
+
+def _where_sub(file: Path, text: str, table: str, key: str) -> str:
+    """``file:line: [tool.chgen.TABLE] key``: the key's line under its own table header,
+    or under ``[tool.chgen]`` where the sub-table is written inline."""
+    line = _line_in(text, f"tool.chgen.{table}", key) or _line_in(
+        text, "tool.chgen", table.partition(".")[0]
+    )
+    at = f"{file}:{line}" if line else str(file)
+    return f"{at}: [tool.chgen.{table}] {key}"
+
+
+def _line_in(text: str, header: str, key: str) -> int:
+    inside = False
+    assignment = re.compile(
+        rf"""\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*[=.]"""
+    )
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            inside = stripped.replace(" ", "") in (f"[{header}]", f"[{header}.{key}]")
+            if inside and stripped.replace(" ", "") == f"[{header}.{key}]":
+                return number
+        elif inside and assignment.match(line):
+            return number
+    return 0

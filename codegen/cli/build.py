@@ -135,6 +135,7 @@ def build_once(
             jobs=jobs,
             client_dir=where.client_dir,
             black=black,
+            api=where.config.api if where.config is not None else None,
         )
         clients = client_prefix(out, where.client_dir)
         if check:

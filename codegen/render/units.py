@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ..config import ApiSettings
 from ..errors import ChgenError
 from ..manifest import ROOT_PACKAGE
 from .environment import make_environment
@@ -42,21 +43,26 @@ class TemplateError(ChgenError):
 
 @attrs.frozen
 class Rendering:
-    """How a build renders: the user's template directory, and whether black formats."""
+    """How a build renders: the user's template directory, whether black formats, and
+    what the contracts (asyncapi.json, api.html) say of the API (``[tool.chgen.api]``)."""
 
     templates: Path | None = None
     black: bool = False
+    api: ApiSettings = ApiSettings()
 
     def key(self) -> str:
         """What of these settings the output depends on, beside the templates' digest."""
-        return "black" if self.black else ""
+        parts = ["black" if self.black else ""]
+        if self.api != ApiSettings():
+            parts.append(self.api.key())
+        return "\n".join(parts).strip()
 
 
 def render_unit(app: AppIR | None, env: jinja2.Environment, how: Rendering) -> dict[str, str]:
     """The files of one app (or of the root package, for None)."""
     from .pyformat import format_with_black
 
-    files = _located(app, env, how.templates)
+    files = _located(app, env, how.templates, how.api)
     if how.black:
         files = {k: format_with_black(v) if k.endswith(".py") else v for k, v in files.items()}
     return files
@@ -98,25 +104,29 @@ def _name(unit: AppIR | None) -> str:
 # -- one unit, with errors located in the user's templates ------------------------------
 
 
-def _render(app: AppIR | None, env: jinja2.Environment) -> dict[str, str]:
+def _render(app: AppIR | None, env: jinja2.Environment, api: ApiSettings) -> dict[str, str]:
     # Looked up on the modules at call time, so tests can stand in for a renderer.
     from . import app as app_renderer
     from . import client as client_renderer
+    from . import contracts
 
     if app is None:
         return {"__init__.py": app_renderer.render_root_package(env)}
     files = app_renderer.render_app(app, env)
     files.update(client_renderer.render_client(app, env))
+    files.update(contracts.render_contracts(app, env, api))
     return files
 
 
-def _located(app: AppIR | None, env: jinja2.Environment, templates: Path | None) -> dict[str, str]:
+def _located(
+    app: AppIR | None, env: jinja2.Environment, templates: Path | None, api: ApiSettings
+) -> dict[str, str]:
     """``_render``, with an error from one of the user's templates raised as a
     TemplateError naming the template's file and line; other errors are chgen's bugs."""
     from .app import InvalidPython
 
     try:
-        return _render(app, env)
+        return _render(app, env, api)
     except InvalidPython as exc:
         mine = templates / exc.template if templates is not None else None
         if mine is None or not mine.is_file():
