@@ -104,7 +104,8 @@ GENERATOR = Layers(
         ("render", ("render",)),
         ("writer", ("writer", "clientdir", "fingerprint")),
         ("build", ("build",)),
-        ("commands", ("cli", "watch", "dev", "project", "scaffold", "__init__", "__main__")),
+        ("commands", ("cli", "watch", "dev", "project", "scaffold", "compat", "__init__",
+                      "__main__")),
     ),
     # The resolver reserves the names generated code uses, so it reads their vocabulary.
     frozenset({("resolve", "render.vocabulary"), ("resolve", "render.environment")}),
@@ -113,7 +114,7 @@ RUNTIME = Layers(
     "runtime",
     (
         ("protocol core", ("protocol", "values", "constraints", "codec", "lean", "dispatch",
-                           "status", "defaults", "lazy")),
+                           "status", "defaults", "lazy", "origins", "ratelimit")),
         ("channel layers", ("layers",)),
         ("group delivery", ("delivery",)),
         ("the socket", ("connection",)),

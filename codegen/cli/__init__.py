@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from .build import build
 from .common import main
+from .compat import compat
 from .dev import dev
 from .init import init
 from .scaffold import scaffold
+from .schema import schema
 
 __all__ = ["main"]
 
-for command in (build, scaffold, init, dev):
+for command in (build, scaffold, init, dev, schema, compat):
     main.add_command(command)
