@@ -97,7 +97,7 @@ class _App:
                     f"the route {route.pattern} is gone",
                     self._where(route),
                     route.location,
-                    "-",
+                    self.new.location,
                 )
                 continue
             new_routes.remove(twin)
@@ -116,7 +116,7 @@ class _App:
                 IN,
                 f"a new route {route.pattern}",
                 self._where(route),
-                "-",
+                self.old.location,
                 route.location,
             )
         return self.found

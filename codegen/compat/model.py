@@ -54,6 +54,7 @@ class AppSurface:
     spec: str
     routes: tuple[RouteSurface, ...]
     schemas: Doc  # components.schemas, for $refs
+    location: str  # where the App is defined (or its spec file)
 
     def resolve(self, schema: Doc) -> tuple[Doc, str | None]:
         """``schema`` with a top-level ``$ref`` followed, and the name it referred to."""
@@ -96,7 +97,8 @@ def read_document(doc: Doc) -> AppSurface:
             )
         )
     schemas = doc.get("components", {}).get("schemas", {})
-    return AppSurface(str(app["name"]), spec, tuple(routes), schemas)
+    location = str(app.get("location", spec))
+    return AppSurface(str(app["name"]), spec, tuple(routes), schemas, location)
 
 
 def _add(streams: dict[str, StreamSurface], message: Doc, channel: Doc, spec: str) -> None:

@@ -133,6 +133,7 @@ def _payload_classes(loaded: LoadedApp, consumers: dict[str, Any]) -> Iterator[t
 
 def _locate(doc: Doc, loaded: LoadedApp, root: Path) -> None:
     """Add ``x-chgen-location`` to every route, message and field of ``doc``."""
+    doc["x-chgen-app"]["location"] = _shown(loaded.app.defined_at, root)
     for channel, route in zip(doc["channels"].values(), loaded.app.routes, strict=False):
         channel["x-chgen-location"] = _shown(route.defined_at, root)
     consumers = _consumers(loaded)

@@ -142,7 +142,7 @@ class _Builder:
         found: Doc = {"address": view.address}
         found["title"] = view.demux or view.streams[0].consumer
         found["description"] = _channel_description(view)
-        if view.params:
+        if view.params and view.address is not None:
             found["parameters"] = {
                 p.name: {
                     "description": f"Matches the regular expression `{p.pattern}`.",

@@ -31,6 +31,8 @@ ERROR_CODES: Final = (
     ("invalid", "data fails its payload schema; details locate every problem"),
     ("forbidden", "the message is refused by an authorization check"),
     ("internal", "the handler failed; the server logged why, the client learns only that"),
+    ("rate_limited", "more messages than the consumer's rate limit; wait as long as it says"),
+    ("unavailable", "the channel layer cannot be reached right now; try again later"),
 )
 
 MESSAGE_ID: Final = "chgen.MessageId"
@@ -57,6 +59,11 @@ def protocol_schemas(ref: RefTo) -> dict[str, Schema]:
                     "properties": {
                         "code": {"type": "string", "enum": [code for code, _ in ERROR_CODES]},
                         "message": {"type": "string"},
+                        "retry_after_ms": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "description": "rate_limited: how long to wait before sending again",
+                        },
                         "details": {
                             "type": "array",
                             "items": {
