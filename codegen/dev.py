@@ -9,14 +9,17 @@ stops both; the server stopping on its own (a port in use) ends the command with
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
+import os
 import shlex
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -25,10 +28,21 @@ from .errors import ChgenError, UsageError
 from .manifest import ROOT_PACKAGE, read_manifest
 from .scaffold import package_for
 
-__all__ = ["SERVE_EXTRA", "Server", "ServerMissing", "require_server", "serve_command"]
+__all__ = [
+    "API_PATH",
+    "SERVE_EXTRA",
+    "Server",
+    "ServerMissing",
+    "api_page_application",
+    "require_server",
+    "serve_command",
+]
 
 SERVE_EXTRA = "pip install 'chgen[serve]'"
 STOP_TIMEOUT = 10.0  # seconds the server may take to stop after Ctrl-C
+API_PATH = "/_chgen/api"  # where `chgen dev --api-page` serves the app's api.html
+# What the server process is told by `chgen dev --api-page` (see api_page_application).
+APP_VARIABLE, PAGE_VARIABLE = "CHGEN_DEV_APP", "CHGEN_DEV_API_PAGE"
 
 
 class ServerMissing(ChgenError):
@@ -65,17 +79,61 @@ def built_app(out_dir: Path, wanted: str | None) -> str:
 
 
 def serve_command(
-    module: str, handler_root: Path, *, host: str, port: int, reload: bool = True
+    module: str,
+    handler_root: Path,
+    *,
+    host: str,
+    port: int,
+    reload: bool = True,
+    api_page: bool = False,
 ) -> list[str]:
-    """The uvicorn command line (after ``python -m``) serving ``module:application``."""
+    """The uvicorn command line (after ``python -m``) serving ``module:application``;
+    with ``api_page``, wrapped by ``api_page_application`` (give the server process
+    ``api_page_environment``)."""
     root = _shown(handler_root)
     command = ["uvicorn", f"{module}:application"]
+    if api_page:
+        command = ["uvicorn", f"{__name__}:api_page_application", "--factory"]
     if root != ".":
         command += ["--app-dir", root]
     command += ["--host", host, "--port", str(port)]
     if reload:
         command += ["--reload", "--reload-dir", root]
     return command
+
+
+def api_page_environment(module: str, page: Path) -> dict[str, str]:
+    return {APP_VARIABLE: f"{module}:application", PAGE_VARIABLE: str(page.resolve())}
+
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def api_page_application() -> ASGIApp:
+    """uvicorn ``--factory``: the app named by ``CHGEN_DEV_APP``, with the page
+    ``CHGEN_DEV_API_PAGE`` served at ``/_chgen/api`` (read on every request, so a
+    rebuild shows at once). Everything else goes to the app."""
+    module, _, name = os.environ[APP_VARIABLE].partition(":")
+    app: ASGIApp = getattr(importlib.import_module(module), name)
+    page = Path(os.environ[PAGE_VARIABLE])
+
+    async def application(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") not in (API_PATH, f"{API_PATH}/"):
+            await app(scope, receive, send)
+            return
+        try:
+            status, body = 200, page.read_bytes()
+            kind = b"text/html; charset=utf-8"
+        except OSError:
+            status, body, kind = 404, b"api.html is not built yet", b"text/plain; charset=utf-8"
+        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return application
 
 
 @attrs.define
@@ -85,9 +143,11 @@ class Server:
     command: list[str]
     stopped: threading.Event = attrs.field(factory=threading.Event)
     process: subprocess.Popen[bytes] | None = None
+    environment: dict[str, str] = attrs.field(factory=dict)
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", *self.command])
+        env = {**os.environ, **self.environment} if self.environment else None
+        self.process = subprocess.Popen([sys.executable, "-m", *self.command], env=env)
         threading.Thread(target=self._wait, daemon=True).start()
 
     def _wait(self) -> None:
@@ -117,16 +177,23 @@ def run(
     build: Callable[[], int],
     watch: Callable[[Callable[[], object], threading.Event], None],
     echo: Callable[[str], None],
+    api_page: bool = False,
 ) -> int:
-    """Build, serve, rebuild on changes until Ctrl-C; the exit code."""
+    """Build, serve, rebuild on changes until Ctrl-C; the exit code. With ``api_page``,
+    the app's api.html is served at /_chgen/api too."""
     require_server()
     code = build()
     if code != 0:
         echo("the first build failed; fix the spec and run `chgen dev` again")
         return code
-    module = app_module(layout, built_app(layout.out_dir, app))
-    server = Server(serve_command(module, layout.handler_root, host=host, port=port))
+    name = built_app(layout.out_dir, app)
+    module = app_module(layout, name)
+    command = serve_command(module, layout.handler_root, host=host, port=port, api_page=api_page)
+    environment = api_page_environment(module, layout.out_dir / name / "api.html")
+    server = Server(command, environment=environment if api_page else {})
     echo(f"serving {module}:application at http://{host}:{port}/ (Ctrl-C stops)")
+    if api_page:
+        echo(f"  its API reference: http://{host}:{port}{API_PATH}")
     echo(f"  {shlex.join(server.command)}")
     server.start()
     try:

@@ -36,6 +36,11 @@ __all__ = ["dev"]
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="The port."
 )
 @templates_option()
+@click.option(
+    "--api-page",
+    is_flag=True,
+    help="Also serve the app's API reference (api.html) at /_chgen/api.",
+)
 def dev(
     spec_dir: Path | None,
     out_dir: Path | None,
@@ -45,6 +50,7 @@ def dev(
     host: str,
     port: int,
     templates: Path | None,
+    api_page: bool,
 ) -> None:
     """Build, serve the app with reload, and rebuild when a spec changes (Ctrl-C stops).
 
@@ -66,6 +72,7 @@ def dev(
             build=lambda: build_once(where, False, templates, progress, None),
             watch=lambda rebuild, stop: watch_and_rebuild(where, templates, rebuild, stop),
             echo=lambda s: click.echo(f"chgen: {s}"),
+            api_page=api_page,
         )
 
     try:
