@@ -28,6 +28,7 @@ from chgen.ir import (
     TypeIR,
     UnionOf,
 )
+from chgen.render.contracts.examples import pattern_example
 from chgen.render.contracts.regex import schema_pattern
 
 SAFE = 2**53 - 1
@@ -253,10 +254,13 @@ _WILD = {
 def _tame_text(c: Constraints) -> st.SearchStrategy[Any]:
     low, high = c.min_len or 0, c.max_len if c.max_len is not None else 8
     if c.pattern is not None:
-        # Python's "$" also matches before a final newline: the portable spelling decides.
+        # Mostly the example chgen writes for the pattern; sometimes hypothesis' own.
+        example = pattern_example(c.pattern, low, high)
         found = re.compile(schema_pattern(c.pattern)).search
-        matching = st.from_regex(c.pattern, fullmatch=False)
-        return matching.filter(lambda t: low <= len(t) <= high and found(t) is not None)
+        drawn = st.from_regex(c.pattern, fullmatch=False).filter(
+            lambda t: low <= len(t) <= high and found(t) is not None
+        )
+        return st.sampled_from([example] * 3) | drawn if example is not None else drawn
     return st.text(min_size=low, max_size=max(low, high))
 
 
@@ -295,7 +299,9 @@ def _in_bounds(c: Constraints, value: Decimal) -> bool:
 
 
 def _tame_decimal(c: Constraints) -> st.SearchStrategy[Any]:
-    values = st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**6), max_value=10**6)
+    low = Decimal(c.ge if c.ge is not None else c.gt if c.gt is not None else -(10**6))
+    high = Decimal(c.le if c.le is not None else c.lt if c.lt is not None else 10**6)
+    values = st.decimals(min_value=low, max_value=high, places=3)
     return values.filter(lambda d: _in_bounds(c, d)).map(lambda d: format(d, "f"))
 
 
