@@ -20,14 +20,17 @@ if TYPE_CHECKING:
     from .demux import Multiplexer, WebsocketDemultiplexer
     from .dispatch import DispatchTable, MessageRoute, unimplemented
     from .layers import ChannelFull, ChannelLayer, InMemoryChannelLayer
+    from .outbound import InvalidPayload
     from .protocol import Detail, Message, ProtocolError
     from .routing import Route, Router, route
     from .startup import HandlersMissing, require_handlers
+    from .values import BigInt
     from .websocket import WebsocketConsumer
 
 __all__ = [
     "CONVERTER",
     "BaseConsumer",
+    "BigInt",
     "ChannelFull",
     "ChannelLayer",
     "Connection",
@@ -35,6 +38,7 @@ __all__ = [
     "DispatchTable",
     "HandlersMissing",
     "InMemoryChannelLayer",
+    "InvalidPayload",
     "JsonWebsocketConsumer",
     "Message",
     "MessageRoute",
@@ -54,6 +58,7 @@ __all__ = [
 
 _HOMES = {
     "BaseConsumer": ".base",
+    "BigInt": ".values",
     "CONVERTER": ".codec",
     "ChannelFull": ".layers",
     "ChannelLayer": ".layers",
@@ -62,6 +67,7 @@ _HOMES = {
     "DispatchTable": ".dispatch",
     "HandlersMissing": ".startup",
     "InMemoryChannelLayer": ".layers",
+    "InvalidPayload": ".outbound",
     "JsonWebsocketConsumer": ".consumer",
     "Message": ".protocol",
     "MessageRoute": ".dispatch",

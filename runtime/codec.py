@@ -1,4 +1,4 @@
-"""The one converter: strict structuring of incoming payloads, unstructuring of outgoing.
+"""The one converter: strict structuring of incoming payloads (``outbound`` writes them).
 
 Incoming data is never coerced: a number where a string is declared, a string where a list
 is declared or an unknown key is an ``invalid`` error whose details carry ``$.`` paths.
@@ -29,15 +29,18 @@ from cattrs.gen import make_dict_structure_fn
 
 from .constraints import Pattern, constraint_checks
 from .lean import compile_lean
+from .outbound import Encoder, InvalidPayload, encoder, index
 from .protocol import INVALID, Detail, ProtocolError
-from .values import SCALAR_HOOKS, UNSTRUCTURE_HOOKS, Mismatch, mismatch
+from .values import SCALAR_HOOKS, BigIntText, Mismatch, mismatch, structure_bigint
 
 __all__ = [
     "CONVERTER",
     "Decoder",
     "Encoder",
+    "InvalidPayload",
     "Mismatch",
     "Pattern",
+    "choices",
     "decoder",
     "encoder",
     "union_tag",
@@ -46,7 +49,6 @@ __all__ = [
 
 T = TypeVar("T")
 Decoder = Callable[[Any], T]
-Encoder = Callable[[Any], Any]
 Hook = Callable[[Any, Any], Any]
 
 
@@ -55,8 +57,6 @@ def make_converter() -> Converter:
     conv = Converter(forbid_extra_keys=True, detailed_validation=True)
     for tp, hook in SCALAR_HOOKS.items():
         conv.register_structure_hook(tp, hook)
-    for tp, unhook in UNSTRUCTURE_HOOKS.items():
-        conv.register_unstructure_hook(tp, unhook)
     # Later registrations win, so the most specific predicates come last.
     conv.register_structure_hook_factory(_is_literal, _literal_hook)
     conv.register_structure_hook_factory(_is_enum, _enum_hook)
@@ -95,7 +95,7 @@ def _is_payload_union(t: Any) -> bool:
     return len(members) >= 2 and all(attrs.has(m) for m in members)
 
 
-def _choices(values: Iterable[Any]) -> str:
+def choices(values: Iterable[Any]) -> str:
     """Allowed values as the client wrote them: JSON (``"a"``, ``1``, ``true``)."""
     return ", ".join(orjson.dumps(v).decode() for v in values)
 
@@ -114,11 +114,11 @@ def _exact_lookup(table: dict[tuple[type, Any], Any], value: Any) -> Any:
 def _literal_hook(literal: Any) -> Hook:
     allowed = get_args(literal)
     table = {(type(v), v): v for v in allowed}
-    choices = _choices(allowed)
+    listed = choices(allowed)
 
     def structure(value: Any, _: Any) -> Any:
         if _exact_lookup(table, value) is _ABSENT:
-            raise Mismatch(f"expected one of {choices}")
+            raise Mismatch(f"expected one of {listed}")
         return value
 
     return structure
@@ -126,12 +126,12 @@ def _literal_hook(literal: Any) -> Hook:
 
 def _enum_hook(cls: type[enum.Enum]) -> Hook:
     table = {(type(m.value), m.value): m for m in cls}
-    choices = _choices(m.value for m in cls)
+    listed = choices(m.value for m in cls)
 
     def structure(value: Any, _: Any) -> enum.Enum:
         member = _exact_lookup(table, value)
         if member is _ABSENT:
-            raise Mismatch(f"expected one of {choices}")
+            raise Mismatch(f"expected one of {listed}")
         return member  # type: ignore[no-any-return]
 
     return structure
@@ -235,8 +235,9 @@ def _union_hook(conv: Converter, union: Any) -> Hook:
         names = ", ".join(m.__name__ for m in members)
         raise TypeError(f"{names} share no Literal tag field with a distinct value each")
     tag, by_value = found
-    hooks = {value: (cls, conv.get_structure_hook(cls)) for value, cls in by_value.items()}
-    choices = _choices(by_value)
+    # Keyed by (type, value), as literals are: a tag true never picks the member tagged 1.
+    hooks = {(type(v), v): (cls, conv.get_structure_hook(cls)) for v, cls in by_value.items()}
+    listed = choices(by_value)
 
     def structure(value: Any, _: Any) -> Any:
         if value is None and nullable:
@@ -245,9 +246,9 @@ def _union_hook(conv: Converter, union: Any) -> Hook:
             raise mismatch("an object", value)
         if tag not in value:
             raise ClassValidationError("missing tag", [_field_error(KeyError(tag), tag)], union)
-        chosen = hooks.get(value[tag]) if isinstance(value[tag], str | int | bool) else None
-        if chosen is None:
-            error = Mismatch(f"expected one of {choices}")
+        chosen = _exact_lookup(hooks, value[tag])
+        if chosen is _ABSENT:
+            error = Mismatch(f"expected one of {listed}")
             raise ClassValidationError("unknown tag", [_field_error(error, tag)], union)
         cls, hook = chosen
         return hook(value, cls)
@@ -262,7 +263,10 @@ def _field_error(exc: Exception, name: str) -> Exception:
 
 def _annotated_hook(conv: Converter, annotated: Any) -> Hook:
     base = annotated.__origin__
-    base_hook = conv.get_structure_hook(base)
+    if base is int and any(isinstance(m, BigIntText) for m in annotated.__metadata__):
+        base_hook: Hook = structure_bigint
+    else:
+        base_hook = conv.get_structure_hook(base)
     checks = constraint_checks(annotated.__metadata__)
     if not checks:
         return lambda value, _: base_hook(value, base)
@@ -314,11 +318,6 @@ def decoder(cls: type[T], converter: Converter = CONVERTER) -> Decoder[T]:
     return decode
 
 
-def encoder(cls: type[Any], converter: Converter = CONVERTER) -> Encoder:
-    """A function turning an instance of ``cls`` into JSON-ready data."""
-    return converter.get_unstructure_hook(cls)
-
-
 def validation_details(exc: BaseException, path: str = "$.data") -> tuple[Detail, ...]:
     """Flatten a cattrs validation error tree into located, user-facing details."""
     return tuple(_walk(exc, path))
@@ -328,29 +327,25 @@ def _walk(exc: BaseException, path: str) -> Iterable[Detail]:
     if isinstance(exc, ClassValidationError):
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
-            yield from _walk(sub, f"{path}{_index(note.name)}")
+            yield from _walk(sub, f"{path}{index(note.name)}")
         for sub in without:
             yield from _walk(sub, path)
     elif isinstance(exc, IterableValidationError):
         with_notes_i, without_i = exc.group_exceptions()
         for sub, inote in with_notes_i:
-            yield from _walk(sub, f"{path}{_index(inote.index)}")
+            yield from _walk(sub, f"{path}{index(inote.index)}")
         for sub in without_i:
             yield from _walk(sub, path)
     elif isinstance(exc, ForbiddenExtraKeysError):
-        for key in sorted(exc.extra_fields):
-            yield Detail(f"{path}{_index(key)}", "unexpected field")
+        # In UTF-16 order, as JavaScript's sort(): the client lists them the same way.
+        for key in sorted(exc.extra_fields, key=_utf16):
+            yield Detail(f"{path}{index(key)}", "unexpected field")
     else:
         yield Detail(path, _describe(exc))
 
 
-def _index(key: Any) -> str:
-    if isinstance(key, int):
-        return f"[{key}]"
-    if isinstance(key, str) and key.isidentifier():
-        return f".{key}"
-    escaped = str(key).replace("\\", "\\\\").replace('"', '\\"')
-    return f'["{escaped}"]'
+def _utf16(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,14 +1,19 @@
-"""Field constraints: ``annotated_types`` metadata (and ``Pattern``) turned into checks."""
+"""Field constraints: ``annotated_types`` metadata (and ``Pattern``) turned into checks.
+
+The messages are the ones the generated JavaScript client writes for the same checks.
+Lengths count Unicode code points (Python's ``len``), never UTF-16 units. A message
+never repeats the value: it may be long, and it came from the client.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import annotated_types as at
 import attrs
 
+from .patterns import portable
 from .values import Mismatch
 
 __all__ = ["Check", "Pattern", "constraint_checks"]
@@ -18,7 +23,11 @@ Check = Callable[[Any], None]
 
 @attrs.frozen
 class Pattern:
-    """Constraint: the string must contain a match of ``regex`` (anchor it to match whole)."""
+    """Constraint: the string must contain a match of ``regex`` (anchor it to match whole).
+
+    ``regex`` must keep to the syntax Python and JavaScript read alike (``patterns``);
+    the generator refuses a spec whose pattern does not, with a hint.
+    """
 
     regex: str
 
@@ -83,15 +92,17 @@ def _bound(op: str, limit: Any) -> Check:
     }
     test = tests[op]
 
+    message = f"must be {op} {limit}"
+
     def check(value: Any) -> None:
         if not test(value):
-            raise Mismatch(f"must be {op} {limit}, got {value}")
+            raise Mismatch(message)
 
     return check
 
 
 def _pattern(regex: str) -> Check:
-    compiled = re.compile(regex)
+    compiled = portable(regex).compile()
 
     def check(value: Any) -> None:
         if compiled.search(value) is None:

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Final, TypeVar, Union, get_args, get_origin
 import attrs
 
 from .constraints import constraint_checks
+from .values import MAX_SAFE_INTEGER, BigIntText
 
 __all__ = ["Refused", "compile_lean"]
 
@@ -34,7 +35,7 @@ Hook = Callable[[Any, Any], Any]
 # ``v`` is wrong. Keep these identical to the hooks in ``values``.
 _WRONG_KIND: Final[dict[Any, str]] = {
     str: "type({v}) is not str",
-    int: "type({v}) is not int",
+    int: f"type({{v}}) is not int or {{v}} > {MAX_SAFE_INTEGER} or {{v}} < -{MAX_SAFE_INTEGER}",
     bool: "type({v}) is not bool",
     float: "type({v}) is not float and type({v}) is not int",
 }
@@ -159,8 +160,8 @@ def _inline_checks(var: str, field_type: Any, slot: str, names: dict[str, Any]) 
         return [f"if {var} is not None:", "    raise _Refused"]
     if get_origin(field_type) is Annotated:
         base, *metadata = get_args(field_type)
-        if base not in _WRONG_KIND:
-            return None
+        if base not in _WRONG_KIND or any(isinstance(m, BigIntText) for m in metadata):
+            return None  # a BigInt is an int that travels as a string: the hook reads it
         lines = _scalar_lines(var, base)
         for k, check in enumerate(constraint_checks(metadata)):
             names[f"check_{slot}_{k}"] = check
@@ -180,6 +181,8 @@ def _scalar_lines(var: str, scalar: Any) -> list[str]:
     lines = [f"if {_WRONG_KIND[scalar].format(v=var)}:", "    raise _Refused"]
     if scalar is float:
         lines.append(f"{var} = float({var})")  # JSON 3 is a valid float, as in values
+        lines.append(f"if {var} - {var}:")  # nan for inf and nan: not finite
+        lines.append("    raise _Refused")
     return lines
 
 

@@ -64,7 +64,7 @@ VALID: dict[str, Any] = {
     "tags": ["x", "y"],
     "kind": "b",
     "inner": {"n": -4},
-    "when": "2024-05-01T12:30:00+00:00",
+    "when": "2024-05-01T12:30:00.000Z",
     "ratio": 0.25,
     "flag": True,
     "slug": "abc",
@@ -103,10 +103,10 @@ def test_valid_payload_round_trips_to_the_same_json() -> None:
     assert encoder(Everything)(decoded) == VALID
 
 
-def test_datetime_encodes_as_iso_8601_string() -> None:
+def test_datetime_encodes_as_rfc_3339_string_with_its_offset() -> None:
     when = dt.datetime(2023, 1, 2, 3, 4, 5, 600000, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     encoded = encoder(Everything)(attrs.evolve(decoder(Everything)(VALID), when=when))
-    assert encoded["when"] == "2023-01-02T03:04:05.600000+02:00"
+    assert encoded["when"] == "2023-01-02T03:04:05.600+02:00"
     assert decoder(Everything)(encoded).when == when
 
 
@@ -158,9 +158,13 @@ def test_boundary_values_are_accepted() -> None:
         (
             {"when": 1714566600},
             "$.data.when",
-            "expected an ISO 8601 datetime string, got an integer",
+            "expected an RFC 3339 datetime string, got an integer",
         ),
-        ({"when": "yesterday"}, "$.data.when", "expected an ISO 8601 datetime string"),
+        (
+            {"when": "yesterday"},
+            "$.data.when",
+            "expected an RFC 3339 datetime like 2024-02-29T23:59:59.123Z",
+        ),
     ],
 )
 def test_wrong_kind_is_invalid_at_its_path(
@@ -251,13 +255,13 @@ def test_list_too_long() -> None:
 @pytest.mark.parametrize(
     ("data", "path", "message"),
     [
-        ({"ge": -1}, "$.data.ge", "must be >= 0, got -1"),
-        ({"le": 11}, "$.data.le", "must be <= 10, got 11"),
-        ({"gt": 0}, "$.data.gt", "must be > 0, got 0.0"),
-        ({"gt": -0.5}, "$.data.gt", "must be > 0, got -0.5"),
-        ({"lt": 1}, "$.data.lt", "must be < 1, got 1.0"),
-        ({"span": 0}, "$.data.span", "must be >= 1, got 0"),
-        ({"span": 5}, "$.data.span", "must be < 5, got 5"),
+        ({"ge": -1}, "$.data.ge", "must be >= 0"),
+        ({"le": 11}, "$.data.le", "must be <= 10"),
+        ({"gt": 0}, "$.data.gt", "must be > 0"),
+        ({"gt": -0.5}, "$.data.gt", "must be > 0"),
+        ({"lt": 1}, "$.data.lt", "must be < 1"),
+        ({"span": 0}, "$.data.span", "must be >= 1"),
+        ({"span": 5}, "$.data.span", "must be < 5"),
         ({"pair": [1]}, "$.data.pair", "must have at least 2 items, got 1"),
         ({"pair": [1, 2, 3]}, "$.data.pair", "must have at most 2 items, got 3"),
     ],

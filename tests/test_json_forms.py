@@ -1,8 +1,10 @@
 """Python and the TypeScript side read and write the same JSON forms (one fixture set).
 
-Datetimes, dates, UUIDs and Decimals travel as strings; enums as their values. For each,
-what a browser produces must be accepted by the runtime, and what the runtime sends must
-read back in JavaScript as the same value.
+Datetimes, dates, UUIDs, Decimals and BigInts travel as strings; enums as their values.
+For each, what a browser produces must be accepted by the runtime, what the runtime sends
+must read back in JavaScript as the same value, and the forms outside the canonical ones
+are refused, never coerced. The generated client's own checks of the same forms are in
+tests/test_fidelity.py.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 
 from chgen.runtime.codec import decoder, encoder
 from chgen.runtime.protocol import ProtocolError
+from chgen.runtime.values import BigInt
 from prereq import require_executable
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "json_forms.json").read_text())
@@ -91,6 +95,7 @@ class Values:
     price: decimal.Decimal
     day: dt.date
     ident: uuid.UUID
+    big: BigInt
 
 
 def test_decimals_keep_their_digits_and_read_as_the_same_number_in_javascript() -> None:
@@ -104,7 +109,23 @@ def test_decimals_keep_their_digits_and_read_as_the_same_number_in_javascript() 
     assert numbers == [case["number"] for case in FIXTURE["decimals"]]
     # What a browser sends for a money amount is accepted as it is.
     fixed = _node(_MAP.format("Number(w).toFixed(2)"), ["12.5", "0.1"])
-    assert [str(decode({**_VALUES, "price": f}).price) for f in fixed] == ["12.50", "0.10"]
+    assert [encode(decode({**_VALUES, "price": f}))["price"] for f in fixed] == ["12.50", "0.10"]
+
+
+def test_a_decimal_is_written_without_an_exponent_and_reads_back_equal() -> None:
+    encode = encoder(Values)
+    value = decoder(Values)(_VALUES)
+    for number, wire in [("1E+2", "100"), ("1E-27", "0." + "0" * 26 + "1"), ("-0E+3", "-0")]:
+        written = encode(attrs.evolve(value, price=decimal.Decimal(number)))["price"]
+        assert written == wire
+        assert decoder(Values)({**_VALUES, "price": written}).price == decimal.Decimal(number)
+
+
+def test_bigints_travel_as_decimal_strings_and_javascript_reads_them_exactly() -> None:
+    decode, encode = decoder(Values), encoder(Values)
+    wires = FIXTURE["bigints"]
+    assert [encode(decode({**_VALUES, "big": w}))["big"] for w in wires] == wires
+    assert _node(_MAP.format("BigInt(w).toString()"), wires) == wires
 
 
 def test_dates_mean_the_same_day_on_both_sides() -> None:
@@ -154,7 +175,26 @@ _VALUES = {
     "price": "1",
     "day": "2024-01-01",
     "ident": "123e4567-e89b-12d3-a456-426614174000",
+    "big": "1",
 }
+_FIELDS = {
+    "datetime": (Stamp, "when", {}),
+    **{
+        k: (Values, f, _VALUES)
+        for k, f in [("date", "day"), ("uuid", "ident"), ("decimal", "price"), ("bigint", "big")]
+    },
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FIXTURE["refused"]))
+def test_every_form_outside_the_canonical_ones_is_refused(kind: str) -> None:
+    cls, field, base = _FIELDS[kind]
+    for wire in FIXTURE["refused"][kind]:
+        with pytest.raises(ProtocolError) as info:
+            decoder(cls)({**base, field: wire})
+        assert [d.path for d in info.value.details] == [f"$.data.{field}"], wire
+
+
 # A Node script mapping each JSON input through one expression of `w`.
 _MAP = (
     "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>"

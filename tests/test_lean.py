@@ -68,13 +68,14 @@ VALID: dict[str, Any] = {
     "kind": 2,
     "inner": {"n": 1},
     "items": ["a"],
-    "when": "2024-05-01T12:30:00+00:00",
+    "when": "2024-05-01T12:30:00.000Z",
 }
 
 # Values at the edges of the fields' kinds and bounds, and now and then any JSON at all.
 EDGES: list[Any] = [None, True, False, 0, 1, -1, 5, 10, 11, 0.0, 0.5, 1.0, 2.5, "", "a", "abc",
                     "ABC", "toolong", "2024-05-01T12:30:00+00:00", [], ["a"], ["a", "b", "c"],
-                    [1], {}, {"n": 1}, {"n": True}]  # fmt: skip
+                    [1], {}, {"n": 1}, {"n": True}, 2**53 - 1, 2**53, -(2**53) + 1, -(2**53),
+                    2**64, float("inf"), float("-inf"), float("nan"), -0.0]  # fmt: skip
 json_values = st.sampled_from(EDGES) | st.recursive(
     st.none() | st.booleans() | st.integers(-20, 20) | st.floats(-2, 2) | st.text(max_size=3),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("nxy"), inner),

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from chgen.runtime.codec import CONVERTER, validation_details
+from chgen.runtime.codec import CONVERTER, InvalidPayload, encoder, validation_details
 
 from .. import naming
 from ..hints import did_you_mean, python_kind
@@ -162,9 +162,9 @@ class PayloadChecks:
         if isinstance(value, attrs.Factory):  # type: ignore[arg-type]
             return self._factory_default(value.factory, tp, at, path)
         if isinstance(value, enum.Enum):
-            wire, default = value.value, Default(enum_member=value.name)
+            default = Default(enum_member=value.name)
         elif type(value) in (str, int, float, bool, type(None)):
-            wire, default = value, Default(value)
+            default = Default(value)
         else:
             self.context.error(
                 at,
@@ -174,9 +174,15 @@ class PayloadChecks:
                 "for an empty list or dict write attrs.field(factory=list) or factory=dict",
             )
             return None
-        # The default must be a value the field accepts on the wire, checked by the runtime.
+        # The default must be a value the server can send and accept on the wire: its own
+        # encoder writes it, its own decoder reads that back.
         try:
-            CONVERTER.get_structure_hook(field.type)(wire, field.type)
+            written = encoder(field.type)(value)
+            CONVERTER.get_structure_hook(field.type)(written, field.type)
+        except InvalidPayload as exc:
+            reasons = "; ".join(d.message for d in exc.details)
+            self.context.error(at, path, f"default {value!r} does not fit the field: {reasons}")
+            return None
         except Exception as exc:
             reasons = "; ".join(d.message for d in validation_details(exc, path))
             self.context.error(at, path, f"default {value!r} does not fit the field: {reasons}")
