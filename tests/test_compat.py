@@ -226,3 +226,8 @@ def test_an_old_asyncapi_document_and_a_git_revision_are_sources(
     bad = CliRunner().invoke(main, ["compat", "git:nope:specs/", "specs"])
     assert bad.exit_code == 2
     assert "git:nope:specs" in bad.output
+
+
+def test_the_docs_list_every_rule() -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "contracts.md").read_text()
+    assert [rule for rule in RULES if f"| `{rule}` |" not in docs] == []
