@@ -12,18 +12,22 @@ import inspect
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeAlias, TypeVar
 
+import annotated_types
 import attrs
 
 from chgen.runtime.constraints import Pattern
 from chgen.runtime.defaults import MAX_CONCURRENCY
+from chgen.runtime.values import BigInt
 
 from .sourcelines import class_source
 
 __all__ = [
     "App",
+    "BigInt",
     "Handler",
+    "Int64",
     "JsonWebsocketConsumer",
     "Location",
     "Pattern",
@@ -38,6 +42,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+# A signed 64-bit integer (a database's BIGINT): a BigInt within its range. Like every
+# BigInt it travels as a decimal string, since JavaScript rounds integers past 2**53.
+Int64: TypeAlias = Annotated[BigInt, annotated_types.Ge(-(2**63)), annotated_types.Le(2**63 - 1)]
 
 _PAYLOAD_MARK = "__chgen_payload__"
 _FIELD_LOCATIONS = "__chgen_field_locations__"

@@ -7,7 +7,6 @@ import datetime as dt
 import decimal
 import enum
 import math
-import re
 import types
 import uuid
 from typing import Annotated, Any, Literal, Protocol, Union, get_args, get_origin
@@ -16,6 +15,8 @@ import annotated_types as at
 import attrs
 
 from chgen.runtime.codec import Pattern, union_tag
+from chgen.runtime.patterns import PatternError, portable
+from chgen.runtime.values import MAX_SAFE_INTEGER, BigIntText
 
 from .ir import DictOf, EnumRef, ListOf, LiteralOf, Nullable, Prim, Ref, TypeIR, UnionOf
 from .spec import is_payload
@@ -23,7 +24,7 @@ from .spec import is_payload
 __all__ = ["SUPPORTED", "TypeSink", "UnsupportedType", "translate"]
 
 SUPPORTED = (
-    "str, int, float, bool, datetime, date, UUID, Decimal, None, Literal[...], an Enum, "
+    "str, int, float, bool, datetime, date, UUID, Decimal, BigInt, None, Literal[...], an Enum, "
     "a @payload class, list[T], dict[str, T], T | None, unions of @payload classes told "
     "apart by a Literal tag field, and Annotated[T, <annotated_types constraint>...]"
 )
@@ -61,6 +62,8 @@ def translate(tp: Any, sink: TypeSink) -> TypeIR:
     origin = get_origin(tp)
     if origin is Annotated:
         base, *metadata = get_args(tp)
+        if any(isinstance(m, BigIntText) for m in metadata):
+            return _big(base, [m for m in metadata if not isinstance(m, BigIntText)])
         return _constrain(translate(base, sink), metadata)
     if tp in _PRIMS:
         return Prim(_PRIMS[tp])
@@ -133,6 +136,14 @@ def _union(tp: Any, sink: TypeSink) -> TypeIR:
     )
 
 
+def _big(base: Any, metadata: list[Any]) -> TypeIR:
+    if base is not int:
+        raise UnsupportedType(
+            f"BigInt marks an int, not {_name(base)}", "write BigInt (an int) or Decimal"
+        )
+    return _constrain(Prim("bigint"), metadata)
+
+
 def _ref(cls: type[Any], sink: TypeSink) -> str:
     sink.payload(cls)
     return cls.__name__
@@ -145,6 +156,8 @@ def _check_enum(cls: type[enum.Enum]) -> None:
             f"enum {cls.__name__} must have string values or integer values",
             "JSON carries an enum as its value; use all str or all int values",
         )
+    for member in cls:
+        _safe(member.value, f"the value of {cls.__name__}.{member.name}")
 
 
 def _literal(tp: Any) -> LiteralOf:
@@ -155,7 +168,23 @@ def _literal(tp: Any) -> LiteralOf:
                 f"Literal value {value!r} is a {type(value).__name__}",
                 "Literal values must be strings, integers or booleans",
             )
+        _safe(value, f"Literal value {value!r}")
     return LiteralOf(tuple(values))
+
+
+def _safe(value: Any, what: str) -> None:
+    """Refuse an int a JavaScript client would round (or a string it could not send)."""
+    if type(value) is int and not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise UnsupportedType(
+            f"{what} is outside ±(2**53 - 1), where JavaScript rounds integers",
+            "use a smaller integer, or a string",
+        )
+    if isinstance(value, str) and not _well_formed(value):
+        raise UnsupportedType(f"{what} holds a lone surrogate", "JSON cannot carry it")
+
+
+def _well_formed(text: str) -> bool:
+    return not any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def _constrain(inner: TypeIR, metadata: list[Any]) -> TypeIR:
@@ -175,14 +204,31 @@ def _constrain(inner: TypeIR, metadata: list[Any]) -> TypeIR:
         return DictOf(inner.value, attrs.evolve(inner.constraints, **found))
     if isinstance(inner, Prim) and inner.name == "str":
         _only(found, sized | {"pattern"}, "str")
-    elif isinstance(inner, Prim) and inner.name in ("int", "float", "decimal"):
+    elif isinstance(inner, Prim) and inner.name in ("int", "float", "decimal", "bigint"):
         _only(found, numeric, inner.name)
+        _check_bounds(inner.name, found)
     else:
         raise UnsupportedType(
-            "constraints apply only to str, int, float, Decimal, list and dict fields",
+            "constraints apply only to str, int, float, Decimal, BigInt, list and dict fields",
             "remove the Annotated metadata",
         )
     return Prim(inner.name, attrs.evolve(inner.constraints, **found))
+
+
+def _check_bounds(kind: str, found: dict[str, Any]) -> None:
+    """A bound both ends compare alike: an int bound of a BigInt field, and for an int
+    or float field one that a double holds exactly (where JavaScript compares)."""
+    for key in ("ge", "gt", "le", "lt"):
+        value = found.get(key)
+        if value is None:
+            continue
+        if kind == "bigint" and type(value) is not int:
+            raise UnsupportedType(f"a BigInt bound must be an int, got {value!r}")
+        if kind in ("int", "float") and type(value) is int and abs(value) > MAX_SAFE_INTEGER:
+            hint = "for larger integers, declare the field as BigInt" if kind == "int" else ""
+            raise UnsupportedType(
+                f"the bound {value} of an {kind} field is outside ±(2**53 - 1)", hint
+            )
 
 
 def _constraint(item: Any) -> tuple[str, Any]:
@@ -203,10 +249,12 @@ def _constraint(item: Any) -> tuple[str, Any]:
                 raise UnsupportedType(f"{type(item).__name__} needs a finite number, got {value!r}")
             return key, value
     if isinstance(item, Pattern):
+        if type(item.regex) is not str or not _well_formed(item.regex):
+            raise UnsupportedType(f"Pattern needs a well-formed string, got {item.regex!r}")
         try:
-            re.compile(item.regex)
-        except re.error as exc:
-            raise UnsupportedType(f"invalid regex {item.regex!r}: {exc}") from None
+            portable(item.regex)
+        except PatternError as exc:
+            raise UnsupportedType(f"unsupported regex: {exc}", exc.hint) from None
         return "pattern", item.regex
     raise UnsupportedType(
         f"unsupported constraint {item!r}",

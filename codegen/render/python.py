@@ -120,7 +120,13 @@ def _from_import(module: str, names: list[str]) -> str:
 
 
 # IR primitives that are classes imported from the standard library.
-_IMPORTED = {"datetime": "datetime", "date": "date", "uuid": "UUID", "decimal": "Decimal"}
+_IMPORTED = {
+    "datetime": "datetime",
+    "date": "date",
+    "uuid": "UUID",
+    "decimal": "Decimal",
+    "bigint": "BigInt",
+}
 
 
 class PythonTypes:

@@ -1,8 +1,10 @@
 """TypeScript rendering of the IR's types, and the notes TSDoc carries for constraints.
 
-The same type algebra as the Python renderer, so both ends of the wire agree: datetimes
-are ISO 8601 strings, optional fields (those with a default) may be left out, nullable
-fields may be ``null``, and the two are kept apart.
+The same type algebra as the Python renderer, so both ends of the wire agree: datetimes,
+Decimals and BigInts are strings, optional fields (those with a default) may be left out,
+nullable fields may be ``null``, and the two are kept apart. What the TypeScript type
+cannot say (an int's safe range, a string's form, a length in code points) goes into the
+field's TSDoc.
 """
 
 from __future__ import annotations
@@ -36,16 +38,29 @@ _PRIMS = {
     "date": "string",
     "uuid": "string",
     "decimal": "string",
+    "bigint": "string",
     "none": "null",
 }
 
 
 # What a string-typed field holds, for the TSDoc of fields whose type is just `string`.
 _FORMATS = {
-    "datetime": "An ISO 8601 date and time with an offset, e.g. from `Date.toISOString()`.",
+    "int": "An integer within ±(2^53 - 1), `Number.MAX_SAFE_INTEGER`: both ends refuse others.",
+    "float": "A finite number (an IEEE double; -0 arrives as 0).",
+    "datetime": (
+        "An RFC 3339 date and time with an offset, e.g. from `Date.toISOString()`;"
+        " `new Date(value)` reads it, to the millisecond."
+    ),
     "date": "A date, YYYY-MM-DD.",
-    "uuid": "A UUID, e.g. from `crypto.randomUUID()`.",
-    "decimal": 'A decimal number as a string, e.g. "12.50", so no precision is lost.',
+    "uuid": "A lowercase UUID, e.g. from `crypto.randomUUID()`.",
+    "decimal": (
+        'A decimal number as a string, e.g. "12.50": digits with an optional "-" and ".",'
+        " no exponent, so no precision is lost."
+    ),
+    "bigint": (
+        'An integer of any size as a decimal string, e.g. "9007199254740993":'
+        " `BigInt(value)` reads it and `String(n)` writes it."
+    ),
 }
 
 
@@ -87,13 +102,17 @@ def field_doc(field: FieldIR) -> str:
     if isinstance(tp, UnionOf):
         notes.append(f"Told apart by `{tp.tag}`.")
     if isinstance(tp, Prim | ListOf | DictOf) and tp.constraints:
-        unit = {ListOf: "items", DictOf: "entries"}.get(type(tp), "characters")
+        unit = {ListOf: "items", DictOf: "entries"}.get(type(tp), _CHARACTERS)
         notes.append(_constraint_note(tp.constraints, unit))
     if tp is not field.type:
         notes.append("May be null.")
     if field.default is not None:
         notes.append("Optional: the server fills in its default when left out.")
     return " ".join(notes)
+
+
+# Python's len() and the client's checks count code points, not UTF-16 units (`.length`).
+_CHARACTERS = "characters (Unicode code points: an emoji is one)"
 
 
 def _constraint_note(c: Constraints, unit: str) -> str:

@@ -48,6 +48,7 @@ IMPORTABLE: dict[str, str] = {
     "Lt": "annotated_types",
     "MaxLen": "annotated_types",
     "MinLen": "annotated_types",
+    "BigInt": RUNTIME,
     "DispatchTable": RUNTIME,
     "JsonWebsocketConsumer": RUNTIME,
     "MessageRoute": RUNTIME,

@@ -597,24 +597,26 @@ export class ChgenClient {
 
 /** The server accepted a post and gave it this id. */
 export interface Ack {
+  /** An integer within ±(2^53 - 1), `Number.MAX_SAFE_INTEGER`: both ends refuse others. */
   readonly id: number;
 }
 
 /** A message typed by a member of the room. */
 export interface Post {
-  /** 1 to 2000 characters. */
+  /** 1 to 2000 characters (Unicode code points: an emoji is one). */
   readonly text: string;
 }
 
 /** A post, as broadcast to everyone in the room. */
 export interface Posted {
+  /** An integer within ±(2^53 - 1), `Number.MAX_SAFE_INTEGER`: both ends refuse others. */
   readonly id: number;
   readonly text: string;
 }
 
 /** Text to echo back. */
 export interface Say {
-  /** 0 to 2000 characters. */
+  /** 0 to 2000 characters (Unicode code points: an emoji is one). */
   readonly text: string;
 }
 
