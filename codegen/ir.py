@@ -24,6 +24,7 @@ __all__ = [
     "ListOf",
     "LiteralOf",
     "Nullable",
+    "Option",
     "PayloadIR",
     "Prim",
     "Ref",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 Scalar = str | int | float | bool | None
+# A consumer setting emitted as a class attribute: its name and its value.
+Option = tuple[str, bool | int | float | None]
 
 
 @attrs.frozen
@@ -224,7 +227,7 @@ class ConsumerIR:
     handlers: tuple[HandlerIR, ...]
     events: tuple[EventIR, ...]
     group_templates: tuple[str, ...]
-    options: tuple[tuple[str, bool | int], ...] = ()  # runtime class settings that differ
+    options: tuple[Option, ...] = ()  # runtime class settings that differ
     layer_handlers: tuple[HandlerIR, ...] = ()  # channel-layer message types, no replies
     kind: str = "json"  # or "plain": text/bytes frames, no schema
 
@@ -290,3 +293,4 @@ class AppIR:
     consumers: tuple[ConsumerIR, ...]
     demuxes: tuple[DemuxIR, ...]
     routes: tuple[RouteIR, ...]
+    allowed_origins: tuple[str, ...] = ()  # the app's Router(allowed_origins=...)

@@ -19,6 +19,7 @@ import attrs
 
 from chgen.runtime.constraints import Pattern
 from chgen.runtime.defaults import MAX_CONCURRENCY
+from chgen.runtime.ratelimit import FLOOD_SECONDS, RATE_BURST, RATE_PER_SECOND
 from chgen.runtime.values import BigInt
 
 from .sourcelines import class_source
@@ -31,6 +32,7 @@ __all__ = [
     "JsonWebsocketConsumer",
     "Location",
     "Pattern",
+    "RateLimit",
     "Route",
     "WebsocketConsumer",
     "WebsocketDemultiplexer",
@@ -153,6 +155,21 @@ class Handler:
 
 
 @attrs.frozen
+class RateLimit:
+    """How many messages one socket may send a consumer: ``per_second`` on average, in
+    bursts of up to ``burst`` at once.
+
+    A message over the limit is answered with a ``rate_limited`` error that says when to
+    try again, and no handler runs. A socket that keeps going over its limit for
+    ``flood_seconds`` (no second without a refused message) is closed with 1008.
+    """
+
+    per_second: float = RATE_PER_SECOND
+    burst: int = RATE_BURST
+    flood_seconds: float = FLOOD_SECONDS
+
+
+@attrs.frozen
 class JsonWebsocketConsumer:
     """A JSON consumer: client messages to typed handlers, plus the events it sends.
 
@@ -164,6 +181,9 @@ class JsonWebsocketConsumer:
     at once (replies keep their ids). ``http_user`` requires a user in the scope
     (AuthMiddlewareStack or the router's authenticator); ``login_required`` also refuses
     anonymous users.
+
+    ``rate_limit`` bounds the messages one socket may send this consumer (the default:
+    ``RateLimit()``, 100 a second in bursts of 300); None turns the limit off.
     """
 
     name: str
@@ -175,6 +195,7 @@ class JsonWebsocketConsumer:
     max_concurrency: int = MAX_CONCURRENCY
     http_user: bool = False
     login_required: bool = False
+    rate_limit: RateLimit | None = RateLimit()
     defined_at: Location = _located()
 
     def as_route(self, path: str, attrs: Mapping[str, Any] | None = None) -> Route:
@@ -245,9 +266,14 @@ class App:
 
     ``handlers`` is a dotted module path; it must define one class per consumer, named
     as the consumer, subclassing the generated ``<Name>Base``.
+
+    ``allowed_origins``: web origins, besides the app's own host, whose pages may open
+    its sockets, as patterns like Django's ALLOWED_HOSTS (``"https://app.example.com"``,
+    ``".example.com"``, ``"*"`` for any); other origins get HTTP 403 at the handshake.
     """
 
     name: str
     routes: Sequence[Route]
     handlers: str
+    allowed_origins: Sequence[str] = ()
     defined_at: Location = _located()

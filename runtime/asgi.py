@@ -7,9 +7,11 @@ ASGI events; everything it calls is plain async methods.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Protocol
+from time import monotonic
+from typing import Any, Final, Protocol
 
 from .connection import Connection
 from .status import WS_1009_MESSAGE_TOO_BIG, WS_1011_INTERNAL_ERROR
@@ -25,6 +27,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # RFC 6455: "no status code was actually present"; used when the server saw no close frame.
 _NO_STATUS = 1005
+# Seconds a socket may handle messages back to back before it lets the others run. Its
+# server hands over queued messages without a wait, so a client that sends as fast as it
+# can would otherwise hold the event loop for as long as it keeps sending.
+SLICE: Final = 0.001
+# A receive that took at least this long (seconds) waited for the client: a new slice.
+_WAITED: Final = 0.00005
 
 
 class RootConsumer(Protocol):
@@ -33,7 +41,7 @@ class RootConsumer(Protocol):
 
     async def on_connect(self) -> None: ...
     def on_text(self, text: str) -> Awaitable[None]: ...
-    async def on_bytes(self, data: bytes) -> None: ...
+    def on_bytes(self, data: bytes) -> Awaitable[None]: ...
     async def on_disconnect(self, code: int) -> None: ...
     def on_layer_message(self, message: dict[str, Any]) -> Awaitable[None]: ...
 
@@ -73,8 +81,15 @@ async def _connect(root: RootConsumer, connection: Connection) -> bool:
 
 async def _receive_loop(root: RootConsumer, connection: Connection, receive: Receive) -> int:
     limit = root.max_message_size
+    done = started = monotonic()
     while True:
         message = await receive()
+        now = monotonic()
+        if now - done >= _WAITED:
+            started = now
+        elif now - started >= SLICE:
+            await asyncio.sleep(0)  # the other sockets' turn
+            started = monotonic()
         kind = message["type"]
         if kind == "websocket.receive":
             text = message.get("text")
@@ -89,6 +104,7 @@ async def _receive_loop(root: RootConsumer, connection: Connection, receive: Rec
                     await connection.close(WS_1009_MESSAGE_TOO_BIG, "message too big")
                     continue
                 await root.on_bytes(data)
+            done = monotonic()
         elif kind == "websocket.disconnect":
             return int(message.get("code", _NO_STATUS))
         else:

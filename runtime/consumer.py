@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Mapping
 from contextvars import ContextVar
+from time import monotonic
 from typing import Any, ClassVar, Protocol
 
 from .base import GROUP_EVENT, BaseConsumer, drop_unknown, is_authenticated
@@ -30,14 +31,21 @@ from .protocol import (
     error_frame,
     event_frame,
     parse_message,
+    quote,
+    rate_limited,
+    salvage,
+    salvaged_id,
 )
+from .ratelimit import FLOOD_SECONDS, RATE_BURST, RATE_PER_SECOND, Meter
 from .running import Running
 from .startup import Expected
+from .status import WS_1008_POLICY_VIOLATION
 
 __all__ = [
     "GROUP_EVENT",
     "FrameSink",
     "JsonWebsocketConsumer",
+    "RateLimited",
     "drop_unknown",
     "is_authenticated",
 ]
@@ -55,7 +63,51 @@ class FrameSink(Protocol):
     def send_text(self, text: str) -> Awaitable[None]: ...
 
 
-class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
+class RateLimited(JsonCodec):
+    """Inbound rate limits, for classes that read JSON frames from a client: see
+    chgen.runtime.ratelimit. Set per class (the spec's ``rate_limit``)."""
+
+    # Messages a second one socket may send, on average (None: no limit), in bursts of
+    # up to rate_burst; going over for flood_seconds on end closes the socket with 1008.
+    rate_limit: ClassVar[float | None] = RATE_PER_SECOND
+    rate_burst: ClassVar[int] = RATE_BURST
+    flood_seconds: ClassVar[float] = FLOOD_SECONDS
+    connection: Connection
+    _meter: Meter | None = None  # made with the first message
+
+    def over_limit(self) -> float:
+        """Count one message from the client: 0.0 if it is within the limit, else the
+        seconds until it would be (answer it with ``rate_limited``)."""
+        now = monotonic()
+        meter = self._meter
+        if meter is None:
+            if self.rate_limit is None:
+                return 0.0
+            meter = self._meter = Meter(self.rate_limit, self.rate_burst, self.flood_seconds, now)
+        return meter.wait(now)
+
+    async def refuse_over_limit(
+        self, sink: FrameSink, wait: float, msg_id: MessageId | None
+    ) -> None:
+        """Answer a message over the limit through ``sink``; close the socket with 1008
+        once the client has kept going over it for ``flood_seconds``."""
+        await sink.send_text(self.encode_json(rate_limited(wait, msg_id).frame()))
+        meter = self._meter
+        if meter is None or not meter.flooding(monotonic()) or self.connection.closed:
+            return
+        log.warning(
+            "closed a socket on %s with 1008: over its rate limit (%g messages/s, bursts "
+            "of %d) for %.0f s, %d messages refused",
+            quote(self.connection.scope.get("path", "")),
+            self.rate_limit,
+            self.rate_burst,
+            self.flood_seconds,
+            meter.refused,
+        )
+        await self.connection.close(WS_1008_POLICY_VIOLATION, "rate limit exceeded")
+
+
+class JsonWebsocketConsumer(RateLimited, BaseConsumer):
     dispatch_table: ClassVar[DispatchTable] = DispatchTable(())
     # True: one message at a time, in arrival order. False: up to max_concurrency handlers
     # of this consumer run at once; the socket is not read while all slots are busy.
@@ -158,7 +210,11 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
 
     def on_content(self, content: Any) -> Awaitable[None]:
         """A decoded frame from the client: to ``receive``, or straight to ``dispatch``
-        when the class keeps the default ``receive``."""
+        when the class keeps the default ``receive``; refused when it is over the rate
+        limit."""
+        wait = self.over_limit()
+        if wait:
+            return self.refuse_over_limit(self, wait, salvaged_id(content))
         if self._keeps_receive:
             return self.dispatch(content)
         return self.receive(content)
@@ -249,8 +305,19 @@ class JsonWebsocketConsumer(JsonCodec, BaseConsumer):
         try:
             content = self.decode_json(text)
         except Exception as exc:
-            return self.send_text(self.encode_json(bad_json(exc).frame()))
+            return self.refuse_json(exc, salvage(text))
         return self.on_content(content)
+
+    def refuse_json(self, exc: Exception, salvaged: Any) -> Awaitable[None]:
+        """Answer a frame whose JSON ``decode_json`` refused (raising ``exc``) with
+        ``bad_json``; with the message's id when a lenient reader could still find one in
+        it (``salvaged``), so that the request it made is answered. Await the result."""
+        wait = self.over_limit()
+        if wait:
+            return self.refuse_over_limit(self, wait, salvaged_id(salvaged))
+        error = bad_json(exc)
+        error.id = salvaged_id(salvaged)
+        return self.send_text(self.encode_json(error.frame()))
 
     async def on_bytes(self, data: bytes) -> None:
         await self.send_text(self.encode_json(binary_refused()))

@@ -12,18 +12,21 @@ from collections.abc import Awaitable, Mapping
 from typing import Any, ClassVar
 
 from .connection import Connection
-from .consumer import GROUP_EVENT, JsonWebsocketConsumer, drop_unknown
+from .consumer import GROUP_EVENT, JsonWebsocketConsumer, RateLimited, drop_unknown
 from .delivery import NOTHING
 from .hooks import keeps
 from .multiplexer import Multiplexer
 from .protocol import (
     UNKNOWN_STREAM,
     Detail,
-    JsonCodec,
+    MessageId,
     ProtocolError,
     bad_json,
     binary_refused,
     parse_envelope,
+    quote,
+    salvage,
+    salvaged_id,
     wrap,
 )
 
@@ -32,7 +35,7 @@ __all__ = ["Multiplexer", "WebsocketDemultiplexer"]
 log = logging.getLogger(__name__)
 
 
-class WebsocketDemultiplexer(JsonCodec):
+class WebsocketDemultiplexer(RateLimited):
     consumers: ClassVar[Mapping[str, type[JsonWebsocketConsumer]]] = {}
     max_message_size: ClassVar[int] = 1 << 20  # characters of a text frame
     multiplexer_class: ClassVar[type[Multiplexer]] = Multiplexer
@@ -78,7 +81,7 @@ class WebsocketDemultiplexer(JsonCodec):
         try:
             content = self.decode_json(text)
         except Exception as exc:
-            return self.connection.send_text(self.encode_json(bad_json(exc).frame()))
+            return self._refuse_json(exc, salvage(text))
         # The usual frame, {"stream": <known stream>, "payload": ...}, in one step;
         # parse_envelope checks anything else and says what is wrong.
         if type(content) is dict and len(content) == 2 and "payload" in content:
@@ -88,6 +91,26 @@ class WebsocketDemultiplexer(JsonCodec):
                 return consumer.on_content(content["payload"])
         return self._on_envelope(content)
 
+    def _refuse_json(self, exc: Exception, salvaged: Any) -> Awaitable[None]:
+        # A message with an id gets exactly one answer, also when its JSON is refused: in
+        # its stream, if a lenient reader finds the envelope, else unwrapped with its id.
+        payload = salvaged.get("payload") if type(salvaged) is dict else None
+        stream = salvaged.get("stream") if type(salvaged) is dict else None
+        consumer = self.streams.get(stream) if type(stream) is str else None
+        if consumer is not None:
+            return consumer.refuse_json(exc, payload)
+        error = bad_json(exc)
+        error.id = salvaged_id(payload)
+        return self._stray(error.frame(), error.id)
+
+    def _stray(self, frame: dict[str, Any], msg_id: MessageId | None = None) -> Awaitable[None]:
+        """Send the error ``frame`` that answers a frame belonging to no stream,
+        unwrapped; such frames count against the demultiplexer's own rate limit."""
+        wait = self.over_limit()
+        if wait:
+            return self.refuse_over_limit(self.connection, wait, msg_id)
+        return self.connection.send_text(self.encode_json(frame))
+
     def _on_envelope(self, content: Any) -> Awaitable[None]:
         try:
             envelope = parse_envelope(content)
@@ -95,16 +118,16 @@ class WebsocketDemultiplexer(JsonCodec):
             if consumer is None:
                 raise ProtocolError(
                     UNKNOWN_STREAM,
-                    f"unknown stream {envelope.stream!r}",
+                    f"unknown stream {quote(envelope.stream)}",
                     (Detail("$.stream", f"expected one of: {self._known}"),),
                 )
         except ProtocolError as exc:
             # The frame belongs to no stream, so the error goes out unwrapped.
-            return self.connection.send_text(self.encode_json(exc.frame()))
+            return self._stray(exc.frame(), exc.id)
         return consumer.on_content(envelope.payload)
 
-    async def on_bytes(self, data: bytes) -> None:
-        await self.connection.send_text(self.encode_json(binary_refused()))
+    def on_bytes(self, data: bytes) -> Awaitable[None]:
+        return self._stray(binary_refused())
 
     async def on_disconnect(self, code: int) -> None:
         for stream, consumer in self.streams.items():

@@ -7,6 +7,7 @@ See docs/protocol.md for the contract clients rely on.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple
 
@@ -21,6 +22,9 @@ __all__ = [
     "FORBIDDEN",
     "INTERNAL",
     "INVALID",
+    "QUOTE_LIMIT",
+    "RATE_LIMITED",
+    "UNAVAILABLE",
     "UNKNOWN_STREAM",
     "UNKNOWN_TYPE",
     "Detail",
@@ -37,7 +41,11 @@ __all__ = [
     "event_frame",
     "parse_envelope",
     "parse_message",
+    "quote",
+    "rate_limited",
     "reply_frame",
+    "salvage",
+    "salvaged_id",
     "wrap",
 ]
 
@@ -48,6 +56,16 @@ UNKNOWN_TYPE: Final = "unknown_type"
 INVALID: Final = "invalid"
 FORBIDDEN: Final = "forbidden"
 INTERNAL: Final = "internal"
+RATE_LIMITED: Final = "rate_limited"
+UNAVAILABLE: Final = "unavailable"
+
+# Characters of what a client sent that an error message quotes; longer input is cut and
+# says so. An error frame never grows with the input that caused it.
+QUOTE_LIMIT: Final = 64
+# A second bound for every text of an error frame, whoever wrote it (a decoder, a
+# validator, a handler's ProtocolError), and for how many details one frame lists.
+_TEXT_LIMIT: Final = 512
+_DETAILS_LIMIT: Final = 32
 
 MessageId = str | int
 
@@ -72,15 +90,21 @@ class ProtocolError(Exception):
         message: str,
         details: tuple[Detail, ...] = (),
         id: MessageId | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
+        """``extra``: more keys of the frame's ``error`` object (``retry_after_ms``)."""
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
         self.id = id
+        self.extra = extra
 
     def frame(self) -> dict[str, Any]:
-        return error_frame(self.code, self.message, self.details, self.id)
+        frame = error_frame(self.code, self.message, self.details, self.id)
+        if self.extra:
+            frame["error"].update(self.extra)
+        return frame
 
 
 # Named tuples, not attrs classes: one is built per message, and a tuple is the cheapest
@@ -114,6 +138,44 @@ def bad_json(exc: Exception) -> ProtocolError:
     if isinstance(exc, ProtocolError):
         return exc
     return ProtocolError(BAD_JSON, f"frame is not valid JSON: {exc}")
+
+
+def salvage(text: str) -> Any:
+    """What a more lenient JSON reader makes of ``text`` that orjson refused, or None.
+
+    orjson refuses some text that ``JSON.stringify`` writes (a lone surrogate such as
+    ``"\\ud800"``). The frame stays refused, but its ``stream`` and ``id`` can still be
+    read, so that the error reaches the right stream and settles the right request.
+    """
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def salvaged_id(content: Any) -> MessageId | None:
+    """The id of a salvaged message, if it has a valid one."""
+    msg_id = content.get("id") if type(content) is dict else None
+    return msg_id if type(msg_id) is str or type(msg_id) is int else None
+
+
+def quote(value: str, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` for an error message, at most ``limit`` characters of it: a client
+    must not be able to make the server send back more than it can bound."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... (cut: {len(value)} characters)"
+
+
+def rate_limited(retry_after: float, msg_id: MessageId | None = None) -> ProtocolError:
+    """The error that answers a message over its consumer's rate limit: the client may
+    send again after ``retry_after`` seconds."""
+    return ProtocolError(
+        RATE_LIMITED,
+        "too many messages; wait before sending again",
+        id=msg_id,
+        extra={"retry_after_ms": max(1, round(retry_after * 1000))},
+    )
 
 
 def encode_json(frame: Mapping[str, Any]) -> str:
@@ -215,14 +277,26 @@ def error_frame(
     details: tuple[Detail, ...] = (),
     msg_id: MessageId | None = None,
 ) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
+    error: dict[str, Any] = {"code": code, "message": _bounded(message)}
     if details:
-        error["details"] = [{"path": d.path, "message": d.message} for d in details]
+        error["details"] = [
+            {"path": _bounded(d.path), "message": _bounded(d.message)}
+            for d in details[:_DETAILS_LIMIT]
+        ]
+        if len(details) > _DETAILS_LIMIT:
+            more = f"and {len(details) - _DETAILS_LIMIT} more problems, not listed"
+            error["details"].append({"path": "$", "message": more})
     frame: dict[str, Any] = {"type": "error"}
     if msg_id is not None:
         frame["id"] = msg_id
     frame["error"] = error
     return frame
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= _TEXT_LIMIT:
+        return text
+    return f"{text[:_TEXT_LIMIT]}... (cut: {len(text)} characters)"
 
 
 def binary_refused() -> dict[str, Any]:

@@ -16,6 +16,8 @@ import attrs
 from .asgi import ASGIApp, Receive, RootConsumer, Scope, Send, serve
 from .connection import Connection
 from .layers import ChannelLayer, InMemoryChannelLayer
+from .origins import OriginPolicy
+from .protocol import quote
 from .startup import HandlersMissing, check_handlers
 
 __all__ = ["HandlersMissing", "Route", "Router", "route"]
@@ -59,11 +61,19 @@ class Router:
         http: ASGIApp | None = None,
         authenticate: Authenticator | None = None,
         gap_watermark: float | None = None,
+        allowed_origins: Sequence[str] | None = None,
     ) -> None:
         """``http`` serves plain HTTP requests (e.g. a page using the client); default 404.
 
         ``authenticate(scope)`` returns the user (or None) before a socket is routed; it
         becomes ``scope["user"]``. Inside Django, use Channels' AuthMiddlewareStack instead.
+        If it raises PermissionError, the handshake is refused with one log line.
+
+        ``allowed_origins``: the web origins, besides this host itself, whose pages may
+        open a socket (patterns as in Django's ALLOWED_HOSTS: see chgen.runtime.origins);
+        ``["*"]`` admits any. Left at None, a router on its own admits this host only,
+        and one mounted inside Channels' URLRouter leaves origins to Channels
+        (``AllowedHostsOriginValidator``). A refused handshake gets HTTP 403.
 
         ``gap_watermark`` (seconds) turns on watermarks: on a layer that can drop group
         events silently (channels_redis' core layer), events lost at the end of a burst
@@ -75,6 +85,8 @@ class Router:
         self.routes = tuple(routes)
         self.http = http
         self.authenticate = authenticate
+        self.allowed_origins = None if allowed_origins is None else tuple(allowed_origins)
+        self._origins = OriginPolicy(allowed_origins or ())
         check_handlers(c for r in self.routes for c in r.consumer.consumer_classes())
         self.layer: ChannelLayer = layer if layer is not None else InMemoryChannelLayer()
 
@@ -92,9 +104,14 @@ class Router:
             raise RuntimeError(f'Expected "websocket", "http" or "lifespan" scope, got {kind!r}')
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = self._origin_refusal(scope)
+        if refusal is not None:
+            log.warning("refused a WebSocket handshake on %s: %s", quote(scope["path"]), refusal)
+            await _refuse(receive, send)
+            return
         found = self._match(scope["path"])
         if found is None:
-            log.info("no route for WebSocket path %r; refusing the handshake", scope["path"])
+            log.info("no route for WebSocket path %s; refusing the handshake", quote(scope["path"]))
             await _refuse(receive, send)
             return
         route, own = found
@@ -109,6 +126,13 @@ class Router:
         connection = Connection(scope, send, self.layer, self.gap_watermark)
         await serve(route.consumer(connection, kwargs), connection, receive)
 
+    def _origin_refusal(self, scope: Scope) -> str | None:
+        # Channels' URLRouter leaves "path_remaining" in the scope: mounted there, a
+        # router without its own list leaves origins to Channels' validator in front.
+        if self.allowed_origins is None and "path_remaining" in scope:
+            return None
+        return self._origins.refusal(scope)
+
     def _match(self, path: str) -> tuple[Route, dict[str, str]] | None:
         for candidate in self.routes:
             kwargs = candidate.match(path)
@@ -120,6 +144,9 @@ class Router:
         assert self.authenticate is not None
         try:
             scope["user"] = await self.authenticate(scope)
+        except PermissionError as exc:
+            log.info("authenticate() refused the handshake on %s: %s", quote(scope["path"]), exc)
+            return False
         except Exception:
             log.exception("authenticate() failed; refusing the handshake")
             return False

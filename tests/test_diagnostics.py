@@ -136,3 +136,29 @@ def test_a_stream_named_like_a_member_of_the_client_object_is_refused(tmp_path: 
         )
         assert len([line for line in lines if line.startswith("Error")]) == 1, lines
         assert f"stream name {stream!r} is reserved: the TypeScript client object" in lines[0]
+
+
+def test_a_wrong_rate_limit_or_origin_pattern_is_located_with_its_path(tmp_path: Path) -> None:
+    lines = build(
+        tmp_path,
+        """
+        from chgen.spec import RateLimit
+
+        chat = JsonWebsocketConsumer(
+            "Chat",
+            method_mapping={"post": Handler(Post)},
+            rate_limit=RateLimit(per_second=0, burst=2.5),
+        )
+        app = App(
+            "demo",
+            routes=[route("^/$", chat)],
+            handlers="handlers.demo",
+            allowed_origins=["https://example.com", "https://example.com/app"],
+        )
+        """,
+    )
+    text = "\n".join(lines)
+    assert "$.rate_limit.per_second: per_second must be a number above 0, got 0" in text
+    assert "$.rate_limit.burst: burst must be an int >= 1, got 2.5" in text
+    assert "$.allowed_origins[1]: 'https://example.com/app' is not an origin" in text
+    assert all("app.py:" in line for line in lines if line.startswith("Error"))

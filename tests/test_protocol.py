@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from chgen.runtime.protocol import (
     BAD_FRAME,
     BAD_JSON,
+    QUOTE_LIMIT,
     Detail,
     Envelope,
     Message,
@@ -23,7 +25,11 @@ from chgen.runtime.protocol import (
     event_frame,
     parse_envelope,
     parse_message,
+    quote,
+    rate_limited,
     reply_frame,
+    salvage,
+    salvaged_id,
     wrap,
 )
 
@@ -321,3 +327,48 @@ def test_event_frame_shape() -> None:
 def test_wrap_shape() -> None:
     frame = wrap("chat", event_frame("posted", {"id": 1}))
     assert encode_json(frame) == '{"stream":"chat","payload":{"type":"posted","data":{"id":1}}}'
+
+
+# -- bounds: what an error may quote of what arrived ---------------------------------
+
+
+def test_a_long_value_is_quoted_by_a_marked_prefix() -> None:
+    assert quote("post") == "'post'"
+    quoted = quote("z" * 100_000)
+    assert quoted.startswith("'" + "z" * QUOTE_LIMIT + "'")
+    assert "cut: 100000 characters" in quoted
+    assert len(quoted) < QUOTE_LIMIT + 40
+
+
+def test_an_error_frame_bounds_every_text_and_the_number_of_details() -> None:
+    details = tuple(Detail("$.data." + "k" * 10_000, "m" * 10_000) for _ in range(1_000))
+    frame = error_frame("invalid", "x" * 100_000, details, 7)
+    size = len(orjson.dumps(frame))
+    assert size < 64_000, size
+    listed = frame["error"]["details"]
+    assert len(listed) == 33
+    assert listed[-1] == {"path": "$", "message": "and 968 more problems, not listed"}
+    assert frame["error"]["message"].endswith("(cut: 100000 characters)")
+
+
+def test_a_lone_surrogate_orjson_refuses_is_salvaged_with_its_id() -> None:
+    text = '{"type": "post", "id": "r1", "data": {"text": "\\ud800"}}'
+    with pytest.raises(ProtocolError):
+        decode_json(text)
+    assert salvaged_id(salvage(text)) == "r1"
+    assert salvage('{"id": 1, ') is None
+    assert salvage("[" * 100_000) is None  # too deep for any reader: no id to find
+    assert salvaged_id({"id": 1.5}) is None and salvaged_id(["id"]) is None
+
+
+def test_rate_limited_carries_its_retry_after_in_milliseconds() -> None:
+    frame = rate_limited(0.0123, 4).frame()
+    assert frame == {
+        "type": "error",
+        "id": 4,
+        "error": {
+            "code": "rate_limited",
+            "message": "too many messages; wait before sending again",
+            "retry_after_ms": 12,
+        },
+    }

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from chgen.runtime.origins import OriginPolicy
+
 from .. import naming
 from ..errors import SpecError
 from ..ir import AppIR
@@ -31,6 +33,7 @@ def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[
     routes = RouteChecks(context, consumers)
     _check_name(context, app)
     _check_module_path(context, app.handlers, app.defined_at, "$.handlers")
+    origins = _allowed_origins(context, app)
     found = [routes.route(r, app.defined_at, f"$.routes[{i}]") for i, r in enumerate(app.routes)]
     if not app.routes:
         message = "the app has no routes"
@@ -51,6 +54,7 @@ def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[
         consumers=tuple(consumers.consumers[n] for n in sorted(consumers.consumers)),
         demuxes=tuple(consumers.demuxes[n] for n in sorted(consumers.demuxes)),
         routes=tuple(r for r in found if r is not None),
+        allowed_origins=origins,
     )
     return ir, []
 
@@ -68,6 +72,22 @@ def _check_name(context: AppContext, app: App) -> None:
     if reason:
         message = f"app name is reserved: {reason}"
         context.error(app.defined_at, "$.name", message, "choose another name")
+
+
+def _allowed_origins(context: AppContext, app: App) -> tuple[str, ...]:
+    """The app's origin patterns, each checked as the runtime will read it."""
+    patterns = app.allowed_origins
+    if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
+        message = f"allowed_origins must be a list of strings, got {patterns!r}"
+        context.error(app.defined_at, "$.allowed_origins", message, 'e.g. ["https://example.com"]')
+        return ()
+    try:
+        OriginPolicy(patterns)
+    except ValueError as exc:
+        where, _, message = str(exc).partition(": ")
+        context.error(app.defined_at, f"$.{where}", message)
+        return ()
+    return tuple(patterns)
 
 
 def _check_module_path(context: AppContext, value: Any, at: Location, path: str) -> None:

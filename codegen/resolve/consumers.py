@@ -6,6 +6,7 @@ first time, and later references get its name (or None if it was refused).
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Callable
@@ -15,9 +16,9 @@ from chgen.runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
 
 from .. import naming
 from ..hints import python_kind
-from ..ir import ConsumerIR, ConsumerNames, DemuxIR, EventIR
+from ..ir import ConsumerIR, ConsumerNames, DemuxIR, EventIR, Option
 from ..render import vocabulary
-from ..spec import JsonWebsocketConsumer, WebsocketConsumer, WebsocketDemultiplexer
+from ..spec import JsonWebsocketConsumer, RateLimit, WebsocketConsumer, WebsocketDemultiplexer
 from .context import AppContext
 from .handlers import AnyConsumer, HandlerChecks, member_name_ok
 from .payloads import PayloadChecks
@@ -102,9 +103,9 @@ class ConsumerChecks:
         )
         return spec.name
 
-    def _options(self, spec: AnyConsumer) -> tuple[tuple[str, bool | int], ...]:
+    def _options(self, spec: AnyConsumer) -> tuple[Option, ...]:
         """Settings that differ from the runtime's defaults, as class attributes to emit."""
-        options: list[tuple[str, bool | int]] = []
+        options: list[Option] = []
         for name in _FLAGS:
             value = getattr(spec, name, getattr(RuntimeConsumer, name))
             if type(value) is not bool:
@@ -117,7 +118,45 @@ class ConsumerChecks:
             self.context.error(spec.defined_at, "$.max_concurrency", message)
         elif limit != RuntimeConsumer.max_concurrency:
             options.append(("max_concurrency", limit))
+        if isinstance(spec, JsonWebsocketConsumer):
+            options += self._rate_limit(spec)
         return tuple(options)
+
+    def _rate_limit(self, spec: JsonWebsocketConsumer) -> list[Option]:
+        """The rate limit's class attributes that differ from the runtime's defaults."""
+        limit = spec.rate_limit
+        if limit is None:
+            return [("rate_limit", None)]
+        if not isinstance(limit, RateLimit):
+            message = f"rate_limit must be a RateLimit or None, got {python_kind(limit)}"
+            self.context.error(
+                spec.defined_at, "$.rate_limit", message, "write RateLimit(20, burst=40)"
+            )
+            return []
+        rate, burst, flood = limit.per_second, limit.burst, limit.flood_seconds
+        ok = True
+        if type(rate) not in (int, float) or not rate > 0:
+            message = f"per_second must be a number above 0, got {rate!r}"
+            self.context.error(spec.defined_at, "$.rate_limit.per_second", message)
+            ok = False
+        if type(burst) is not int or burst < 1:
+            message = f"burst must be an int >= 1, got {burst!r}"
+            self.context.error(spec.defined_at, "$.rate_limit.burst", message)
+            ok = False
+        if type(flood) not in (int, float) or not 0 < flood < math.inf:
+            message = f"flood_seconds must be a number of seconds above 0, got {flood!r}"
+            self.context.error(spec.defined_at, "$.rate_limit.flood_seconds", message)
+            ok = False
+        if not ok:
+            return []
+        if rate == math.inf:
+            return [("rate_limit", None)]  # no limit, as TOML specs can write it
+        wanted: list[Option] = [
+            ("rate_limit", float(rate)),
+            ("rate_burst", burst),
+            ("flood_seconds", float(flood)),
+        ]
+        return [(name, value) for name, value in wanted if value != getattr(RuntimeConsumer, name)]
 
     def _template(self, template: Any, spec: AnyConsumer, index: int) -> str:
         path = f"$.connection_groups[{index}]"
