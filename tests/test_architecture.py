@@ -120,7 +120,7 @@ RUNTIME = Layers(
         ("the socket", ("connection",)),
         ("consumers", ("base", "consumer", "websocket", "demux", "multiplexer", "hooks",
                        "running", "startup")),
-        ("ASGI", ("asgi", "routing", "testing", "__init__")),
+        ("ASGI", ("asgi", "routing", "testing", "handshake", "__init__")),
     ),
 )  # fmt: skip
 PROGRAMS = [GENERATOR, RUNTIME]

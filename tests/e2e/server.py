@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, TypeVar
@@ -90,9 +90,18 @@ class FaultyApp:
 class SubprocessServer:
     """``python -m uvicorn APP`` on a free port, run from the repository root."""
 
-    def __init__(self, app: str, cwd: Path = REPO_ROOT) -> None:
+    def __init__(
+        self,
+        app: str,
+        cwd: Path = REPO_ROOT,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """``args``: more uvicorn options; ``env``: more environment variables."""
         self.app = app
         self.cwd = cwd
+        self.args = list(args)
+        self.env = None if env is None else {**os.environ, **env}
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
@@ -120,8 +129,10 @@ class SubprocessServer:
                     str(self.port),
                     "--log-level",
                     "info",
+                    *self.args,
                 ],
                 cwd=self.cwd,
+                env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
