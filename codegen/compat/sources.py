@@ -20,6 +20,7 @@ from typing import Any
 
 from ..config import ApiSettings
 from ..errors import UsageError
+from ..ir import AppIR
 from ..loader import LoadedApp, load_specs
 from ..render.contracts.asyncapi import document
 from ..sourcelines import class_source
@@ -95,7 +96,7 @@ def _from_specs(spec_dir: Path, label: str) -> Surface:
     surfaces: dict[str, AppSurface] = {}
     for app in apps:
         doc = document(app, ApiSettings())
-        _locate(doc, by_name[app.name], root)
+        _locate(doc, app, by_name[app.name], root)
         surfaces[app.name] = read_document(doc)
     return Surface(surfaces, label)
 
@@ -131,9 +132,16 @@ def _payload_classes(loaded: LoadedApp, consumers: dict[str, Any]) -> Iterator[t
             yield from (c for c in consumer.sends.values() if is_payload(c))
 
 
-def _locate(doc: Doc, loaded: LoadedApp, root: Path) -> None:
-    """Add ``x-chgen-location`` to every route, message and field of ``doc``."""
+def _locate(doc: Doc, app: AppIR, loaded: LoadedApp, root: Path) -> None:
+    """Add ``x-chgen-location`` to every route, message, payload, enum and field of
+    ``doc``."""
     doc["x-chgen-app"]["location"] = _shown(loaded.app.defined_at, root)
+    schemas = doc["components"]["schemas"]
+    places = [(p.name, p.location) for p in app.payloads] + [
+        (e.name, e.location) for e in app.enums
+    ]
+    for name, location in places:
+        schemas[name]["x-chgen-location"] = _shown(location, root)
     for channel, route in zip(doc["channels"].values(), loaded.app.routes, strict=False):
         channel["x-chgen-location"] = _shown(route.defined_at, root)
     consumers = _consumers(loaded)
@@ -146,7 +154,6 @@ def _locate(doc: Doc, loaded: LoadedApp, root: Path) -> None:
         handler = getattr(consumer, "method_mapping", {}).get(mark.get("type"))
         at = handler.defined_at if mark.get("role") != "event" and handler else consumer.defined_at
         message["x-chgen-location"] = _shown(at, root)
-    schemas = doc["components"]["schemas"]
     for cls in _payload_classes(loaded, consumers):
         schema = schemas.get(cls.__name__)
         if schema is None:

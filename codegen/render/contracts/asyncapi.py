@@ -7,21 +7,20 @@ it travels, the stream envelope included. The payload schemas are JSON Schema (s
 ``schema``) under ``components.schemas``.
 
 ``x-chgen-*`` extensions say what chgen knows beyond AsyncAPI (the route regex, the
-target, which message of which stream a message is, where a payload is defined), so that
-``chgen compat`` can read an old document back.
+target, which message of which stream a message is), so that ``chgen compat`` can read an
+old document back. The document names the spec file, never a line: a data spec and the
+Python spec it mirrors must generate the same files.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import PurePosixPath
 from typing import Any, Final
 
 import attrs
 
 from ...config import ApiSettings
 from ...ir import AppIR
-from ...spec import Location
 from .examples import Examples
 from .schema import component_ref, enum_schema, payload_schema
 from .surface import Channel, Event, Message, Stream, channels
@@ -115,12 +114,9 @@ class _Builder:
         for payload in sorted(self.app.payloads, key=lambda p: p.name):
             schema = payload_schema(payload, enums, component_ref)
             schema["examples"] = [self.examples.payload(payload.name)]
-            schema["x-chgen-location"] = _located(self.app, payload.location)
             found[payload.name] = schema
         for enum in self.app.enums:
-            schema = enum_schema(enum)
-            schema["x-chgen-location"] = _located(self.app, enum.location)
-            found[enum.name] = schema
+            found[enum.name] = enum_schema(enum)
         found.update(protocol_schemas(component_ref))
         return dict(sorted(found.items()))
 
@@ -381,26 +377,3 @@ def _channel_description(view: Channel) -> str:
     else:
         lines.append(f"The consumer {view.streams[0].consumer} alone.")
     return " ".join(lines)
-
-
-def _located(app: AppIR, location: Location) -> str:
-    """``file:line`` relative to the spec directory: the app's own spec module names the
-    directory, and a location elsewhere keeps only its file name."""
-    path = PurePosixPath(location.file.replace("\\", "/"))
-    spec = PurePosixPath(app.spec_file)
-    if len(path.parts) >= len(spec.parts) and path.parts[-len(spec.parts) :] == spec.parts:
-        return f"{app.spec_file}:{location.line}"
-    root = _spec_root(app)
-    if root is not None and path.is_relative_to(root):
-        return f"{path.relative_to(root)}:{location.line}"
-    return f"{path.name}:{location.line}"
-
-
-def _spec_root(app: AppIR) -> PurePosixPath | None:
-    spec = PurePosixPath(app.spec_file)
-    locations = [p.location for p in app.payloads] + [e.location for e in app.enums]
-    for location in locations:
-        path = PurePosixPath(location.file.replace("\\", "/"))
-        if len(path.parts) > len(spec.parts) and path.parts[-len(spec.parts) :] == spec.parts:
-            return PurePosixPath(*path.parts[: -len(spec.parts)])
-    return None
