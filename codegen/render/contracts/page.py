@@ -49,6 +49,7 @@ _PRIMS = {
     "date": "date string",
     "uuid": "UUID string",
     "decimal": "decimal string",
+    "bigint": "integer as a decimal string",
 }
 EXAMPLE_ID = 1
 

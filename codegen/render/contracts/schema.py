@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, Final
 
+from chgen.runtime.values import MAX_DIGITS, MAX_SAFE_INTEGER
+
 from ...ir import (
     AppIR,
     Constraints,
@@ -55,10 +57,8 @@ DRAFT: Final = "https://json-schema.org/draft/2020-12/schema"
 RefTo = Callable[[str], str]
 Schema = dict[str, Any]
 
-# The wire's own limits (chgen.runtime.values): an int is JavaScript-safe, a Decimal or
-# BigInt has at most MAX_DIGITS digits.
-MAX_SAFE_INTEGER: Final = 2**53 - 1
-MAX_DIGITS: Final = 4300
+# The wire's own limits: an int is JavaScript-safe, a Decimal or BigInt has at most
+# MAX_DIGITS digits (both from chgen.runtime.values, the forms the server reads).
 
 # Strings in a canonical form. ``$`` in a Python pattern also matches before a final
 # newline, so a form of fixed length says so with min/maxLength; the others end with
