@@ -1,5 +1,9 @@
 """Minified + gzipped size of the generated client, beside other WebSocket client libraries.
 
+The app's part is everything after the core: its validators (the check functions its
+payloads use and a check per payload) and its typed classes; the validators are also
+measured alone.
+
 Every row is measured in this run the same way: esbuild --bundle --minify (ES module,
 browser platform), then gzip -9. Run from the repo root after `scripts/setup`:
 
@@ -9,6 +13,7 @@ browser platform), then gzip -9. Run from the repo root after `scripts/setup`:
 from __future__ import annotations
 
 import gzip
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the project's packages, not modules beside this script
 
-from chgen.render.client import APP_BANNER, CORE_BANNER  # noqa: E402
+from chgen.render.client import APP_BANNER, CHECKS_BANNER, CORE_BANNER  # noqa: E402
 
 ESBUILD = ROOT / "node_modules" / ".bin" / "esbuild"
 CORE_BUDGET = 3 * 1024
@@ -58,16 +63,23 @@ def min_gzip(entry: Path) -> tuple[int, int]:
     return len(result.stdout), len(gzip.compress(result.stdout, compresslevel=9))
 
 
-def core_and_app(client_js: Path, work: Path) -> tuple[Path, Path]:
-    """The two parts of a generated client.js: the reusable core between the two banners,
-    and the app's part after them (which uses the core's names without importing them)."""
+def core_and_app(client_js: Path, work: Path) -> tuple[Path, Path, Path]:
+    """The parts of a generated client.js: the reusable core, the app's validators (the
+    check functions its payloads use, and one check constant per payload and enum), and
+    the app's part after the core (which uses the core's names without importing them)."""
     text = client_js.read_text(encoding="utf-8")
     start = text.index(CORE_BANNER) + len(CORE_BANNER)
+    kit_start = text.index(CHECKS_BANNER)
     end = text.index(APP_BANNER)
-    core, app = work / "core.js", work / "app.js"
-    core.write_text(text[start:end], encoding="utf-8")
-    app.write_text(text[end:], encoding="utf-8")
-    return core, app
+    core, checks, app = work / "core.js", work / "checks.js", work / "app.js"
+    core.write_text(text[start:kit_start], encoding="utf-8")
+    constants = re.findall(r"^const (\$\w+) = .*?;$", text[end:], flags=re.M | re.S)
+    body = re.findall(r"^const \$\w+ = .*?;$", text[end:], flags=re.M | re.S)
+    # Exported, so that bundling keeps them: nothing else uses them in this file.
+    exports = f"export {{ {', '.join(constants)} }};\n"
+    checks.write_text(text[kit_start:end] + "\n".join(body) + "\n" + exports, encoding="utf-8")
+    app.write_text(text[kit_start:], encoding="utf-8")
+    return core, checks, app
 
 
 def main() -> int:
@@ -78,8 +90,9 @@ def main() -> int:
     rows: list[tuple[str, int, int]] = []
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         work = Path(tmp)
-        core, app = core_and_app(client_js, work)
+        core, checks, app = core_and_app(client_js, work)
         rows.append(("chgen core (reusable part)", *min_gzip(core)))
+        rows.append(("chgen chat, its validators", *min_gzip(checks)))
         rows.append(("chgen chat, the app's part", *min_gzip(app)))
         rows.append(("chgen chat client.js (whole)", *min_gzip(client_js)))
         for label, source in PEERS:

@@ -4,7 +4,7 @@ The same type algebra as the Python renderer, so both ends of the wire agree: da
 Decimals and BigInts are strings, optional fields (those with a default) may be left out,
 nullable fields may be ``null``, and the two are kept apart. What the TypeScript type
 cannot say (an int's safe range, a string's form, a length in code points) goes into the
-field's TSDoc.
+field's TSDoc; the client checks it too (``render.checks``).
 """
 
 from __future__ import annotations

@@ -7,12 +7,14 @@
  * An error from the server or from the client itself.
  *
  * Server codes: `bad_json`, `bad_frame`, `unknown_stream`, `unknown_type`, `invalid`,
- * `forbidden`, `internal`. Client codes: `timeout` (no answer in time), `disconnected`
- * (the socket dropped while the request was in flight), `closed` (the connection is closed
- * for good), `queue_full` (too many frames waiting for the socket to open), `bad_response`
- * (the server sent a frame the client cannot read), `handshake_refused` (the server answered
- * the handshake with an HTTP error; {@link ChgenError.status} has it), `auth_failed`
- * ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
+ * `forbidden`, `internal`. The client itself refuses a message that does not fit the spec
+ * with `invalid`, before sending it, as the server would. Client codes: `timeout` (no answer
+ * in time), `disconnected` (the socket dropped while the request was in flight), `closed`
+ * (the connection is closed for good), `queue_full` (too many frames waiting for the socket
+ * to open), `bad_response` (the server sent a frame the client cannot read, or, with
+ * {@link ClientOptions.checkIncoming}, data that does not fit the spec), `handshake_refused`
+ * (the server answered the handshake with an HTTP error; {@link ChgenError.status} has it),
+ * `auth_failed` ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
  */
 export class ChgenError extends Error {
   constructor(code, message, details = [], stream = null, id = null, status = null) {
@@ -45,6 +47,30 @@ function emit(set, value) {
   }
 }
 
+// Bundlers replace process.env.NODE_ENV; in a browser without one, `process` is undefined.
+function development() {
+  try {
+    return process.env.NODE_ENV !== "production";
+  }
+  catch {
+    return false;
+  }
+}
+
+/** The error for `data` that `check` refuses (with `code`), or undefined if it fits. */
+function inspect(check, data, code, stream, id = null) {
+  const errors = [];
+  check?.(data, "$.data", errors);
+  return errors.length ? new ChgenError(code, `invalid ${check.payload} payload`, errors, stream, id) : undefined;
+}
+
+// An outgoing message's data as the server will read it: what JSON.stringify makes of it. Data
+// that is no object is left to the server, which answers `bad_frame`.
+function outgoing(check, data, stream) {
+  const sent = data === undefined ? {} : JSON.parse(JSON.stringify(data));
+  return sent && typeof sent == "object" && !Array.isArray(sent) ? inspect(check, sent, "invalid", stream) : undefined;
+}
+
 /**
  * One WebSocket, reconnected with backoff after unexpected closes. Frames sent while it is not
  * open wait in a queue and go out, in order, once it opens. Answers that come too late (after
@@ -72,6 +98,7 @@ export class Connection {
     this.multiplexed = false;
     this.stateListeners = new Set();
     this.errorListeners = new Set();
+    this.checking = options.checkIncoming ?? development();
     this.connect();
   }
   /** The current state; changes are reported to {@link Connection.onState} listeners. */
@@ -118,6 +145,9 @@ export class Connection {
   /** @internal */
   _send(stream, frame, id) {
     const text = JSON.stringify(stream === null ? frame : { stream, payload: frame });
+    // JSON.stringify writes a lone surrogate as an escape (\udxxx), which the server cannot read.
+    if (/(?<!\\)(?:\\\\)*\\ud[89a-f]/.test(text))
+      throw new ChgenError("invalid", "lone surrogate in a string", [], stream);
     if (this.current === "open")
       this.socket.send(text);
     else if (this.current === "closed")
@@ -297,13 +327,20 @@ export class Connection {
         emit(channel && channel._errors.size ? channel._errors : this.errorListeners, error);
     }
     else if (id != null)
-      this.settle(id, undefined, m.data);
+      this.settle(id, this.checked(channel, m.type, m.data, id), m.data);
     else if (channel) {
+      const bad = this.checked(channel, m.type, m.data);
+      if (bad)
+        return emit(channel._errors.size ? channel._errors : this.errorListeners, bad);
       const handlers = channel._handlers.get(m.type);
       if (handlers)
         emit(handlers, m.data);
       emit(channel._any, { type: m.type, data: m.data });
     }
+  }
+  // With checkIncoming: the error for a reply (with its request's id) or event that does not fit.
+  checked(channel, type, data, id) {
+    return this.checking ? channel?._check?.(type, data, id) : undefined;
   }
 }
 
@@ -352,9 +389,9 @@ export class Channel {
   }
 }
 
-// An object with one function per name, made by `make`.
+// An object with one function per name, made by `make` from the name and its index.
 function table(names, make) {
-  return Object.fromEntries(names.map((name) => [name, make(name)]));
+  return Object.fromEntries(names.map((name, i) => [name, make(name, i)]));
 }
 
 /**
@@ -364,12 +401,29 @@ function table(names, make) {
  * of its events.
  */
 export class ChgenStream {
-  /** `messages` and `events` are the consumer's message and event types. */
-  constructor(channel, messages, events) {
+  /**
+   * `messages` and `events` are the consumer's message and event types. `checks` has, for each
+   * message type, the check of its payload and of its reply; `eventChecks` that of each event.
+   * A message that does not fit is refused before it is sent: `send` throws and `request`
+   * rejects with the `invalid` ChgenError the server would answer.
+   */
+  constructor(channel, messages, events, checks = [], eventChecks = []) {
     this.channel = channel;
-    this.send = table(messages, (type) => (data) => channel.send(type, data));
-    this.request = table(messages, (type) => (data, options) => channel.request(type, data, options));
+    const stream = channel.stream;
+    this.send = table(messages, (type, i) => (data) => {
+      const refused = outgoing(checks[i]?.[0], data, stream);
+      if (refused)
+        throw refused;
+      channel.send(type, data);
+    });
+    this.request = table(messages, (type, i) => (data, options) => {
+      const refused = outgoing(checks[i]?.[0], data, stream);
+      return refused ? Promise.reject(refused) : channel.request(type, data, options);
+    });
     this.on = table(events, (type) => (handler) => channel.on(type, handler));
+    channel._check = (type, data, id) => id === undefined
+      ? inspect(eventChecks[events.indexOf(type)], data, "bad_response", stream)
+      : inspect(checks[messages.indexOf(type)]?.[1], data, "bad_response", stream, id);
   }
   /** Calls `handler` with every event, after the `on` handlers. Returns an unsubscribe function. */
   onAny(handler) {
@@ -416,17 +470,109 @@ export class ChgenClient {
   }
 }
 
+// ---- client checks: the ones its payloads use ------------------------------
+
+/** What a JSON value is, in the server's words: an integer is a number Python reads as one. */
+function $kind(v) {
+  if (typeof v == "number")
+    return Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 64 ? "an integer" : "a number";
+  return v === null ? "null" : typeof v == "string" ? "a string" : typeof v == "boolean" ? "a boolean" : Array.isArray(v) ? "an array" : typeof v == "object" ? "an object" : typeof v;
+}
+
+function $expected(what, v) {
+  return `expected ${what}, got ${$kind(v)}`;
+}
+
+/** The first problem that `rules` find with `v`. */
+function $first(rules, v) {
+  for (const rule of rules) {
+    const problem = rule(v);
+    if (problem)
+      return problem;
+  }
+  return undefined;
+}
+
+/** A scalar: its base check, then its constraints in order; the first problem is reported. */
+function $scalar(base, ...rules) {
+  return (v, p, e) => {
+    const message = base(v) || $first(rules, v);
+    if (message)
+      e.push({ path: p, message });
+  };
+}
+
+function $str(v) {
+  if (typeof v != "string")
+    return $expected("a string", v);
+  // With the u flag, \p{Cs} matches only a surrogate that is not half of a pair.
+  return /\p{Cs}/u.test(v) ? "must be well-formed Unicode, without lone surrogates" : undefined;
+}
+
+function $int(v) {
+  if ($kind(v) != "an integer")
+    return $expected("an integer", v);
+  return Math.abs(v) > 9007199254740991 ? "must be between -9007199254740991 and 9007199254740991" : undefined;
+}
+
+/** Between `lo` and `hi` characters (Unicode code points, as Python counts), items or entries. */
+function $len(lo, hi = Infinity) {
+  return (v) => {
+    const string = typeof v == "string";
+    const n = string ? [...v].length : Array.isArray(v) ? v.length : Object.keys(v).length;
+    const count = (k) => `${k} ${string ? "character" : "item"}${k == 1 ? "" : "s"}`;
+    return n < lo ? `must have at least ${count(lo)}, got ${n}` : n > hi ? `must have at most ${count(hi)}, got ${n}` : undefined;
+  };
+}
+
+function $isobj(v) {
+  return typeof v == "object" && v !== null && !Array.isArray(v);
+}
+
+function $has(o, k) {
+  return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+/** The path step to key `k`: `.name` for an ASCII identifier, else `["k"]`. */
+function $key(k) {
+  return /^[A-Za-z_]\w*$/.test(k) ? "." + k : `["${k.replace(/[\\"]/g, "\\$&")}"]`;
+}
+
+/** A payload: its fields in order, `optional` ones may be left out; other keys are refused. */
+function $obj(name, fields, optional = []) {
+  const check = (v, p, e) => {
+    if (!$isobj(v))
+      return void e.push({ path: p, message: $expected("an object", v) });
+    for (const [k, field] of Object.entries(fields)) {
+      if ($has(v, k))
+        field(v[k], p + "." + k, e);
+      else if (!optional.includes(k))
+        e.push({ path: p + "." + k, message: "required field missing" });
+    }
+    // Sorted by UTF-16 units, as the server sorts them too.
+    for (const k of Object.keys(v).filter((k) => !$has(fields, k)).sort())
+      e.push({ path: p + $key(k), message: "unexpected field" });
+  };
+  return Object.assign(check, { payload: name });
+}
+
 // ---- generated from the spec ---------------------------------------------------
+
+// The spec's payloads, checked as the server checks them.
+const $Ack = $obj("Ack", { id: $scalar($int) });
+const $Post = $obj("Post", { text: $scalar($str, $len(1, 2000)) });
+const $Posted = $obj("Posted", { id: $scalar($int), text: $scalar($str) });
+const $Say = $obj("Say", { text: $scalar($str, $len(0, 2000)) });
 
 export class ChatStream extends ChgenStream {
   constructor(channel) {
-    super(channel, ["post"], ["posted"]);
+    super(channel, ["post"], ["posted"], [[$Post, $Ack]], [$Posted]);
   }
 }
 
 export class EchoStream extends ChgenStream {
   constructor(channel) {
-    super(channel, ["say"], []);
+    super(channel, ["say"], [], [[$Say, $Say]], []);
   }
 }
 

@@ -41,15 +41,26 @@ export interface ErrorDetail {
 }
 
 /**
+ * A check of one payload against the spec, generated into each client: adds each problem with
+ * `value`, located from `path` (`$.data`), to `errors`. `payload` is the payload's name.
+ */
+export interface Check {
+  (value: unknown, path: string, errors: ErrorDetail[]): void;
+  readonly payload: string;
+}
+
+/**
  * An error from the server or from the client itself.
  *
  * Server codes: `bad_json`, `bad_frame`, `unknown_stream`, `unknown_type`, `invalid`,
- * `forbidden`, `internal`. Client codes: `timeout` (no answer in time), `disconnected`
- * (the socket dropped while the request was in flight), `closed` (the connection is closed
- * for good), `queue_full` (too many frames waiting for the socket to open), `bad_response`
- * (the server sent a frame the client cannot read), `handshake_refused` (the server answered
- * the handshake with an HTTP error; {@link ChgenError.status} has it), `auth_failed`
- * ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
+ * `forbidden`, `internal`. The client itself refuses a message that does not fit the spec
+ * with `invalid`, before sending it, as the server would. Client codes: `timeout` (no answer
+ * in time), `disconnected` (the socket dropped while the request was in flight), `closed`
+ * (the connection is closed for good), `queue_full` (too many frames waiting for the socket
+ * to open), `bad_response` (the server sent a frame the client cannot read, or, with
+ * {@link ClientOptions.checkIncoming}, data that does not fit the spec), `handshake_refused`
+ * (the server answered the handshake with an HTTP error; {@link ChgenError.status} has it),
+ * `auth_failed` ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
  */
 export class ChgenError extends Error {
   /** The error code, see above. */
@@ -142,6 +153,13 @@ export interface ClientOptions {
   headers?: Readonly<Record<string, string>>;
   /** A token fetched before every connection attempt; see {@link AuthOptions}. */
   auth?: AuthOptions;
+  /**
+   * Check events and replies against the spec before handlers see them: data that does not fit
+   * becomes a `bad_response` error (a rejected request, or an `onError` call). Default: on in
+   * development builds (`process.env.NODE_ENV` is not "production"), off where no bundler or
+   * Node sets it. Outgoing messages are always checked.
+   */
+  checkIncoming?: boolean;
 }
 
 /** Options of one {@link Channel.request}. */
@@ -166,6 +184,33 @@ function emit<T>(set: Set<(value: T) => void>, value: T): void {
       console.error(e);
     }
   }
+}
+
+// ---- checks of payloads against the spec -----------------------------------------------
+
+declare const process: { env: { NODE_ENV?: string } };
+
+// Bundlers replace process.env.NODE_ENV; in a browser without one, `process` is undefined.
+function development(): boolean {
+  try {
+    return process.env.NODE_ENV !== "production";
+  } catch {
+    return false;
+  }
+}
+
+/** The error for `data` that `check` refuses (with `code`), or undefined if it fits. */
+function inspect(check: Check | undefined, data: unknown, code: string, stream: string | null, id: string | number | null = null): ChgenError | undefined {
+  const errors: ErrorDetail[] = [];
+  check?.(data, "$.data", errors);
+  return errors.length ? new ChgenError(code, `invalid ${check!.payload} payload`, errors, stream, id) : undefined;
+}
+
+// An outgoing message's data as the server will read it: what JSON.stringify makes of it. Data
+// that is no object is left to the server, which answers `bad_frame`.
+function outgoing(check: Check | undefined, data: unknown, stream: string | null): ChgenError | undefined {
+  const sent = data === undefined ? {} : JSON.parse(JSON.stringify(data));
+  return sent && typeof sent == "object" && !Array.isArray(sent) ? inspect(check, sent, "invalid", stream) : undefined;
 }
 
 /**
@@ -198,6 +243,7 @@ export class Connection {
   private multiplexed: boolean;
   private stateListeners: Set<(state: ConnectionState) => void>;
   private errorListeners: Set<(error: ChgenError) => void>;
+  private checking: boolean;
 
   /** Starts connecting at once. Throws if there is no WebSocket class to use. */
   constructor(url: string, options: ClientOptions = {}) {
@@ -221,6 +267,7 @@ export class Connection {
     this.multiplexed = false;
     this.stateListeners = new Set();
     this.errorListeners = new Set();
+    this.checking = options.checkIncoming ?? development();
     this.connect();
   }
 
@@ -271,6 +318,8 @@ export class Connection {
   /** @internal */
   _send(stream: string | null, frame: object, id?: number): void {
     const text = JSON.stringify(stream === null ? frame : { stream, payload: frame });
+    // JSON.stringify writes a lone surrogate as an escape (\udxxx), which the server cannot read.
+    if (/(?<!\\)(?:\\\\)*\\ud[89a-f]/.test(text)) throw new ChgenError("invalid", "lone surrogate in a string", [], stream);
     if (this.current === "open") this.socket!.send(text);
     else if (this.current === "closed") throw new ChgenError("closed", "connection closed", [], stream);
     else if (this.queue.length < (this.opts.queueLimit ?? 256)) this.queue.push([text, id]);
@@ -432,12 +481,19 @@ export class Connection {
       const error = new ChgenError(String(e.code), String(e.message), e.details || [], stream, id ?? null);
       if (id != null) this.settle(id, error);
       else emit(channel && channel._errors.size ? channel._errors : this.errorListeners, error);
-    } else if (id != null) this.settle(id, undefined, m.data);
+    } else if (id != null) this.settle(id, this.checked(channel, m.type, m.data, id), m.data);
     else if (channel) {
+      const bad = this.checked(channel, m.type, m.data);
+      if (bad) return emit(channel._errors.size ? channel._errors : this.errorListeners, bad);
       const handlers = channel._handlers.get(m.type);
       if (handlers) emit(handlers, m.data);
       emit(channel._any, { type: m.type, data: m.data });
     }
+  }
+
+  // With checkIncoming: the error for a reply (with its request's id) or event that does not fit.
+  private checked(channel: Channel | undefined, type: string, data: unknown, id?: string | number): ChgenError | undefined {
+    return this.checking ? channel?._check?.(type, data, id) : undefined;
   }
 }
 
@@ -452,6 +508,8 @@ export class Channel {
   _any: Set<(event: { type: string; data: unknown }) => void>;
   /** @internal */
   _errors: Set<(error: ChgenError) => void>;
+  /** @internal The error for incoming data of `type` that does not fit; `id` for a reply. */
+  _check?: (type: string, data: unknown, id?: string | number) => ChgenError | undefined;
 
   /** Use {@link Connection.channel} instead. */
   constructor(connection: Connection, stream: string | null) {
@@ -500,9 +558,9 @@ export class Channel {
   }
 }
 
-// An object with one function per name, made by `make`.
-function table<T>(names: readonly string[], make: (name: string) => unknown): T {
-  return Object.fromEntries(names.map((name) => [name, make(name)])) as T;
+// An object with one function per name, made by `make` from the name and its index.
+function table<T>(names: readonly string[], make: (name: string, i: number) => unknown): T {
+  return Object.fromEntries(names.map((name, i) => [name, make(name, i)])) as T;
 }
 
 /**
@@ -521,12 +579,35 @@ export class ChgenStream<TSend, TRequest, TOn, TEvent> {
   /** One function per event type: subscribes a handler, and returns the function that stops it. */
   readonly on: TOn;
 
-  /** `messages` and `events` are the consumer's message and event types. */
-  constructor(channel: Channel, messages: readonly string[], events: readonly string[]) {
+  /**
+   * `messages` and `events` are the consumer's message and event types. `checks` has, for each
+   * message type, the check of its payload and of its reply; `eventChecks` that of each event.
+   * A message that does not fit is refused before it is sent: `send` throws and `request`
+   * rejects with the `invalid` ChgenError the server would answer.
+   */
+  constructor(
+    channel: Channel,
+    messages: readonly string[],
+    events: readonly string[],
+    checks: readonly (readonly (Check | undefined)[])[] = [],
+    eventChecks: readonly (Check | undefined)[] = [],
+  ) {
     this.channel = channel;
-    this.send = table(messages, (type) => (data: unknown) => channel.send(type, data));
-    this.request = table(messages, (type) => (data: unknown, options?: RequestOptions) => channel.request(type, data, options));
+    const stream = channel.stream;
+    this.send = table(messages, (type, i) => (data: unknown) => {
+      const refused = outgoing(checks[i]?.[0], data, stream);
+      if (refused) throw refused;
+      channel.send(type, data);
+    });
+    this.request = table(messages, (type, i) => (data: unknown, options?: RequestOptions) => {
+      const refused = outgoing(checks[i]?.[0], data, stream);
+      return refused ? Promise.reject(refused) : channel.request(type, data, options);
+    });
     this.on = table(events, (type) => (handler: (data: unknown) => void) => channel.on(type, handler));
+    channel._check = (type, data, id) =>
+      id === undefined
+        ? inspect(eventChecks[events.indexOf(type)], data, "bad_response", stream)
+        : inspect(checks[messages.indexOf(type)]?.[1], data, "bad_response", stream, id);
   }
 
   /** Calls `handler` with every event, after the `on` handlers. Returns an unsubscribe function. */
@@ -589,6 +670,89 @@ export class ChgenClient {
   close(code?: number, reason?: string): void {
     this.connection.close(code, reason);
   }
+}
+
+// ---- client checks: the ones its payloads use ------------------------------
+
+/** Checks one value at `path`, adding each problem to `errors`. */
+type $V = (value: any, path: string, errors: ErrorDetail[]) => void;
+
+/** A base check or a constraint: the problem with `value`, if any. */
+type $T = (value: any) => string | undefined;
+
+/** What a JSON value is, in the server's words: an integer is a number Python reads as one. */
+function $kind(v: unknown): string {
+  if (typeof v == "number") return Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 64 ? "an integer" : "a number";
+  return v === null ? "null" : typeof v == "string" ? "a string" : typeof v == "boolean" ? "a boolean" : Array.isArray(v) ? "an array" : typeof v == "object" ? "an object" : typeof v;
+}
+
+function $expected(what: string, v: unknown): string {
+  return `expected ${what}, got ${$kind(v)}`;
+}
+
+/** The first problem that `rules` find with `v`. */
+function $first(rules: readonly $T[], v: unknown): string | undefined {
+  for (const rule of rules) {
+    const problem = rule(v);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** A scalar: its base check, then its constraints in order; the first problem is reported. */
+function $scalar(base: $T, ...rules: $T[]): $V {
+  return (v, p, e) => {
+    const message = base(v) || $first(rules, v);
+    if (message) e.push({ path: p, message });
+  };
+}
+
+function $str(v: unknown): string | undefined {
+  if (typeof v != "string") return $expected("a string", v);
+  // With the u flag, \p{Cs} matches only a surrogate that is not half of a pair.
+  return /\p{Cs}/u.test(v) ? "must be well-formed Unicode, without lone surrogates" : undefined;
+}
+
+function $int(v: unknown): string | undefined {
+  if ($kind(v) != "an integer") return $expected("an integer", v);
+  return Math.abs(v as number) > 9007199254740991 ? "must be between -9007199254740991 and 9007199254740991" : undefined;
+}
+
+/** Between `lo` and `hi` characters (Unicode code points, as Python counts), items or entries. */
+function $len(lo: number, hi: number = Infinity): $T {
+  return (v) => {
+    const string = typeof v == "string";
+    const n = string ? [...v].length : Array.isArray(v) ? v.length : Object.keys(v).length;
+    const count = (k: number) => `${k} ${string ? "character" : "item"}${k == 1 ? "" : "s"}`;
+    return n < lo ? `must have at least ${count(lo)}, got ${n}` : n > hi ? `must have at most ${count(hi)}, got ${n}` : undefined;
+  };
+}
+
+function $isobj(v: unknown): v is Record<string, unknown> {
+  return typeof v == "object" && v !== null && !Array.isArray(v);
+}
+
+function $has(o: object, k: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+/** The path step to key `k`: `.name` for an ASCII identifier, else `["k"]`. */
+function $key(k: string): string {
+  return /^[A-Za-z_]\w*$/.test(k) ? "." + k : `["${k.replace(/[\\"]/g, "\\$&")}"]`;
+}
+
+/** A payload: its fields in order, `optional` ones may be left out; other keys are refused. */
+function $obj(name: string, fields: Readonly<Record<string, $V>>, optional: readonly string[] = []): Check {
+  const check: $V = (v, p, e) => {
+    if (!$isobj(v)) return void e.push({ path: p, message: $expected("an object", v) });
+    for (const [k, field] of Object.entries(fields)) {
+      if ($has(v, k)) field(v[k], p + "." + k, e);
+      else if (!optional.includes(k)) e.push({ path: p + "." + k, message: "required field missing" });
+    }
+    // Sorted by UTF-16 units, as the server sorts them too.
+    for (const k of Object.keys(v).filter((k) => !$has(fields, k)).sort()) e.push({ path: p + $key(k), message: "unexpected field" });
+  };
+  return Object.assign(check, { payload: name });
 }
 
 // ---- generated from the spec ---------------------------------------------------
@@ -658,17 +822,23 @@ export interface EchoOn {
 /** Any event of Echo, for an exhaustive `switch (event.type)`. */
 export type EchoEvent = never;
 
+// The spec's payloads, checked as the server checks them.
+const $Ack = $obj("Ack", { id: $scalar($int) });
+const $Post = $obj("Post", { text: $scalar($str, $len(1, 2000)) });
+const $Posted = $obj("Posted", { id: $scalar($int), text: $scalar($str) });
+const $Say = $obj("Say", { text: $scalar($str, $len(0, 2000)) });
+
 /** The Chat consumer's messages and events over one channel (a stream or a socket). */
 export class ChatStream extends ChgenStream<ChatSend, ChatRequest, ChatOn, ChatEvent> {
   constructor(channel: Channel) {
-    super(channel, ["post"], ["posted"]);
+    super(channel, ["post"], ["posted"], [[$Post, $Ack]], [$Posted]);
   }
 }
 
 /** The Echo consumer's messages and events over one channel (a stream or a socket). */
 export class EchoStream extends ChgenStream<EchoSend, EchoRequest, EchoOn, EchoEvent> {
   constructor(channel: Channel) {
-    super(channel, ["say"], []);
+    super(channel, ["say"], [], [[$Say, $Say]], []);
   }
 }
 

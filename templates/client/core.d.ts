@@ -37,15 +37,26 @@ export interface ErrorDetail {
 }
 
 /**
+ * A check of one payload against the spec, generated into each client: adds each problem with
+ * `value`, located from `path` (`$.data`), to `errors`. `payload` is the payload's name.
+ */
+export interface Check {
+  (value: unknown, path: string, errors: ErrorDetail[]): void;
+  readonly payload: string;
+}
+
+/**
  * An error from the server or from the client itself.
  *
  * Server codes: `bad_json`, `bad_frame`, `unknown_stream`, `unknown_type`, `invalid`,
- * `forbidden`, `internal`. Client codes: `timeout` (no answer in time), `disconnected`
- * (the socket dropped while the request was in flight), `closed` (the connection is closed
- * for good), `queue_full` (too many frames waiting for the socket to open), `bad_response`
- * (the server sent a frame the client cannot read), `handshake_refused` (the server answered
- * the handshake with an HTTP error; {@link ChgenError.status} has it), `auth_failed`
- * ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
+ * `forbidden`, `internal`. The client itself refuses a message that does not fit the spec
+ * with `invalid`, before sending it, as the server would. Client codes: `timeout` (no answer
+ * in time), `disconnected` (the socket dropped while the request was in flight), `closed`
+ * (the connection is closed for good), `queue_full` (too many frames waiting for the socket
+ * to open), `bad_response` (the server sent a frame the client cannot read, or, with
+ * {@link ClientOptions.checkIncoming}, data that does not fit the spec), `handshake_refused`
+ * (the server answered the handshake with an HTTP error; {@link ChgenError.status} has it),
+ * `auth_failed` ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
  */
 export declare class ChgenError extends Error {
   /** The error code, see above. */
@@ -122,6 +133,13 @@ export interface ClientOptions {
   headers?: Readonly<Record<string, string>>;
   /** A token fetched before every connection attempt; see {@link AuthOptions}. */
   auth?: AuthOptions;
+  /**
+   * Check events and replies against the spec before handlers see them: data that does not fit
+   * becomes a `bad_response` error (a rejected request, or an `onError` call). Default: on in
+   * development builds (`process.env.NODE_ENV` is not "production"), off where no bundler or
+   * Node sets it. Outgoing messages are always checked.
+   */
+  checkIncoming?: boolean;
 }
 
 /** Options of one {@link Channel.request}. */
@@ -152,6 +170,7 @@ export declare class Connection {
   private multiplexed;
   private stateListeners;
   private errorListeners;
+  private checking;
   /** Starts connecting at once. Throws if there is no WebSocket class to use. */
   constructor(url: string, options?: ClientOptions);
   /** The current state; changes are reported to {@link Connection.onState} listeners. */
@@ -185,6 +204,7 @@ export declare class Connection {
   private drop;
   private end;
   private receive;
+  private checked;
 }
 
 /** One stream of a multiplexed socket, or the whole socket when it is not multiplexed. Get it from {@link Connection.channel}. */
@@ -234,8 +254,13 @@ export declare class ChgenStream<TSend, TRequest, TOn, TEvent> {
   readonly request: TRequest;
   /** One function per event type: subscribes a handler, and returns the function that stops it. */
   readonly on: TOn;
-  /** `messages` and `events` are the consumer's message and event types. */
-  constructor(channel: Channel, messages: readonly string[], events: readonly string[]);
+  /**
+   * `messages` and `events` are the consumer's message and event types. `checks` has, for each
+   * message type, the check of its payload and of its reply; `eventChecks` that of each event.
+   * A message that does not fit is refused before it is sent: `send` throws and `request`
+   * rejects with the `invalid` ChgenError the server would answer.
+   */
+  constructor(channel: Channel, messages: readonly string[], events: readonly string[], checks?: readonly (readonly (Check | undefined)[])[], eventChecks?: readonly (Check | undefined)[]);
   /** Calls `handler` with every event, after the `on` handlers. Returns an unsubscribe function. */
   onAny(handler: (event: TEvent) => void): () => void;
   /** Errors on this channel that answer no pending request. */

@@ -5,12 +5,14 @@
  * An error from the server or from the client itself.
  *
  * Server codes: `bad_json`, `bad_frame`, `unknown_stream`, `unknown_type`, `invalid`,
- * `forbidden`, `internal`. Client codes: `timeout` (no answer in time), `disconnected`
- * (the socket dropped while the request was in flight), `closed` (the connection is closed
- * for good), `queue_full` (too many frames waiting for the socket to open), `bad_response`
- * (the server sent a frame the client cannot read), `handshake_refused` (the server answered
- * the handshake with an HTTP error; {@link ChgenError.status} has it), `auth_failed`
- * ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
+ * `forbidden`, `internal`. The client itself refuses a message that does not fit the spec
+ * with `invalid`, before sending it, as the server would. Client codes: `timeout` (no answer
+ * in time), `disconnected` (the socket dropped while the request was in flight), `closed`
+ * (the connection is closed for good), `queue_full` (too many frames waiting for the socket
+ * to open), `bad_response` (the server sent a frame the client cannot read, or, with
+ * {@link ClientOptions.checkIncoming}, data that does not fit the spec), `handshake_refused`
+ * (the server answered the handshake with an HTTP error; {@link ChgenError.status} has it),
+ * `auth_failed` ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
  */
 export class ChgenError extends Error {
   constructor(code, message, details = [], stream = null, id = null, status = null) {
@@ -43,6 +45,30 @@ function emit(set, value) {
   }
 }
 
+// Bundlers replace process.env.NODE_ENV; in a browser without one, `process` is undefined.
+function development() {
+  try {
+    return process.env.NODE_ENV !== "production";
+  }
+  catch {
+    return false;
+  }
+}
+
+/** The error for `data` that `check` refuses (with `code`), or undefined if it fits. */
+function inspect(check, data, code, stream, id = null) {
+  const errors = [];
+  check?.(data, "$.data", errors);
+  return errors.length ? new ChgenError(code, `invalid ${check.payload} payload`, errors, stream, id) : undefined;
+}
+
+// An outgoing message's data as the server will read it: what JSON.stringify makes of it. Data
+// that is no object is left to the server, which answers `bad_frame`.
+function outgoing(check, data, stream) {
+  const sent = data === undefined ? {} : JSON.parse(JSON.stringify(data));
+  return sent && typeof sent == "object" && !Array.isArray(sent) ? inspect(check, sent, "invalid", stream) : undefined;
+}
+
 /**
  * One WebSocket, reconnected with backoff after unexpected closes. Frames sent while it is not
  * open wait in a queue and go out, in order, once it opens. Answers that come too late (after
@@ -70,6 +96,7 @@ export class Connection {
     this.multiplexed = false;
     this.stateListeners = new Set();
     this.errorListeners = new Set();
+    this.checking = options.checkIncoming ?? development();
     this.connect();
   }
   /** The current state; changes are reported to {@link Connection.onState} listeners. */
@@ -116,6 +143,9 @@ export class Connection {
   /** @internal */
   _send(stream, frame, id) {
     const text = JSON.stringify(stream === null ? frame : { stream, payload: frame });
+    // JSON.stringify writes a lone surrogate as an escape (\udxxx), which the server cannot read.
+    if (/(?<!\\)(?:\\\\)*\\ud[89a-f]/.test(text))
+      throw new ChgenError("invalid", "lone surrogate in a string", [], stream);
     if (this.current === "open")
       this.socket.send(text);
     else if (this.current === "closed")
@@ -295,13 +325,20 @@ export class Connection {
         emit(channel && channel._errors.size ? channel._errors : this.errorListeners, error);
     }
     else if (id != null)
-      this.settle(id, undefined, m.data);
+      this.settle(id, this.checked(channel, m.type, m.data, id), m.data);
     else if (channel) {
+      const bad = this.checked(channel, m.type, m.data);
+      if (bad)
+        return emit(channel._errors.size ? channel._errors : this.errorListeners, bad);
       const handlers = channel._handlers.get(m.type);
       if (handlers)
         emit(handlers, m.data);
       emit(channel._any, { type: m.type, data: m.data });
     }
+  }
+  // With checkIncoming: the error for a reply (with its request's id) or event that does not fit.
+  checked(channel, type, data, id) {
+    return this.checking ? channel?._check?.(type, data, id) : undefined;
   }
 }
 
@@ -350,9 +387,9 @@ export class Channel {
   }
 }
 
-// An object with one function per name, made by `make`.
+// An object with one function per name, made by `make` from the name and its index.
 function table(names, make) {
-  return Object.fromEntries(names.map((name) => [name, make(name)]));
+  return Object.fromEntries(names.map((name, i) => [name, make(name, i)]));
 }
 
 /**
@@ -362,12 +399,29 @@ function table(names, make) {
  * of its events.
  */
 export class ChgenStream {
-  /** `messages` and `events` are the consumer's message and event types. */
-  constructor(channel, messages, events) {
+  /**
+   * `messages` and `events` are the consumer's message and event types. `checks` has, for each
+   * message type, the check of its payload and of its reply; `eventChecks` that of each event.
+   * A message that does not fit is refused before it is sent: `send` throws and `request`
+   * rejects with the `invalid` ChgenError the server would answer.
+   */
+  constructor(channel, messages, events, checks = [], eventChecks = []) {
     this.channel = channel;
-    this.send = table(messages, (type) => (data) => channel.send(type, data));
-    this.request = table(messages, (type) => (data, options) => channel.request(type, data, options));
+    const stream = channel.stream;
+    this.send = table(messages, (type, i) => (data) => {
+      const refused = outgoing(checks[i]?.[0], data, stream);
+      if (refused)
+        throw refused;
+      channel.send(type, data);
+    });
+    this.request = table(messages, (type, i) => (data, options) => {
+      const refused = outgoing(checks[i]?.[0], data, stream);
+      return refused ? Promise.reject(refused) : channel.request(type, data, options);
+    });
     this.on = table(events, (type) => (handler) => channel.on(type, handler));
+    channel._check = (type, data, id) => id === undefined
+      ? inspect(eventChecks[events.indexOf(type)], data, "bad_response", stream)
+      : inspect(checks[messages.indexOf(type)]?.[1], data, "bad_response", stream, id);
   }
   /** Calls `handler` with every event, after the `on` handlers. Returns an unsubscribe function. */
   onAny(handler) {

@@ -154,22 +154,32 @@ describe(`generated chat client ${CLIENT} against ${BASE}`, () => {
     client.connection.onError((error) => unexpected.push(error));
     client.chat.onError((error) => unexpected.push(error));
     const cases = [
-      ["empty text", () => client.chat.request.post({ text: "" }), /at least 1/],
-      ["2001 characters", () => client.chat.request.post({ text: "x".repeat(2001) }), /at most 2000/],
-      ["a number for a string", () => client.chat.channel.request("post", { text: 5 }), /string/],
-      ["a missing field", () => client.chat.channel.request("post", {}), /./],
+      ["empty text", { text: "" }, /at least 1/],
+      ["2001 characters", { text: "x".repeat(2001) }, /at most 2000/],
+      ["2001 emoji", { text: "😀".repeat(2001) }, /at most 2000 characters, got 2001/],
+      ["a number for a string", { text: 5 }, /string/],
+      ["a missing field", {}, /./],
     ];
-    for (const [what, request, detail] of cases) {
-      const error = await rejection(request(), WAIT, what);
+    for (const [what, data, detail] of cases) {
+      // The typed request is refused by the client itself, before it is sent (no id)...
+      const local = await rejection(client.chat.request.post(data), WAIT, what);
+      assertChgenError(M, local, { code: "invalid", stream: "chat" });
+      assert.equal(local.id, null, `${what}: refused before it was sent`);
+      // ...and the server, sent the same data untyped, answers with the same error.
+      const error = await rejection(client.chat.channel.request("post", data), WAIT, what);
       assertChgenError(M, error, { code: "invalid", stream: "chat" });
       assert.ok(Number.isInteger(error.id), `${what}: the error answers the request's id, got ${error.id}`);
       assert.ok(error.details.length >= 1, `${what}: details ${JSON.stringify(error.details)}`);
       assert.equal(error.details[0].path, "$.data.text", `${what}: ${JSON.stringify(error.details)}`);
       assert.match(error.details[0].message, detail, what);
+      assert.equal(local.message, error.message, what);
+      assert.deepEqual(local.details, error.details, what);
     }
-    // The boundary is accepted, and the connection is still usable after errors.
+    // The boundary is accepted, in code points, and the connection is still usable after errors.
     const ack = await within(client.chat.request.post({ text: "y".repeat(2000) }), WAIT, "2000 chars");
     assert.ok(Number.isInteger(ack.id));
+    const emoji = await within(client.chat.request.post({ text: "😀".repeat(2000) }), WAIT, "2000 emoji");
+    assert.ok(Number.isInteger(emoji.id));
     assert.equal(client.connection.state, "open");
     assert.deepEqual(unexpected, [], "errors answering requests reach only their promise");
     client.close();
