@@ -179,6 +179,9 @@ def dump_datetime(value: Any) -> str:
     time zones) cannot be read by JavaScript's ``Date``: such a time is written in UTC."""
     if not isinstance(value, dt.datetime):
         raise mismatch("a datetime", value)
+    spec = "microseconds" if value.microsecond % 1000 else "milliseconds"
+    if value.tzinfo is dt.UTC:  # the usual case, and every datetime decoded from Z
+        return _isoformat(value, timespec=spec)[:-6] + "Z"
     offset = value.utcoffset()
     if offset is None:
         raise Mismatch(DATETIME_OFFSET)
@@ -187,10 +190,12 @@ def dump_datetime(value: Any) -> str:
             value = value.astimezone(dt.UTC)
         except OverflowError:
             raise Mismatch("cannot be written in UTC: outside the years 1 to 9999") from None
-    spec = "microseconds" if value.microsecond % 1000 else "milliseconds"
-    # The base class's method: a subclass (pendulum, arrow) may write its own format.
-    text = dt.datetime.isoformat(value, timespec=spec)
+    text = _isoformat(value, timespec=spec)
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+# The base class's method: a subclass (pendulum, arrow) may write its own format.
+_isoformat: Final = dt.datetime.isoformat
 
 
 # -- dates, UUIDs ------------------------------------------------------------------------
@@ -261,12 +266,14 @@ def dump_decimal(value: Any) -> str:
         raise mismatch("a Decimal", value)
     if not value.is_finite():
         raise Mismatch("expected a finite decimal number")
-    _, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # finite
-    if len(digits) + max(exponent, 0) > MAX_DIGITS or -exponent > MAX_DIGITS:
-        raise Mismatch(TOO_MANY_DIGITS)
-    text = format(value, "f")
-    if _digits(text) > MAX_DIGITS:
+    text = str(value)
+    if "E" in text:  # str() chose scientific notation: write every digit out, if few enough
+        _, digits, exponent = value.as_tuple()
+        assert isinstance(exponent, int)  # finite
+        if len(digits) + max(exponent, 0) > MAX_DIGITS or -exponent > MAX_DIGITS:
+            raise Mismatch(TOO_MANY_DIGITS)
+        text = format(value, "f")
+    if len(text) > MAX_DIGITS and _digits(text) > MAX_DIGITS:
         raise Mismatch(TOO_MANY_DIGITS)
     return text
 

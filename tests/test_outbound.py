@@ -8,7 +8,7 @@ import datetime as dt
 import decimal
 import uuid
 import zoneinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import attrs
 import pytest
@@ -16,8 +16,17 @@ from annotated_types import Ge, Le, MaxLen, MinLen
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chgen.runtime import BigInt, InvalidPayload
+from chgen.runtime import (
+    BigInt,
+    DispatchTable,
+    InvalidPayload,
+    JsonWebsocketConsumer,
+    MessageRoute,
+    Router,
+    route,
+)
 from chgen.runtime.codec import Pattern, decoder, encoder
+from chgen.runtime.testing import WebsocketClient
 
 
 @attrs.frozen(kw_only=True)
@@ -211,3 +220,62 @@ def test_the_fast_path_refuses_exactly_what_the_explanation_finds(changes: dict[
     assert not problems, problems
     # And what was written is what the server reads back.
     assert decoder(Reading)(written) == value
+
+
+# -- in a served app ----------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Ask:
+    good: bool
+
+
+class Answers(JsonWebsocketConsumer):
+    """Replies and events that fit, or not, as the client asks."""
+
+    consumer_name: ClassVar[str] = "Answers"
+    connection_group_templates: ClassVar[tuple[str, ...]] = ()
+    raised: ClassVar[list[InvalidPayload]] = []
+
+    async def answer(self, data: Ask) -> Point:
+        return Point(x=1.0, y=2.0) if data.good else Point(x=float("nan"), y=2.0)
+
+    async def shout(self, data: Ask) -> None:
+        try:
+            await self.send_event("said", encoder(Point)(Point(x=1.0, y="far")))  # type: ignore[arg-type]
+        except InvalidPayload as exc:
+            type(self).raised.append(exc)
+            raise
+
+    dispatch_table: ClassVar[DispatchTable] = DispatchTable(
+        [
+            MessageRoute("answer", Ask, lambda c, d: c.answer(d), reply=Point, method="answer"),
+            MessageRoute("shout", Ask, lambda c, d: c.shout(d), method="shout"),
+        ]
+    )
+
+
+async def test_a_reply_that_does_not_fit_is_logged_naming_the_field_and_answered_internal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    application = Router([route(r"^/answers/$", Answers)])
+    async with WebsocketClient(application, "/answers/") as client:
+        assert await client.request("answer", {"good": True}) == {"x": 1.0, "y": 2.0}
+        await client.send("answer", {"good": False}, id=7)
+        frame = await client.receive()
+        assert frame == {
+            "type": "error",
+            "id": 7,
+            "error": {"code": "internal", "message": "internal error"},
+        }
+        # The event is refused where it is encoded, before anything reaches the socket.
+        await client.send("shout", {"good": True}, id=8)
+        assert (await client.receive())["error"]["code"] == "internal"
+        await client.expect_nothing()
+        assert await client.request("answer", {"good": True}) == {"x": 1.0, "y": 2.0}
+    logged = "\n".join(r.getMessage() + str(r.exc_info and r.exc_info[1]) for r in caplog.records)
+    assert "invalid Point payload: $.data.x: expected a finite number" in logged
+    [raised] = Answers.raised
+    assert [(d.path, d.message) for d in raised.details] == [
+        ("$.data.y", "expected a number, got a string")
+    ]
