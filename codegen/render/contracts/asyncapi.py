@@ -26,9 +26,11 @@ from .schema import component_ref, enum_schema, payload_schema
 from .surface import Channel, Event, Message, Stream, channels
 from .wire import (
     ERROR_SCHEMA,
+    GAP_SCHEMA,
     envelope,
     error_example,
     event_frame,
+    gap_example,
     message_frame,
     protocol_schemas,
     reply_frame,
@@ -169,6 +171,7 @@ class _Builder:
         error = self._error(view, stream)
         if stream.name is not None:
             found[on.key("error")] = {"$ref": error}
+        found.update(self._gap(on))
         for m in stream.messages:
             found.update(self._request(on, m))
         for e in stream.events:
@@ -246,6 +249,26 @@ class _Builder:
             "messages": [{"$ref": on.message(key)}],
         }
         return {key: {"$ref": self._message(on.component(f"{e.name}.event"), event)}}
+
+    def _gap(self, on: _On) -> Doc:
+        """The gap report: group events that never reached the socket, on this stream."""
+        body = {
+            "name": "gap",
+            "title": f"{on.key('gap')} (gap report)",
+            "summary": "Group events meant for this socket never reached it.",
+            "payload": on.wrap({"$ref": component_ref(GAP_SCHEMA)}),
+            "examples": [{"name": "gap", "payload": on.box(gap_example())}],
+            "x-chgen-message": {"role": "gap", "stream": on.stream.name},
+        }
+        key = on.key("gap")
+        self.operations[f"{on.view.id}.{key}.send"] = {
+            "action": "send",
+            "channel": {"$ref": on.channel},
+            "title": key,
+            "summary": "The server reports group events lost on their way, once per incident.",
+            "messages": [{"$ref": on.message(key)}],
+        }
+        return {key: {"$ref": self._message(on.component("gap"), body)}}
 
     def _error(self, view: Channel, stream: Stream | None) -> str:
         """The error message of a stream (wrapped in its envelope), or of the socket."""

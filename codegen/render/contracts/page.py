@@ -31,7 +31,7 @@ from .examples import Examples
 from .htmlsafe import Markup, anchor, comment, html, json_block, link
 from .schema import field_schema
 from .surface import Channel, Stream, channels
-from .wire import ERROR_CODES, error_example
+from .wire import ERROR_CODES, GAP_REASONS, error_example, gap_example
 
 if TYPE_CHECKING:
     import jinja2
@@ -77,6 +77,8 @@ def render_page(app: AppIR, doc: dict[str, Any], env: jinja2.Environment) -> str
         ],
         errors=ERROR_CODES,
         error_example=json_block(error_example(EXAMPLE_ID)),
+        gap_reasons=GAP_REASONS,
+        gap_example=json_block(gap_example()),
         css=_raw(env, "api/page.css"),
         script=_raw(env, "api/page.js"),
     )

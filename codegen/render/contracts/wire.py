@@ -10,10 +10,13 @@ from .schema import RefTo, Schema
 __all__ = [
     "ERROR_CODES",
     "ERROR_SCHEMA",
+    "GAP_REASONS",
+    "GAP_SCHEMA",
     "MESSAGE_ID",
     "envelope",
     "error_example",
     "event_frame",
+    "gap_example",
     "message_frame",
     "reply_frame",
 ]
@@ -37,6 +40,13 @@ ERROR_CODES: Final = (
 
 MESSAGE_ID: Final = "chgen.MessageId"
 ERROR_SCHEMA: Final = "chgen.Error"
+GAP_SCHEMA: Final = "chgen.Gap"
+# Why group events never reached a socket (docs/protocol.md, "Gap reports").
+GAP_REASONS: Final = (
+    ("lost", "the channel layer lost events; lost says how many"),
+    ("outage", "the channel layer was unavailable; how many were lost is not known"),
+    ("slow", "the client read too slowly and the server dropped what queued for it"),
+)
 
 
 def protocol_schemas(ref: RefTo) -> dict[str, Schema]:
@@ -87,6 +97,26 @@ def protocol_schemas(ref: RefTo) -> dict[str, Schema]:
             "required": ["type", "error"],
             "additionalProperties": False,
         },
+        GAP_SCHEMA: {
+            "title": "Gap",
+            "description": "Group events meant for this socket never reached it, once per "
+            "incident; a client that must not miss any fetches the state again.",
+            "type": "object",
+            "properties": {
+                "type": {"type": "string", "const": "gap"},
+                "gap": {
+                    "type": "object",
+                    "properties": {
+                        "lost": {"type": ["integer", "null"], "minimum": 0},
+                        "reason": {"type": "string", "enum": [r for r, _ in GAP_REASONS]},
+                    },
+                    "required": ["lost", "reason"],
+                    "additionalProperties": False,
+                },
+            },
+            "required": ["type", "gap"],
+            "additionalProperties": False,
+        },
     }
 
 
@@ -127,6 +157,10 @@ def event_frame(event: str, payload: str, ref: RefTo) -> Schema:
 def envelope(stream: str, frame: Schema) -> Schema:
     """The multiplexing envelope around ``frame``."""
     return _frame({"stream": _tag(stream), "payload": frame}, ["stream", "payload"])
+
+
+def gap_example() -> dict[str, Any]:
+    return {"type": "gap", "gap": {"lost": 3, "reason": "lost"}}
 
 
 def error_example(msg_id: Any = None) -> dict[str, Any]:
