@@ -14,6 +14,7 @@ from time import monotonic
 from typing import Any, Final, Protocol
 
 from .connection import Connection
+from .layers import LayerUnavailable
 from .status import WS_1009_MESSAGE_TOO_BIG, WS_1011_INTERNAL_ERROR
 
 __all__ = ["ASGIApp", "Receive", "RootConsumer", "Scope", "Send", "serve"]
@@ -44,6 +45,7 @@ class RootConsumer(Protocol):
     def on_bytes(self, data: bytes) -> Awaitable[None]: ...
     async def on_disconnect(self, code: int) -> None: ...
     def on_layer_message(self, message: dict[str, Any]) -> Awaitable[None]: ...
+    def on_gap(self, group: str | None, lost: int | None, reason: str) -> Awaitable[None]: ...
 
 
 async def serve(root: RootConsumer, connection: Connection, receive: Receive) -> None:
@@ -52,6 +54,7 @@ async def serve(root: RootConsumer, connection: Connection, receive: Receive) ->
     if first["type"] != "websocket.connect":
         raise RuntimeError(f'Expected "websocket.connect", got {first["type"]!r}')
     connection.delivery.on_message(root.on_layer_message)
+    connection.delivery.on_gap(root.on_gap)
     code = _NO_STATUS
     try:
         if await _connect(root, connection):
@@ -68,6 +71,11 @@ async def serve(root: RootConsumer, connection: Connection, receive: Receive) ->
 async def _connect(root: RootConsumer, connection: Connection) -> bool:
     try:
         await root.on_connect()
+    except LayerUnavailable as exc:
+        # The outage is logged once, where the layer failed; this socket may retry.
+        log.info("refused a socket while the channel layer is unavailable: %s", exc)
+        await connection.close(WS_1011_INTERNAL_ERROR)
+        return False
     except Exception:
         log.exception("connect handler failed; refusing the connection")
         await connection.close(WS_1011_INTERNAL_ERROR)

@@ -113,16 +113,10 @@ class BaseConsumer:
 
     def group_send_frame(self, group: str, frame: dict[str, Any]) -> Awaitable[None]:
         """Put a group event on the layer; members running this consumer forward it.
-        Await the result (the layer's ``group_send``)."""
-        delivery = self.connection.delivery
-        message = {
-            "type": GROUP_EVENT,
-            "group": group,
-            "source": self.consumer_name,
-            **delivery.stamp(group),
-            **frame,
-        }
-        return delivery.layer.group_send(group, message)
+        Await the result (the layer's ``group_send``); it raises LayerUnavailable when
+        the layer failed (the handler's client then gets ``unavailable``)."""
+        message = {"type": GROUP_EVENT, "group": group, "source": self.consumer_name, **frame}
+        return self.connection.delivery.group_send(group, message)
 
     # -- introspection -----------------------------------------------------------------
 
@@ -228,3 +222,10 @@ class BaseConsumer:
         """Send a group event of this consumer's kind to the client (per subclass); await
         the result. An ``async def`` override works too."""
         raise NotImplementedError
+
+    def on_gap(self, group: str | None, lost: int | None, reason: str) -> Awaitable[None]:
+        """Group events of ``group`` (None: of every group) never reached this socket:
+        ``lost`` of them (None: not known), for ``reason`` (``"lost"``, ``"outage"``,
+        ``"slow"``). A plain socket has no frame to say so; JSON consumers send a gap
+        frame. Await the result."""
+        return NOTHING

@@ -11,7 +11,7 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
-from .delivery import GROUP_EVENT, Delivery, Send
+from .delivery import GROUP_EVENT, STALL_TIMEOUT, Delivery, Send
 from .layers import ChannelLayer
 
 __all__ = ["GROUP_EVENT", "Connection"]
@@ -29,15 +29,18 @@ class Connection:
         send: Send,
         layer: ChannelLayer,
         watermark_delay: float | None = None,
+        stall_timeout: float | None = STALL_TIMEOUT,
     ) -> None:
         """``watermark_delay``: turns on watermarks for the group events this socket
-        sends, on layers that may drop them silently (see chgen.runtime.delivery)."""
+        sends, on layers that may drop them silently (see chgen.runtime.delivery).
+        ``stall_timeout``: seconds its queue of group events may stay full before the
+        socket is closed (None: never)."""
         self.scope = scope
         self.accepted = False
         self.closed = False
         self.session: dict[str, Any] = {}  # what consumers keep for the socket's lifetime
         self._send = send
-        self.delivery = Delivery(self, send, layer, watermark_delay)
+        self.delivery = Delivery(self, send, layer, watermark_delay, stall_timeout)
 
     @property
     def layer(self) -> ChannelLayer:
@@ -46,7 +49,7 @@ class Connection:
 
     @property
     def lost_events(self) -> int:
-        """Group events addressed to this socket that the channel layer lost."""
+        """Group events addressed to this socket that never reached it."""
         return self.delivery.lost_events
 
     async def accept(self, subprotocol: str | None = None) -> None:

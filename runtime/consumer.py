@@ -17,11 +17,14 @@ from typing import Any, ClassVar, Protocol
 from .base import GROUP_EVENT, BaseConsumer, drop_unknown, is_authenticated
 from .connection import Connection
 from .defaults import MAX_CONCURRENCY
+from .delivery import NOTHING
 from .dispatch import DispatchTable, MessageRoute
 from .hooks import keeps
+from .layers import LayerUnavailable
 from .protocol import (
     FORBIDDEN,
     INTERNAL,
+    UNAVAILABLE,
     JsonCodec,
     Message,
     MessageId,
@@ -30,6 +33,7 @@ from .protocol import (
     binary_refused,
     error_frame,
     event_frame,
+    gap_frame,
     parse_message,
     quote,
     rate_limited,
@@ -273,6 +277,11 @@ class JsonWebsocketConsumer(RateLimited, BaseConsumer):
             # A handler (or a decorator around it) refusing on purpose, e.g. `forbidden`.
             exc.id = msg_id
             reply = self.encode_json(exc.frame())
+        except LayerUnavailable:
+            # Redis is down or restarting: logged once where the layer failed, and the
+            # client may try again; not a bug of the handler's.
+            message = "the server cannot reach its channel layer; try again later"
+            reply = self.encode_json(error_frame(UNAVAILABLE, message, (), msg_id))
         except Exception:
             log.exception("handler for %r in %s failed", msg_type, type(self).__name__)
             reply = self.encode_json(error_frame(INTERNAL, "internal error", (), msg_id))
@@ -284,6 +293,13 @@ class JsonWebsocketConsumer(RateLimited, BaseConsumer):
 
     def deliver_group_event(self, message: dict[str, Any]) -> Awaitable[None]:
         return self.send_text(message["frame"])
+
+    def on_gap(self, group: str | None, lost: int | None, reason: str) -> Awaitable[None]:
+        """Send the client a gap frame, in this consumer's stream, if it is in ``group``
+        (None: in any group)."""
+        if not self.groups or (group is not None and group not in self.groups):
+            return NOTHING
+        return self.send_text(self.encode_json(gap_frame(lost, reason)))
 
     async def join_groups(self) -> None:
         await super().join_groups()

@@ -136,6 +136,10 @@ class WebsocketDemultiplexer(RateLimited):
             except Exception:
                 log.exception("disconnect of stream %r failed", stream)
 
+    async def on_gap(self, group: str | None, lost: int | None, reason: str) -> None:
+        for consumer in self.streams.values():
+            await consumer.on_gap(group, lost, reason)
+
     def on_layer_message(self, message: dict[str, Any]) -> Awaitable[None]:
         # A plain function returning the coroutine to await: it runs for every delivery.
         if message.get("type") == GROUP_EVENT:

@@ -22,13 +22,26 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any, Protocol, TypeGuard
 
-__all__ = ["ChannelFull", "ChannelLayer", "InMemoryChannelLayer", "WatchableLayer", "watchable"]
+__all__ = [
+    "ChannelFull",
+    "ChannelLayer",
+    "InMemoryChannelLayer",
+    "LayerUnavailable",
+    "WatchableLayer",
+    "watchable",
+]
 
 log = logging.getLogger(__name__)
 
 
 class ChannelFull(Exception):
     """A channel's queue is at capacity; the message was not delivered."""
+
+
+class LayerUnavailable(Exception):
+    """The channel layer failed (Redis is down or restarting): a group send, or joining a
+    group, did not happen. The runtime logs the outage once and answers the message being
+    handled with ``unavailable``; the client may try again later."""
 
 
 class ChannelLayer(Protocol):
@@ -68,7 +81,7 @@ class _Mailbox:
     idle channels make the difference.
     """
 
-    __slots__ = ("channel", "groups", "lost", "messages", "offer", "waiters")
+    __slots__ = ("channel", "dropping", "groups", "lost", "messages", "offer", "waiters")
 
     def __init__(self, channel: str) -> None:
         self.channel = channel
@@ -77,6 +90,22 @@ class _Mailbox:
         self.offer: Callable[[dict[str, Any]], bool] | None = None
         self.lost: Callable[[dict[str, Any]], None] | None = None
         self.groups: tuple[str, ...] = ()
+        self.dropping = 0  # messages dropped since the queue was last read while full
+
+
+def _dropping(box: _Mailbox, group: str) -> None:
+    if not box.dropping:
+        log.warning(
+            "channel %s is full; dropping messages for group %s until it is read",
+            box.channel,
+            group,
+        )
+    box.dropping += 1
+
+
+def _drained(box: _Mailbox) -> None:
+    log.warning("channel %s: %d message(s) dropped while it was full", box.channel, box.dropping)
+    box.dropping = 0
 
 
 def _wake_next(waiters: deque[asyncio.Future[None]]) -> None:
@@ -126,6 +155,8 @@ class InMemoryChannelLayer:
                 if box.messages and not waiter.cancelled():
                     _wake_next(box.waiters)
                 raise
+        if box.dropping:
+            _drained(box)
         return box.messages.popleft()
 
     def receive_nowait(self, channel: str) -> dict[str, Any] | None:
@@ -133,6 +164,8 @@ class InMemoryChannelLayer:
         box = self._boxes.get(channel)
         if box is None or not box.messages:
             return None
+        if box.dropping:
+            _drained(box)
         return box.messages.popleft()
 
     def watch_channel(
@@ -179,13 +212,18 @@ class InMemoryChannelLayer:
             if box.offer is not None and not box.messages and box.offer(message):
                 continue
             if not self._queue(box, message):
-                # Channels drops these silently; we drop too but say so.
+                # Channels drops these silently; we drop too but say so, once per time
+                # the channel fills up (a watcher, the socket's delivery, says it itself).
                 self.dropped += 1
-                log.warning(
-                    "channel %s is full; dropped a message for group %s", box.channel, group
-                )
                 if box.lost is not None:
                     box.lost(message)
+                else:
+                    _dropping(box, group)
+
+    def groups_of(self, channel: str) -> tuple[str, ...]:
+        """The groups ``channel`` is in."""
+        box = self._boxes.get(channel)
+        return () if box is None else box.groups
 
     def members(self, group: str) -> frozenset[str]:
         """The channels currently in ``group``, for monitoring and tests."""

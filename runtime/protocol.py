@@ -39,6 +39,7 @@ __all__ = [
     "encode_json",
     "error_frame",
     "event_frame",
+    "gap_frame",
     "parse_envelope",
     "parse_message",
     "quote",
@@ -58,6 +59,9 @@ FORBIDDEN: Final = "forbidden"
 INTERNAL: Final = "internal"
 RATE_LIMITED: Final = "rate_limited"
 UNAVAILABLE: Final = "unavailable"
+# The type of the frame that tells a client that group events never reached it (a
+# reserved message type, no error code).
+GAP: Final = "gap"
 
 # Characters of what a client sent that an error message quotes; longer input is cut and
 # says so. An error frame never grows with the input that caused it.
@@ -297,6 +301,12 @@ def _bounded(text: str) -> str:
     if len(text) <= _TEXT_LIMIT:
         return text
     return f"{text[:_TEXT_LIMIT]}... (cut: {len(text)} characters)"
+
+
+def gap_frame(lost: int | None, reason: str) -> dict[str, Any]:
+    """``{"type": "gap", "gap": {"lost": N, "reason": R}}``: group events meant for the
+    client never reached it; ``lost`` is None when nobody knows how many."""
+    return {"type": GAP, "gap": {"lost": lost, "reason": reason}}
 
 
 def binary_refused() -> dict[str, Any]:

@@ -15,6 +15,7 @@ import attrs
 
 from .asgi import ASGIApp, Receive, RootConsumer, Scope, Send, serve
 from .connection import Connection
+from .delivery import OUTAGE_TIMEOUT, STALL_TIMEOUT, relay_for
 from .layers import ChannelLayer, InMemoryChannelLayer
 from .origins import OriginPolicy
 from .protocol import quote
@@ -62,6 +63,8 @@ class Router:
         authenticate: Authenticator | None = None,
         gap_watermark: float | None = None,
         allowed_origins: Sequence[str] | None = None,
+        stall_timeout: float | None = STALL_TIMEOUT,
+        outage_timeout: float | None = OUTAGE_TIMEOUT,
     ) -> None:
         """``http`` serves plain HTTP requests (e.g. a page using the client); default 404.
 
@@ -79,8 +82,15 @@ class Router:
         events silently (channels_redis' core layer), events lost at the end of a burst
         are reported too. See chgen.runtime.delivery.watermarks for what it costs.
         """
-        if gap_watermark is not None and not gap_watermark > 0:
-            raise ValueError(f"gap_watermark must be positive seconds, got {gap_watermark!r}")
+        for name, value in (
+            ("gap_watermark", gap_watermark),
+            ("stall_timeout", stall_timeout),
+            ("outage_timeout", outage_timeout),
+        ):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive seconds or None, got {value!r}")
+        self.stall_timeout = stall_timeout
+        self.outage_timeout = outage_timeout
         self.gap_watermark = gap_watermark
         self.routes = tuple(routes)
         self.http = http
@@ -123,7 +133,8 @@ class Router:
         if self.authenticate is not None and not await self._authenticate(scope):
             await _refuse(receive, send)
             return
-        connection = Connection(scope, send, self.layer, self.gap_watermark)
+        layer = relay_for(self.layer, self.outage_timeout)
+        connection = Connection(scope, send, layer, self.gap_watermark, self.stall_timeout)
         await serve(route.consumer(connection, kwargs), connection, receive)
 
     def _origin_refusal(self, scope: Scope) -> str | None:

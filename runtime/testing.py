@@ -241,6 +241,13 @@ class WebsocketClient:
         error: dict[str, Any] = frame["error"]
         return error
 
+    async def gap(self, *, stream: str | None = None) -> dict[str, Any]:
+        """The next gap frame's ``gap`` object on ``stream``: ``{"lost": N, "reason": R}``,
+        sent when group events never reached the socket."""
+        frame = await self._take(lambda f: f.get("type") == "gap", stream)
+        gap: dict[str, Any] = frame["gap"]
+        return gap
+
     async def event(
         self, event: str, payload: type[T] | None = None, *, stream: str | None = None
     ) -> Any:

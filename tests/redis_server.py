@@ -66,33 +66,27 @@ class RedisServer:
         self._log.seek(0, os.SEEK_END)
         return text
 
+    def kill(self) -> None:
+        """``kill -9`` the server, as a crash would: no shutdown, nothing saved."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(STOP_TIMEOUT)
+
+    def restart(self) -> RedisServer:
+        """Start the server again, empty, on the port it had; waits until it answers."""
+        assert self._proc is None, "kill() it first"
+        self._spawn()
+        if not self._wait_ready():
+            raise RuntimeError(f"redis-server did not come back on {self.port}:\n{self.output()}")
+        return self
+
     def start(self) -> RedisServer:
         try:
             # Another process may take the port between probing and binding: retry then.
             for _ in range(3):
                 self.port = free_port()
-                self._proc = subprocess.Popen(
-                    [
-                        self.executable,
-                        "--port",
-                        str(self.port),
-                        "--bind",
-                        HOST,
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--dir",
-                        self._dir.name,
-                        "--logfile",
-                        "",
-                        "--daemonize",
-                        "no",
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=self._log,
-                    stderr=subprocess.STDOUT,
-                )
+                self._spawn()
                 if self._wait_ready():
                     return self
                 if "address already in use" not in self.output().lower():
@@ -104,6 +98,30 @@ class RedisServer:
         except BaseException:
             self.stop()
             raise
+
+    def _spawn(self) -> None:
+        self._proc = subprocess.Popen(
+            [
+                self.executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                HOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self._dir.name,
+                "--logfile",
+                "",
+                "--daemonize",
+                "no",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
 
     def _wait_ready(self) -> bool:
         assert self._proc is not None

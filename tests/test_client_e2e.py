@@ -13,6 +13,9 @@
 * ``test_connection_options``: subprotocols, headers and a token per connection attempt
   (tests/client/auth_e2e.test.mjs, on both modules) against the chat app behind a gate
   that checks every handshake and refuses it otherwise.
+* ``test_gap_reports_and_rate_limits``: gap reports through ``onGap`` and ``rate_limited``
+  with ``retryAfter`` (tests/client/faults_e2e.test.mjs, on both modules) against the chat
+  app on a layer that loses events (tests/fixtures/faulty_layer_app.py).
 
 Node, Chromium and node_modules (ws, playwright-core, typescript) are prerequisites: under
 CI=true a missing one fails the test, elsewhere it skips it. Every wait is bounded.
@@ -502,3 +505,37 @@ def test_connection_options(
         "no subprotocol-1: no header or subprotocol",
         "once: no fresh token",
     ]
+
+
+# ---------------------------------------------------------------------------------------
+# What the client tells its user of lost group events and of its rate limit
+
+
+@pytest.fixture(scope="module")
+def faulty_layer_server() -> Iterator[SubprocessServer]:
+    paths = [
+        str(REPO_ROOT / "tests" / "fixtures"),
+        str(REPO_ROOT),
+        os.environ.get("PYTHONPATH", ""),
+    ]
+    server = SubprocessServer(
+        "faulty_layer_app:application", env={"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    ).start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_gap_reports_and_rate_limits(
+    faulty_layer_server: SubprocessServer, client_module: str
+) -> None:
+    node = _node()
+    completed = _run_node(
+        [node, "--test", "--test-reporter=spec", "tests/client/faults_e2e.test.mjs"],
+        {"CHGEN_URL": faulty_layer_server.base_url(), "CHGEN_CLIENT": client_module},
+        timeout=45,
+    )
+    assert completed.returncode == 0, f"faults_e2e.test.mjs on {client_module}:\n" + _output(
+        completed
+    )

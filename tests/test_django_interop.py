@@ -199,6 +199,18 @@ async def test_allowed_hosts_origin_validator_refuses_foreign_and_missing_origin
         assert refused.value.response.status_code == 403, bad
 
 
+async def test_chgens_origin_check_stays_out_of_the_way_of_allowed_hosts(
+    django: SubprocessServer,
+) -> None:
+    # localhost is in ALLOWED_HOSTS but is not the host the socket was opened on
+    # (127.0.0.1): Django's validator admits it, and chgen's router inside Channels'
+    # URLRouter leaves the decision to Django.
+    async with connect(django, "/ws/lobby/", origin=f"http://localhost:{django.port}") as ws:
+        say = {"type": "say", "id": 1, "data": {"text": "hi"}}
+        await send_json(ws, {"stream": "echo", "payload": say})
+        assert await recv_json(ws) == {"stream": "echo", "payload": say}
+
+
 async def test_chat_example_works_through_the_django_stack(
     django: SubprocessServer, session_cookie: str
 ) -> None:

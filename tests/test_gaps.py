@@ -1,4 +1,5 @@
-"""Group events lost by a channel layer are reported, never silent."""
+"""Group events lost by a channel layer are reported, never silent: logged once per gap by
+the process that noticed it, and told to each socket that missed them as a gap frame."""
 
 from __future__ import annotations
 
@@ -52,8 +53,9 @@ def test_the_detector_forgets_the_oldest_senders_first() -> None:
 class LossyLayer(InMemoryChannelLayer):
     """Drops every third group message without a word, as a full channels_redis does.
 
-    Like channels_redis it has no watch extension, so sockets read it with a pump and
-    check sequence numbers. (A layer with the extension reports its own drops.)
+    Like channels_redis it has no watch extension, so the process reads it through a
+    relay, which checks sequence numbers. (A layer with the extension reports its own
+    drops.)
     """
 
     watch_channel = None
@@ -81,18 +83,23 @@ async def test_a_layer_that_drops_group_events_is_reported_by_the_receiving_sock
             await sender.request("post", Post(text=f"m{n}"), stream="chat")
         received = [await receiver.event("posted", stream="chat") for _ in range(4)]
         assert [r["text"] for r in received] == ["m0", "m1", "m3", "m4"]
+        # Both sockets are members and both miss m2, noticed when m3 arrives; each is
+        # told, in the stream of the consumer in the group. m5, the last, can only be
+        # noticed when a later event comes.
+        for client in (sender, receiver):
+            gap = await client.gap(stream="chat")
+            assert gap == {"lost": 1, "reason": "lost"}
         await receiver.expect_nothing()
-    reports = [r for r in caplog.records if r.name == "chgen.runtime.gaps"]
-    # Both sockets are members and both miss m2, noticed when m3 arrives. m5, the last,
-    # can only be noticed when a later event comes.
-    assert len(reports) == 2, [r.getMessage() for r in reports]
-    assert all("1 event(s)" in r.getMessage() for r in reports)
+    reports = [r.getMessage() for r in caplog.records if r.name == "chgen.runtime.gaps"]
+    # Logged once, by the process, for its two sockets.
+    assert len(reports) == 1, reports
+    assert "1 event(s) from one sender never reached this process (2 socket(s)" in reports[0]
 
 
 class TailLossLayer(InMemoryChannelLayer):
     """Drops the group events posted as "lost" without a word, and counts watermarks.
 
-    No watch extension, like channels_redis: receivers check sequence numbers.
+    No watch extension, like channels_redis: the relay checks sequence numbers.
     """
 
     watch_channel = None
@@ -128,11 +135,13 @@ async def test_with_watermarks_a_loss_at_the_end_of_a_burst_is_reported_too(
             if any(r.name == "chgen.runtime.gaps" for r in caplog.records):
                 break
             await asyncio.sleep(0.01)
-        # Watermarks never reach a client.
+        # Watermarks never reach a client; the gap they showed does.
+        gap = await receiver.gap(stream="chat")
+        assert gap == {"lost": 1, "reason": "lost"}
         await receiver.expect_nothing(0.1)
     reports = [r.getMessage() for r in caplog.records if r.name == "chgen.runtime.gaps"]
-    assert reports and all("1 event(s)" in r for r in reports), reports
-    assert len(reports) == 2, "each of the two members missed the one event"
+    assert len(reports) == 1, reports
+    assert "1 event(s) from one sender never reached this process (2 socket(s)" in reports[0]
     assert not [r for r in caplog.records if "unknown type" in r.getMessage()]
 
 

@@ -160,22 +160,31 @@ async def test_idle_sockets_keep_receiving_past_the_redis_socket_timeout(
 
 
 async def outcome(ws: ClientConnection, expected: int) -> str:
-    """What became of a socket waiting for ``expected`` frames: delivered, closed or silent."""
+    """What became of a socket waiting for ``expected`` frames: delivered, closed, told
+    of a gap, or silent."""
     frames: list[Any] = []
     try:
-        while len(frames) < expected:
+        # Gap reports come on top of the frames expected; a few at most.
+        while len([f for f in frames if f["payload"]["type"] != "gap"]) < expected:
             frames.append(await recv_json(ws, timeout=2))
+            if len(frames) > expected + 20:
+                return f"flooded with {frames[-3:]}"
     except ConnectionClosed as closed:
         return f"closed {closed.rcvd.code if closed.rcvd is not None else None}"
     except AssertionError:
+        if any(f["payload"]["type"] == "gap" for f in frames):
+            return "told of a gap"
         return f"silent and open after {frames}"
-    return "delivered" if any(f["payload"]["type"] == "posted" for f in frames) else str(frames)
+    if any(f["payload"]["type"] == "posted" for f in frames):
+        return "delivered"
+    return "told of a gap" if any(f["payload"]["type"] == "gap" for f in frames) else str(frames)
 
 
 async def test_a_failing_layer_receive_never_leaves_a_silent_socket(redis: RedisServer) -> None:
     """A receive error (here redis-py's read timeout, made short) must not go unnoticed.
 
-    Acceptable outcomes: the connection retries and still delivers the event, or it
+    Acceptable outcomes: the connection retries and still delivers the event, it tells
+    the client that events may have been lost (a read cut short can lose one), or it
     closes the socket with 1011 so that the client reconnects. Not: an open socket that
     silently gets nothing. With redis-py 8's default 5 s socket_timeout, this is what every
     idle socket on RedisChannelLayer runs into (channels_redis issue #422).
@@ -192,6 +201,6 @@ async def test_a_failing_layer_receive_never_leaves_a_silent_socket(redis: Redis
             await send_json(alice, post(2, "after the timeout"))
             outcomes = await asyncio.gather(outcome(alice, 2), outcome(bob, 1))
             for result in outcomes:
-                assert result in ("delivered", "closed 1011"), outcomes
+                assert result in ("delivered", "told of a gap", "closed 1011"), outcomes
     finally:
         server.stop()

@@ -23,8 +23,8 @@ __all__ = [
 
 # Message types become handler methods; they must not hide the consumer's own API.
 CONSUMER_ATTRIBUTES = frozenset(n for n in dir(RuntimeConsumer) if not n.startswith("__"))
-# Message and event types the protocol itself uses.
-RESERVED_TYPES = frozenset({"error"})
+# Message and event types the protocol itself uses (error replies, gap reports).
+RESERVED_TYPES = frozenset({"error", "gap"})
 # Class attributes the generated code sets from the spec; a route's attrs can't change them.
 ROUTE_FIXED_ATTRIBUTES = vocabulary.GENERATED_CLASS_ATTRIBUTES
 

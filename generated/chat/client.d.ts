@@ -51,7 +51,9 @@ export interface Check {
  * An error from the server or from the client itself.
  *
  * Server codes: `bad_json`, `bad_frame`, `unknown_stream`, `unknown_type`, `invalid`,
- * `forbidden`, `internal`. The client itself refuses a message that does not fit the spec
+ * `forbidden`, `internal`, `rate_limited` (too many messages: wait {@link ChgenError.retryAfter}
+ * milliseconds before sending again), `unavailable` (the server cannot reach its channel layer
+ * for now: try again later). The client itself refuses a message that does not fit the spec
  * with `invalid`, before sending it, as the server would. Client codes: `timeout` (no answer
  * in time), `disconnected` (the socket dropped while the request was in flight), `closed`
  * (the connection is closed for good), `queue_full` (too many frames waiting for the socket
@@ -74,7 +76,23 @@ export declare class ChgenError extends Error {
    * it (Node's `ws` package; browsers do not). Otherwise `null`.
    */
   readonly status: number | null;
-  constructor(code: string, message: string, details?: readonly ErrorDetail[], stream?: string | null, id?: string | number | null, status?: number | null);
+  /** `rate_limited`: milliseconds to wait before sending again. Otherwise `null`. */
+  readonly retryAfter: number | null;
+  constructor(code: string, message: string, details?: readonly ErrorDetail[], stream?: string | null, id?: string | number | null, status?: number | null, retryAfter?: number | null);
+}
+
+/**
+ * Group events that never reached this socket: the server's channel layer lost some, or was
+ * unavailable for a while (Redis restarting), or this client read too slowly and the server
+ * dropped some. The events are gone; a client that must not miss any fetches the state again.
+ */
+export interface ChgenGap {
+  /** The stream whose events were missed; `null` on an unmultiplexed socket. */
+  readonly stream: string | null;
+  /** How many were missed, when the server knows (after an outage it does not): else `null`. */
+  readonly lost: number | null;
+  /** `"lost"` (the channel layer lost them), `"outage"` (it was unavailable), `"slow"` (this client read too slowly). */
+  readonly reason: "lost" | "outage" | "slow";
 }
 
 /**
@@ -172,6 +190,7 @@ export declare class Connection {
   private multiplexed;
   private stateListeners;
   private errorListeners;
+  private gapListeners;
   private checking;
   /** Starts connecting at once. Throws if there is no WebSocket class to use. */
   constructor(url: string, options?: ClientOptions);
@@ -187,6 +206,11 @@ export declare class Connection {
    * `onError` listener. Returns an unsubscribe function.
    */
   onError(listener: (error: ChgenError) => void): () => void;
+  /**
+   * Calls `listener` with every gap report on this socket, whatever its stream, after the
+   * channel's own `onGap` listeners: see {@link ChgenGap}. Returns an unsubscribe function.
+   */
+  onGap(listener: (gap: ChgenGap) => void): () => void;
   /**
    * The channel for `stream`, the same object for the same name. `null` is the socket itself
    * when it is not multiplexed (frames travel unwrapped).
@@ -206,6 +230,7 @@ export declare class Connection {
   private drop;
   private end;
   private receive;
+  private gapped;
   private checked;
 }
 
@@ -239,6 +264,11 @@ export declare class Channel {
    * fallback to {@link Connection.onError}). Returns an unsubscribe function.
    */
   onError(handler: (error: ChgenError) => void): () => void;
+  /**
+   * Calls `handler` when group events meant for this channel never reached it (see
+   * {@link ChgenGap}); resynchronise what they would have changed. Returns an unsubscribe function.
+   */
+  onGap(handler: (gap: ChgenGap) => void): () => void;
 }
 
 /**
@@ -267,6 +297,8 @@ export declare class ChgenStream<TSend, TRequest, TOn, TEvent> {
   onAny(handler: (event: TEvent) => void): () => void;
   /** Errors on this channel that answer no pending request. */
   onError(handler: (error: ChgenError) => void): () => void;
+  /** Group events of this stream that never reached the socket; see {@link ChgenGap}. */
+  onGap(handler: (gap: ChgenGap) => void): () => void;
 }
 
 /** What a socket served by one consumer alone has besides its stream's API. */

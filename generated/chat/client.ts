@@ -53,7 +53,9 @@ export interface Check {
  * An error from the server or from the client itself.
  *
  * Server codes: `bad_json`, `bad_frame`, `unknown_stream`, `unknown_type`, `invalid`,
- * `forbidden`, `internal`. The client itself refuses a message that does not fit the spec
+ * `forbidden`, `internal`, `rate_limited` (too many messages: wait {@link ChgenError.retryAfter}
+ * milliseconds before sending again), `unavailable` (the server cannot reach its channel layer
+ * for now: try again later). The client itself refuses a message that does not fit the spec
  * with `invalid`, before sending it, as the server would. Client codes: `timeout` (no answer
  * in time), `disconnected` (the socket dropped while the request was in flight), `closed`
  * (the connection is closed for good), `queue_full` (too many frames waiting for the socket
@@ -76,6 +78,8 @@ export class ChgenError extends Error {
    * it (Node's `ws` package; browsers do not). Otherwise `null`.
    */
   readonly status: number | null;
+  /** `rate_limited`: milliseconds to wait before sending again. Otherwise `null`. */
+  readonly retryAfter: number | null;
 
   constructor(
     code: string,
@@ -84,6 +88,7 @@ export class ChgenError extends Error {
     stream: string | null = null,
     id: string | number | null = null,
     status: number | null = null,
+    retryAfter: number | null = null,
   ) {
     super(message);
     this.name = "ChgenError";
@@ -92,7 +97,29 @@ export class ChgenError extends Error {
     this.stream = stream;
     this.id = id;
     this.status = status;
+    this.retryAfter = retryAfter;
   }
+}
+
+// The ChgenError of an error frame's `error` object `e` (untrusted: any JSON).
+function serverError(e: any, stream: string | null, id: string | number | null): ChgenError {
+  e = e && typeof e === "object" ? e : {};
+  const retry = typeof e.retry_after_ms === "number" ? e.retry_after_ms : null;
+  return new ChgenError(String(e.code), String(e.message), e.details || [], stream, id, null, retry);
+}
+
+/**
+ * Group events that never reached this socket: the server's channel layer lost some, or was
+ * unavailable for a while (Redis restarting), or this client read too slowly and the server
+ * dropped some. The events are gone; a client that must not miss any fetches the state again.
+ */
+export interface ChgenGap {
+  /** The stream whose events were missed; `null` on an unmultiplexed socket. */
+  readonly stream: string | null;
+  /** How many were missed, when the server knows (after an outage it does not): else `null`. */
+  readonly lost: number | null;
+  /** `"lost"` (the channel layer lost them), `"outage"` (it was unavailable), `"slow"` (this client read too slowly). */
+  readonly reason: "lost" | "outage" | "slow";
 }
 
 /**
@@ -243,6 +270,7 @@ export class Connection {
   private multiplexed: boolean;
   private stateListeners: Set<(state: ConnectionState) => void>;
   private errorListeners: Set<(error: ChgenError) => void>;
+  private gapListeners: Set<(gap: ChgenGap) => void>;
   private checking: boolean;
 
   /** Starts connecting at once. Throws if there is no WebSocket class to use. */
@@ -267,6 +295,7 @@ export class Connection {
     this.multiplexed = false;
     this.stateListeners = new Set();
     this.errorListeners = new Set();
+    this.gapListeners = new Set();
     this.checking = options.checkIncoming ?? development();
     this.connect();
   }
@@ -290,6 +319,14 @@ export class Connection {
    */
   onError(listener: (error: ChgenError) => void): () => void {
     return listen(this.errorListeners, listener);
+  }
+
+  /**
+   * Calls `listener` with every gap report on this socket, whatever its stream, after the
+   * channel's own `onGap` listeners: see {@link ChgenGap}. Returns an unsubscribe function.
+   */
+  onGap(listener: (gap: ChgenGap) => void): () => void {
+    return listen(this.gapListeners, listener);
   }
 
   /**
@@ -476,9 +513,9 @@ export class Connection {
       return emit(this.errorListeners, new ChgenError("bad_response", "unreadable frame from server", [], stream));
     }
     const id = m.id;
+    if (m.type === "gap") return this.gapped(channel, stream, m.gap);
     if (m.type === "error") {
-      const e = m.error || {};
-      const error = new ChgenError(String(e.code), String(e.message), e.details || [], stream, id ?? null);
+      const error = serverError(m.error, stream, id ?? null);
       if (id != null) this.settle(id, error);
       else emit(channel && channel._errors.size ? channel._errors : this.errorListeners, error);
     } else if (id != null) this.settle(id, this.checked(channel, m.type, m.data, id), m.data);
@@ -489,6 +526,14 @@ export class Connection {
       if (handlers) emit(handlers, m.data);
       emit(channel._any, { type: m.type, data: m.data });
     }
+  }
+
+  // A gap report, to the channel's listeners, then the connection's.
+  private gapped(channel: Channel | undefined, stream: string | null, g: any): void {
+    const lost = g && typeof g.lost === "number" ? g.lost : null;
+    const gap: ChgenGap = { stream, lost, reason: String(g && g.reason) as ChgenGap["reason"] };
+    if (channel) emit(channel._gaps, gap);
+    emit(this.gapListeners, gap);
   }
 
   // With checkIncoming: the error for a reply (with its request's id) or event that does not fit.
@@ -508,6 +553,8 @@ export class Channel {
   _any: Set<(event: { type: string; data: unknown }) => void>;
   /** @internal */
   _errors: Set<(error: ChgenError) => void>;
+  /** @internal */
+  _gaps: Set<(gap: ChgenGap) => void>;
   /** @internal The error for incoming data of `type` that does not fit; `id` for a reply. */
   _check?: (type: string, data: unknown, id?: string | number) => ChgenError | undefined;
 
@@ -518,6 +565,7 @@ export class Channel {
     this._handlers = new Map();
     this._any = new Set();
     this._errors = new Set();
+    this._gaps = new Set();
   }
 
   /**
@@ -555,6 +603,14 @@ export class Channel {
    */
   onError(handler: (error: ChgenError) => void): () => void {
     return listen(this._errors, handler);
+  }
+
+  /**
+   * Calls `handler` when group events meant for this channel never reached it (see
+   * {@link ChgenGap}); resynchronise what they would have changed. Returns an unsubscribe function.
+   */
+  onGap(handler: (gap: ChgenGap) => void): () => void {
+    return listen(this._gaps, handler);
   }
 }
 
@@ -618,6 +674,11 @@ export class ChgenStream<TSend, TRequest, TOn, TEvent> {
   /** Errors on this channel that answer no pending request. */
   onError(handler: (error: ChgenError) => void): () => void {
     return this.channel.onError(handler);
+  }
+
+  /** Group events of this stream that never reached the socket; see {@link ChgenGap}. */
+  onGap(handler: (gap: ChgenGap) => void): () => void {
+    return this.channel.onGap(handler);
   }
 }
 

@@ -7,8 +7,10 @@ socket's ``send``, sets where layer messages go, says when the socket closed and
 releases it at the end. Inside, one concept a module:
 
 * ``membership``: ``Delivery``, the groups joined and the interface, over
-* ``inbox``: the socket's layer channel and how what arrives on it is delivered;
-* ``pump``: reading a channel of a layer without the watch extension;
+* ``inbox``: the socket's layer channel, how what arrives on it is delivered, and what
+  becomes of a socket that stops reading;
+* ``relay``: a layer without the watch extension (channels_redis), read once per group
+  and process, and its outages; ``pump``: reading one of its channels;
 * ``eager``: a delivery's first step run at once, inside the sender's ``group_send``;
 * ``forwarding``: forward tables, shared by the sockets of a room;
 * ``gaps`` and ``watermarks``: group events the layer lost, counted and reported.
@@ -19,7 +21,23 @@ the consumers, the ASGI adapter or the protocol core.
 
 from .eager import NOTHING
 from .forwarding import GROUP_EVENT
-from .inbox import LayerHandler, Send, Socket
-from .membership import Delivery
+from .inbox import SLOW, STALL_TIMEOUT, GapHandler, LayerHandler, Send, Socket
+from .membership import Delivery, relay_for
+from .relay import LOST, OUTAGE, OUTAGE_TIMEOUT, Relay
 
-__all__ = ["GROUP_EVENT", "NOTHING", "Delivery", "LayerHandler", "Send", "Socket"]
+__all__ = [
+    "GROUP_EVENT",
+    "LOST",
+    "NOTHING",
+    "OUTAGE",
+    "OUTAGE_TIMEOUT",
+    "SLOW",
+    "STALL_TIMEOUT",
+    "Delivery",
+    "GapHandler",
+    "LayerHandler",
+    "Relay",
+    "Send",
+    "Socket",
+    "relay_for",
+]

@@ -1,22 +1,21 @@
 """Reported gaps: group events carry a per-sender sequence number, so loss is never silent.
 
 Some channel layers drop messages without a word (channels_redis' core layer past its
-``capacity``). Each socket numbers the group events it sends, per group; each receiving
-socket checks the numbers and logs how many events of a sender it never got. The logger
-keeps its first name, ``chgen.runtime.gaps``: log configurations and monitors know it.
+``capacity``, or any layer while Redis restarts). Each socket numbers the group events it
+sends, per group; where they arrive (a process's relay of the group, see ``relay``) the
+numbers are checked, and the events of a sender that never came are counted, logged and
+reported to the sockets that missed them. The logger keeps its first name,
+``chgen.runtime.gaps``: log configurations and monitors know it.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any, Final
 
 from .watermarks import WATERMARK, Watermarks
 
 __all__ = ["GapDetector", "Sequencer"]
-
-log = logging.getLogger("chgen.runtime.gaps")
 
 # Senders remembered per receiving socket; the oldest are forgotten first.
 MAX_SENDERS: Final = 1024
@@ -37,6 +36,13 @@ class Sequencer:
             self._watermarks.sent(group, self.sender, self._last)
         return {"sender": self.sender, "seq": seq}
 
+    def unstamp(self, group: str, seq: int) -> None:
+        """The event numbered ``seq`` was never sent (the layer failed): give its number
+        to the next one, unless a later event has one already, so that receivers do not
+        count as lost an event whose sender was told it failed."""
+        if self._last.get(group) == seq:
+            self._last[group] = seq - 1
+
 
 class GapDetector:
     """The receiving side: notices and counts events that never arrived."""
@@ -49,14 +55,11 @@ class GapDetector:
         # order (pop and reinsert), so the oldest sender is the first key.
         self._last: dict[tuple[str, str], int] = {}
 
-    def admits(self, message: dict[str, Any]) -> bool:
-        """Check a numbered ``message`` for gaps; False for a watermark, which is for this
-        check alone and goes no further."""
+    def missed(self, message: dict[str, Any]) -> int:
+        """How many events ``message`` (an event or a watermark) shows were missed."""
         if message.get("type") == WATERMARK:
-            self.check_watermark(message)
-            return False
-        self.check(message)
-        return True
+            return self.check_watermark(message)
+        return self.check(message)
 
     def check(self, message: dict[str, Any]) -> int:
         """How many events of this sender in this group were skipped before ``message``.
@@ -87,7 +90,7 @@ class GapDetector:
         return self._record(key, seq, seq, self._last.pop(key, None))
 
     def _record(self, key: tuple[str, str], through: int, seq: int, last: int | None) -> int:
-        """Remember ``seq`` as seen from ``key``; count and log the events numbered up to
+        """Remember ``seq`` as seen from ``key``; count the events numbered up to
         ``through`` that never arrived."""
         if last is None:  # the first word from this sender starts the count
             self._last[key] = seq
@@ -99,10 +102,4 @@ class GapDetector:
         if missed <= 0:
             return 0
         self.lost += missed
-        log.warning(
-            "group %s: %d event(s) from one sender never reached this socket; the "
-            "channel layer dropped them (for channels_redis, raise its capacity)",
-            key[0],
-            missed,
-        )
         return missed

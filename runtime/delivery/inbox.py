@@ -1,14 +1,18 @@
 """The inbox: a socket's layer channel, and how what arrives on it reaches the socket.
 
-On a layer with the watch extension (the runtime's in-memory layer) a message is
-delivered as soon as it arrives, inside the sender's ``group_send``, and only a delivery
-that has to wait (a client that stopped reading) becomes a task: an idle member has
-none. On other layers one task per channel blocks in ``receive`` (``pump``) and group
-events are checked for gaps on the way.
+The channel is on a layer with the watch extension: the runtime's in-memory layer, or a
+``relay`` of any other layer. A message is delivered as soon as it arrives, inside the
+sender's ``group_send`` (or the relay's reader), and only a delivery that has to wait (a
+client that stopped reading) becomes a task: an idle member has none.
 
 A group event that the socket forwards (``forwarding``) is written straight to the
 socket's ASGI ``send`` by a long-lived writer (``eager``); any other message goes to the
 handler the socket set, the root consumer's ``on_layer_message``.
+
+A client that stops reading has its events queued, up to the layer's capacity; past it
+they are dropped. That is one incident, logged once with its count when the client
+catches up (and reported to it as a gap), or, if its queue stays full for
+``stall_timeout`` seconds, ended by closing the socket with 1013 and leaving its groups.
 """
 
 from __future__ import annotations
@@ -17,21 +21,29 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
-from typing import Any, Final, Protocol, cast
+from time import monotonic
+from typing import Any, Final, Protocol
 
-from ..layers import ChannelLayer, WatchableLayer
-from ..status import WS_1011_INTERNAL_ERROR
+from ..layers import WatchableLayer
+from ..status import WS_1011_INTERNAL_ERROR, WS_1013_TRY_AGAIN_LATER
 from .eager import NOTHING, WRITTEN, Writer, eager_writer, finish_writing, start_eagerly
 from .forwarding import ForwardTable, forwarded_event
-from .gaps import GapDetector
 from .watermarks import WATERMARK
 
-__all__ = ["Inbox", "LayerHandler", "Send", "Socket"]
+__all__ = ["SLOW", "STALL_TIMEOUT", "GapHandler", "Inbox", "LayerHandler", "Send", "Socket"]
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 LayerHandler = Callable[[dict[str, Any]], Awaitable[None]]
+# Tells the socket's client that group events never reached it: (group or None for
+# every group, how many or None when not known, why); await the result.
+GapHandler = Callable[[str | None, int | None, str], Awaitable[None]]
+
+# Seconds a socket's queue of group events may stay full before the socket is closed.
+STALL_TIMEOUT: Final = 30.0
+# Why a socket missed group events, as its gap report says: it read too slowly.
+SLOW: Final = "slow"
 
 # Delivery states of a watched channel: nothing under way; a delivery under way; one
 # under way that refused a message, which the layer queued for it.
@@ -45,6 +57,9 @@ class Socket(Protocol):
 
     @property
     def closed(self) -> bool: ...
+
+    @property
+    def scope(self) -> MutableMapping[str, Any]: ...
 
     def gone(self, exc: Exception) -> None:
         """A write failed: the client left. Mark the socket closed and call
@@ -60,31 +75,47 @@ class Inbox:
     __slots__ = (
         "_context",
         "_delivering",
+        "_dropped",
+        "_dropping_since",
         "_forwards",
-        "_gaps",
+        "_gap_handler",
         "_handler",
         "_pump",
         "_send",
+        "_side_tasks",
         "_socket",
+        "_stall_timeout",
         "_writer",
         "channel_name",
         "layer",
+        "lost",
     )
 
-    def __init__(self, socket: Socket, send: Send, layer: ChannelLayer) -> None:
+    def __init__(
+        self,
+        socket: Socket,
+        send: Send,
+        layer: WatchableLayer,
+        stall_timeout: float | None = STALL_TIMEOUT,
+    ) -> None:
         self.layer = layer
         self.channel_name: str | None = None  # made on the first join
+        self.lost = 0  # group events addressed to the socket that never reached it
         self._socket = socket
         self._send = send  # the socket's ASGI send, for forwarded events
         self._handler: LayerHandler | None = None
+        self._gap_handler: GapHandler | None = None
         # What the socket forwards; shared with sockets that forward the same.
         self._forwards: ForwardTable | None = None
         # Writes forwarded group events; made on first use, None again once closed.
         self._writer: Writer | None = None
-        self._pump: asyncio.Task[None] | None = None  # reads, or delivers, the channel
-        self._delivering = IDLE  # the state of deliveries on a watched channel
-        self._gaps: GapDetector | None = None
+        self._pump: asyncio.Task[None] | None = None  # delivers what queued on the channel
+        self._delivering = IDLE  # the state of deliveries on the channel
         self._context: contextvars.Context | None = None
+        self._stall_timeout = stall_timeout
+        self._dropping_since: float | None = None  # when its queue first overflowed
+        self._dropped = 0  # events dropped since then
+        self._side_tasks: set[asyncio.Task[None]] | None = None  # gap reports, closes
 
     def socket_closed(self) -> None:
         """The socket closed: forwarded events are no longer written to it."""
@@ -177,16 +208,80 @@ class Inbox:
         return handler(message)
 
     def _lost(self, message: dict[str, Any]) -> None:
-        # A watched layer dropped a message for this socket (it logged why); watched
-        # channels carry no gap check, so this is how lost_events hears of it.
-        if self._gaps is None:
-            self._gaps = GapDetector()
-        self._gaps.lost += 1
+        """The layer dropped ``message``: the socket's queue is full (the watch extension's
+        ``lost``, called inside the sender's group_send). Counted, logged once per time
+        the client falls behind; a queue full for too long closes the socket."""
+        self.lost += 1
+        self._dropped += 1
+        now = monotonic()
+        if self._dropping_since is None:
+            self._dropping_since = now
+        elif self._stall_timeout is not None and now - self._dropping_since >= self._stall_timeout:
+            self._evict(now - self._dropping_since)
+
+    def _caught_up(self) -> None:
+        """The queue emptied after events were dropped: log the incident, tell the client."""
+        assert self._dropping_since is not None
+        behind, dropped = monotonic() - self._dropping_since, self._dropped
+        self._dropping_since, self._dropped = None, 0
+        log.warning(
+            "a socket on %s read too slowly for %.1f s: %d group event(s) dropped for it",
+            _path(self._socket),
+            behind,
+            dropped,
+        )
+        self._report(None, dropped, SLOW)
+
+    def _evict(self, behind: float) -> None:
+        """Close a socket whose queue stayed full, and leave its groups now; the close
+        itself may wait for a transport that is not read (the ASGI server's ping
+        timeout ends that)."""
+        dropped = self._dropped
+        self._dropping_since, self._dropped = None, 0
+        self._stall_timeout = None  # once
+        log.warning(
+            "closed a socket on %s with 1013: its queue of group events stayed full for "
+            "%.0f s; %d event(s) dropped for it",
+            _path(self._socket),
+            behind,
+            dropped,
+        )
+        self._spawn(self._evicted())
+
+    async def _evicted(self) -> None:
+        await self._leave_all()
+        await self._socket.close(WS_1013_TRY_AGAIN_LATER, "too slow: group events dropped")
+
+    async def _leave_all(self) -> None:
+        """Leave every group and stop receiving (``Delivery.release``)."""
+        raise NotImplementedError
+
+    # -- what the relay of a layer tells the socket (relay.Member) ---------------------
+
+    def gap(self, group: str | None, lost: int | None, reason: str) -> None:
+        if lost:
+            self.lost += lost
+        self._report(group, lost, reason)
+
+    def layer_gone(self) -> None:
+        self._spawn(self._socket.close(WS_1011_INTERNAL_ERROR, "channel layer unavailable"))
+
+    def _report(self, group: str | None, lost: int | None, reason: str) -> None:
+        handler = self._gap_handler
+        if handler is not None and not self._socket.closed:
+            self._spawn(_awaited(handler(group, lost, reason)))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro, context=self._context)
+        if self._side_tasks is None:
+            self._side_tasks = set()
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     def _take(self) -> dict[str, Any] | None:
         if self.channel_name is None:
             return None
-        return cast(WatchableLayer, self.layer).receive_nowait(self.channel_name)
+        return self.layer.receive_nowait(self.channel_name)
 
     async def _deliver_rest(
         self,
@@ -207,6 +302,8 @@ class Inbox:
                         log.exception("error handling a layer message")
                 queued = self._take()
             await self._drain(queued)
+            if self._dropping_since is not None:
+                self._caught_up()
         finally:
             # No await between the empty receive_nowait and this: a message that
             # arrives later finds no delivery under way and is offered again.
@@ -228,26 +325,6 @@ class Inbox:
                 self._failed(exc, event is not None, queued)
             queued = self._take()
 
-    # -- a channel read by a pump -----------------------------------------------------
-
-    async def _handle(self, message: dict[str, Any]) -> None:
-        handler = self._handler
-        if handler is None:
-            return
-        if "seq" in message:
-            if self._gaps is None:
-                self._gaps = GapDetector()
-            if not self._gaps.admits(message):
-                return  # a watermark: nothing for the consumers
-        try:
-            await handler(message)
-        except Exception:
-            # A bad layer message must not end delivery for the rest of the connection.
-            log.exception("error handling layer message of type %r", message.get("type"))
-
-    async def _give_up(self) -> None:
-        await self._socket.close(WS_1011_INTERNAL_ERROR, "channel layer unavailable")
-
 
 # The last message _forwarded looked up, the table it was looked up in, and the event it
 # gave. A group send offers one message object to every member, and the sockets of a room
@@ -259,3 +336,12 @@ _last_forward: tuple[object, object, MutableMapping[str, Any] | None] = (None, N
 
 def _closer(coro: Coroutine[Any, None, None]) -> Callable[[object], None]:
     return lambda _: coro.close()
+
+
+async def _awaited(awaitable: Awaitable[None]) -> None:
+    await awaitable
+
+
+def _path(socket: Socket) -> str:
+    path = str(socket.scope.get("path", "?"))
+    return repr(path if len(path) <= 64 else path[:64] + "...")

@@ -2,9 +2,10 @@
 
 Consumers join and leave groups through it, number the group events they send, and
 say which group events the socket may write itself; the ASGI side (``Connection``) sets
-where layer messages go, tells it when the socket closes and releases it at the end.
-The layer channel exists only once a group is joined, so a socket that never joins one
-costs nothing more.
+where layer messages and gap reports go, tells it when the socket closes and releases it
+at the end. The layer channel exists only once a group is joined, so a socket that never
+joins one costs nothing more. A layer without the watch extension is used through a
+``Relay``, one per such layer (and event loop), shared by the sockets of the process.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import weakref
+from collections.abc import Awaitable
 from typing import Any
 
-from ..layers import ChannelLayer, watchable
+from ..layers import ChannelLayer, LayerUnavailable, WatchableLayer, watchable
 from .forwarding import with_entry, without_entry
 from .gaps import Sequencer
-from .inbox import IDLE, Inbox, LayerHandler, Send, Socket
-from .pump import pump
+from .inbox import IDLE, STALL_TIMEOUT, GapHandler, Inbox, LayerHandler, Send, Socket
+from .relay import OUTAGE_TIMEOUT, Relay
 from .watermarks import Watermarks
 
-__all__ = ["Delivery"]
+__all__ = ["Delivery", "relay_for"]
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +40,14 @@ class Delivery(Inbox):
         send: Send,
         layer: ChannelLayer,
         watermark_delay: float | None = None,
+        stall_timeout: float | None = STALL_TIMEOUT,
     ) -> None:
         """``send`` is the socket's ASGI send, for the group events it forwards.
         ``watermark_delay`` turns on watermarks for the group events this socket sends,
-        on layers that may drop them silently (see ``watermarks``)."""
-        super().__init__(socket, send, layer)
+        on layers that may drop them silently (see ``watermarks``). ``stall_timeout``:
+        seconds the socket's queue of group events may stay full before it is closed
+        (None: never)."""
+        super().__init__(socket, send, relay_for(layer), stall_timeout)
         self._groups: dict[str, int] = {}  # joins per group, counted per consumer
         self._sequencer: Sequencer | None = None
         self._watermark_delay = watermark_delay
@@ -50,6 +56,11 @@ class Delivery(Inbox):
         """Set where messages arriving on the socket's channel go (the root consumer's
         ``on_layer_message``); call it before the first join."""
         self._handler = handler
+
+    def on_gap(self, handler: GapHandler) -> None:
+        """Set who tells the client that group events never reached it (the root
+        consumer's ``on_gap``)."""
+        self._gap_handler = handler
 
     async def join(self, group: str) -> None:
         """Add the socket to ``group``; joins are counted, one per consumer that joins."""
@@ -66,6 +77,9 @@ class Delivery(Inbox):
             del self._groups[group]
             if self.channel_name is not None:
                 await self.layer.group_discard(group, self.channel_name)
+
+    async def _leave_all(self) -> None:
+        await self.release()
 
     async def release(self) -> None:
         """Leave every group and stop receiving; safe to call more than once."""
@@ -92,21 +106,41 @@ class Delivery(Inbox):
         """Undo one ``forward``."""
         self._forwards = without_entry(self._forwards, (group, source, prefix))
 
+    def group_send(self, group: str, message: dict[str, Any]) -> Awaitable[None]:
+        """Put ``message`` (a group event) on ``group``, numbered as ``stamp`` numbers it;
+        await the result. Raises LayerUnavailable when the layer failed, and then the
+        number goes to the next event."""
+        message.update(self.stamp(group))
+        if not getattr(self.layer, "lossy", False):
+            return self.layer.group_send(group, message)
+        return self._send_relayed(group, message)
+
+    async def _send_relayed(self, group: str, message: dict[str, Any]) -> None:
+        try:
+            await self.layer.group_send(group, message)
+        except LayerUnavailable:
+            assert self._sequencer is not None
+            self._sequencer.unstamp(group, message["seq"])
+            raise
+
     def stamp(self, group: str) -> dict[str, Any]:
         """The sender and sequence number to put on the next group event this socket
         sends to ``group``."""
         if self._sequencer is None:
             watermarks = None
-            # A watched layer reports its own drops: watermarks would add nothing.
-            if self._watermark_delay is not None and not watchable(self.layer):
+            # Only a relayed layer loses events on the way: elsewhere the in-memory layer
+            # reports its own drops, and watermarks would add nothing.
+            if self._watermark_delay is not None and getattr(self.layer, "lossy", False):
                 watermarks = Watermarks(self.layer, self._watermark_delay)
             self._sequencer = Sequencer(watermarks)
         return self._sequencer.stamp(group)
 
     @property
     def lost_events(self) -> int:
-        """Group events addressed to this socket that the channel layer lost."""
-        return 0 if self._gaps is None else self._gaps.lost
+        """Group events addressed to this socket that never reached it: dropped while
+        it read too slowly, or lost by the layer (an outage's losses are not counted:
+        nobody knows how many there were)."""
+        return self.lost
 
     async def _channel(self) -> str:
         if self.channel_name is None:
@@ -115,15 +149,15 @@ class Delivery(Inbox):
         return self.channel_name
 
     def _receive_on(self, channel: str) -> None:
-        """Deliver what arrives on ``channel`` from now on: watched, or read by a pump."""
+        """Deliver what arrives on ``channel`` from now on, as it arrives."""
         layer = self.layer
-        if not watchable(layer):
-            self._pump = asyncio.create_task(pump(layer, channel, self._handle, self._give_up))
-            return
         # Deliveries start inside a sender's group_send; they must run in this socket's
-        # context, as a pump started here would, not in the sender's.
+        # context, as a task started here would, not in the sender's.
         self._context = contextvars.copy_context()
         layer.watch_channel(channel, self._offer, self._lost)
+        attach = getattr(layer, "attach", None)
+        if attach is not None:
+            attach(channel, self)
         pending = layer.receive_nowait(channel)
         if pending is not None:  # sent to the channel before the watch began
             self._offer(pending)
@@ -144,3 +178,25 @@ class Delivery(Inbox):
             except Exception:
                 log.exception("reading the channel layer failed")
         self._delivering = IDLE  # a delivery cancelled before it started cannot say so
+
+
+# Layers without the watch extension -> their relay, per event loop (a relay's readers
+# are tasks of one loop). Forgotten with the layer.
+_RELAYS: weakref.WeakKeyDictionary[Any, dict[asyncio.AbstractEventLoop, Relay]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def relay_for(layer: ChannelLayer, outage_timeout: float | None = OUTAGE_TIMEOUT) -> WatchableLayer:
+    """``layer`` itself if it has the watch extension, else this process's relay of it
+    (made on first use, on the running loop; ``outage_timeout`` is the relay's then)."""
+    if watchable(layer):
+        return layer
+    loop = asyncio.get_running_loop()
+    relays = _RELAYS.get(layer)
+    if relays is None:
+        relays = _RELAYS[layer] = {}
+    relay = relays.get(loop)
+    if relay is None or relay.remote is not layer:
+        relay = relays[loop] = Relay(layer, outage_timeout)
+    return relay

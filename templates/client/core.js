@@ -5,7 +5,9 @@
  * An error from the server or from the client itself.
  *
  * Server codes: `bad_json`, `bad_frame`, `unknown_stream`, `unknown_type`, `invalid`,
- * `forbidden`, `internal`. The client itself refuses a message that does not fit the spec
+ * `forbidden`, `internal`, `rate_limited` (too many messages: wait {@link ChgenError.retryAfter}
+ * milliseconds before sending again), `unavailable` (the server cannot reach its channel layer
+ * for now: try again later). The client itself refuses a message that does not fit the spec
  * with `invalid`, before sending it, as the server would. Client codes: `timeout` (no answer
  * in time), `disconnected` (the socket dropped while the request was in flight), `closed`
  * (the connection is closed for good), `queue_full` (too many frames waiting for the socket
@@ -15,7 +17,7 @@
  * `auth_failed` ({@link AuthOptions.token} threw or rejected, or its token could not be sent).
  */
 export class ChgenError extends Error {
-  constructor(code, message, details = [], stream = null, id = null, status = null) {
+  constructor(code, message, details = [], stream = null, id = null, status = null, retryAfter = null) {
     super(message);
     this.name = "ChgenError";
     this.code = code;
@@ -23,7 +25,15 @@ export class ChgenError extends Error {
     this.stream = stream;
     this.id = id;
     this.status = status;
+    this.retryAfter = retryAfter;
   }
+}
+
+// The ChgenError of an error frame's `error` object `e` (untrusted: any JSON).
+function serverError(e, stream, id) {
+  e = e && typeof e === "object" ? e : {};
+  const retry = typeof e.retry_after_ms === "number" ? e.retry_after_ms : null;
+  return new ChgenError(String(e.code), String(e.message), e.details || [], stream, id, null, retry);
 }
 
 function listen(set, listener) {
@@ -96,6 +106,7 @@ export class Connection {
     this.multiplexed = false;
     this.stateListeners = new Set();
     this.errorListeners = new Set();
+    this.gapListeners = new Set();
     this.checking = options.checkIncoming ?? development();
     this.connect();
   }
@@ -116,6 +127,13 @@ export class Connection {
    */
   onError(listener) {
     return listen(this.errorListeners, listener);
+  }
+  /**
+   * Calls `listener` with every gap report on this socket, whatever its stream, after the
+   * channel's own `onGap` listeners: see {@link ChgenGap}. Returns an unsubscribe function.
+   */
+  onGap(listener) {
+    return listen(this.gapListeners, listener);
   }
   /**
    * The channel for `stream`, the same object for the same name. `null` is the socket itself
@@ -316,9 +334,10 @@ export class Connection {
       return emit(this.errorListeners, new ChgenError("bad_response", "unreadable frame from server", [], stream));
     }
     const id = m.id;
+    if (m.type === "gap")
+      return this.gapped(channel, stream, m.gap);
     if (m.type === "error") {
-      const e = m.error || {};
-      const error = new ChgenError(String(e.code), String(e.message), e.details || [], stream, id ?? null);
+      const error = serverError(m.error, stream, id ?? null);
       if (id != null)
         this.settle(id, error);
       else
@@ -336,6 +355,14 @@ export class Connection {
       emit(channel._any, { type: m.type, data: m.data });
     }
   }
+  // A gap report, to the channel's listeners, then the connection's.
+  gapped(channel, stream, g) {
+    const lost = g && typeof g.lost === "number" ? g.lost : null;
+    const gap = { stream, lost, reason: String(g && g.reason) };
+    if (channel)
+      emit(channel._gaps, gap);
+    emit(this.gapListeners, gap);
+  }
   // With checkIncoming: the error for a reply (with its request's id) or event that does not fit.
   checked(channel, type, data, id) {
     return this.checking ? channel?._check?.(type, data, id) : undefined;
@@ -351,6 +378,7 @@ export class Channel {
     this._handlers = new Map();
     this._any = new Set();
     this._errors = new Set();
+    this._gaps = new Set();
   }
   /**
    * Sends a message that asks for no answer. Queued while the socket is not open; throws a
@@ -384,6 +412,13 @@ export class Channel {
    */
   onError(handler) {
     return listen(this._errors, handler);
+  }
+  /**
+   * Calls `handler` when group events meant for this channel never reached it (see
+   * {@link ChgenGap}); resynchronise what they would have changed. Returns an unsubscribe function.
+   */
+  onGap(handler) {
+    return listen(this._gaps, handler);
   }
 }
 
@@ -430,6 +465,10 @@ export class ChgenStream {
   /** Errors on this channel that answer no pending request. */
   onError(handler) {
     return this.channel.onError(handler);
+  }
+  /** Group events of this stream that never reached the socket; see {@link ChgenGap}. */
+  onGap(handler) {
+    return this.channel.onGap(handler);
   }
 }
 
