@@ -114,7 +114,8 @@ RUNTIME = Layers(
     "runtime",
     (
         ("protocol core", ("protocol", "values", "constraints", "codec", "lean", "dispatch",
-                           "status", "defaults", "lazy", "origins", "ratelimit")),
+                           "status", "defaults", "lazy", "origins", "ratelimit", "outbound",
+                           "patterns")),
         ("channel layers", ("layers",)),
         ("group delivery", ("delivery",)),
         ("the socket", ("connection",)),
