@@ -165,16 +165,20 @@ class Relay:
         leaves the group on the layer too."""
         await self.local.group_discard(group, channel)
         hub = self._hubs.get(group)
-        if hub is None or self.local.members(group) or not hub.ready.done():
+        if hub is not None and hub.ready.done():  # one still joining closes itself
+            await self._close_if_unused(hub)
+
+    async def _close_if_unused(self, hub: _Hub) -> None:
+        if self.local.members(hub.group) or self._hubs.get(hub.group) is not hub:
             return
-        del self._hubs[group]
+        del self._hubs[hub.group]
         if hub.reader is not None:
             hub.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await hub.reader
         if hub.channel:
             try:
-                await self.remote.group_discard(group, hub.channel)
+                await self.remote.group_discard(hub.group, hub.channel)
             except Exception as exc:  # it lapses on its own (channels_redis: group_expiry)
                 self._failed(exc)
 
@@ -240,6 +244,7 @@ class Relay:
             pump(self.remote, hub.channel, self._reader(hub), self._failed)
         )
         hub.ready.set_result(None)
+        await self._close_if_unused(hub)  # its sockets may have left while it joined
 
     def _reader(self, hub: _Hub) -> Any:
         async def arrived(message: dict[str, Any]) -> None:

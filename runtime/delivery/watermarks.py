@@ -23,7 +23,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..layers import ChannelLayer
+from ..layers import ChannelLayer, LayerUnavailable
 
 __all__ = ["WATERMARK", "Watermarks"]
 
@@ -79,5 +79,10 @@ class Watermarks:
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("could not send a watermark: %s", task.exception())
+        if task.cancelled():
+            return
+        error = task.exception()
+        # An outage is logged once, where the layer failed; a watermark lost in it is not
+        # news, and its group's sockets hear of the outage anyway.
+        if error is not None and not isinstance(error, LayerUnavailable):
+            log.warning("could not send a watermark: %s", error)
