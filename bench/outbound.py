@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import decimal
+import functools
 import sys
 import timeit
 import uuid
@@ -99,7 +100,8 @@ def main() -> int:
     for label, cls, value in CASES:
         encode = encoder(cls)
         encode(value)  # built and warm
-        best = min(timeit.repeat(lambda: encode(value), number=args.number, repeat=args.repeat))
+        call = functools.partial(encode, value)
+        best = min(timeit.repeat(call, number=args.number, repeat=args.repeat))
         print(f"{label:28} {best / args.number * 1e6:7.3f} µs")
     return 0
 
