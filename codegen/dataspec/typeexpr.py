@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from ..hints import did_you_mean
+from ..spec import BigInt, Int64
 
 __all__ = [
     "GENERICS",
@@ -48,6 +49,8 @@ TYPE_NAMES: dict[str, Any] = {
     "date": dt.date,
     "UUID": uuid.UUID,
     "Decimal": decimal.Decimal,
+    "BigInt": BigInt,
+    "Int64": Int64,
     "None": None,
 }
 GENERICS = {"list": 1, "dict": 2}  # name -> number of type arguments
