@@ -18,7 +18,9 @@ Hooks: bench/client_size.py (min+gzip size of the generated JS client) runs as p
 the suite and its table is included. If bench/build_speed.py exists it runs too, after the
 servers (skipped with ``--no-codegen``, ``--only`` or ``--workloads``; under ``--quick``
 only if it has a ``--quick`` option, which is then passed on); it prints its own table to
-stdout and exits 0 on success.
+stdout and exits 0 on success. bench/faults.py (a Redis restart, a flooding socket, a
+socket that never reads) runs last in a full run (skipped with ``--no-faults``,
+``--only``, ``--workloads`` or ``--quick``).
 """
 
 from __future__ import annotations
@@ -438,13 +440,16 @@ class Suite:
             self.record((s.key, "burst"), burst, running)
 
 
-# What chgen.runtime.gaps logs on a receiving socket for every gap in a sender's sequence.
-GAP_LINE = re.compile(r"group .*?: (\d+) event\(s\) from one sender never reached this socket")
+# What chgen.runtime.gaps logs, once per process, for every gap in a sender's sequence.
+GAP_LINE = re.compile(
+    r"group .*?: (\d+) event\(s\) from one sender never reached this process \((\d+) socket"
+)
 
 
 def reported_gaps(log: str) -> int:
-    """Deliveries the server itself reported lost (chgen's gap warnings) in ``log``."""
-    return sum(int(m.group(1)) for m in GAP_LINE.finditer(log))
+    """Deliveries the server itself reported lost (chgen's gap warnings) in ``log``: the
+    events a process missed, times its sockets that missed them."""
+    return sum(int(m.group(1)) * int(m.group(2)) for m in GAP_LINE.finditer(log))
 
 
 def missing_requirements(server: Server, redis_available: bool) -> str | None:
@@ -803,6 +808,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="also write every raw result to this file")
     p.add_argument("--no-pin", action="store_true", help="do not pin server and client to cores")
     p.add_argument("--no-client-size", action="store_true", help="skip bench/client_size.py")
+    p.add_argument("--no-faults", action="store_true", help="skip bench/faults.py")
     p.add_argument(
         "--no-codegen",
         action="store_true",
@@ -905,6 +911,8 @@ def main(argv: list[str] | None = None) -> int:
             print("codegen: skipped under --quick (bench/build_speed.py has no --quick option)\n")
         else:
             print(run_script("codegen", [str(codegen), *extra], 900))
+    if not (args.no_faults or args.only or args.workloads or args.quick):
+        print(run_script("faults", ["bench/faults.py"], 900))
     print(f"suite finished in {time.monotonic() - started:.0f} s")
     return 0
 
