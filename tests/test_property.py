@@ -49,7 +49,9 @@ from chgen.resolve import CONSUMER_ATTRIBUTES, RESERVED_TYPES, resolve
 from chgen.scaffold import fresh_module, stubs_for
 from chgen.spec import (
     App,
+    BigInt,
     Handler,
+    Int64,
     JsonWebsocketConsumer,
     Location,
     Pattern,
@@ -316,9 +318,15 @@ def scalar_types(draw: st.DrawFn) -> FieldType:
             st.lists(literal_values, min_size=1, max_size=3, unique_by=lambda v: (type(v), v))
         )
         return FieldType(Literal[tuple(values)], st.sampled_from(values))
-    tp = draw(st.sampled_from([dt.datetime, dt.date, uuid.UUID, decimal.Decimal, type(None)]))
+    tp = draw(
+        st.sampled_from([dt.datetime, dt.date, uuid.UUID, decimal.Decimal, BigInt, type(None)])
+    )
     if tp is decimal.Decimal and draw(st.booleans()):
         return FieldType(Annotated[decimal.Decimal, at.Ge(0)])
+    if tp is BigInt:
+        if draw(st.booleans()):
+            return FieldType(Int64, st.integers(-(2**63), 2**63 - 1))
+        return FieldType(BigInt, st.integers(-(10**40), 10**40))
     return FieldType(tp, st.none() if tp is type(None) else None)
 
 
@@ -703,6 +711,9 @@ _CONSTRAINT_KEYS = {
 
 def _describe(tp: Any, named: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """A type expression of the data format for annotation ``tp``, and its constraints."""
+    for name, alias in (("BigInt", BigInt), ("Int64", Int64)):
+        if tp == alias:  # named types of their own, though Annotated underneath
+            return name, {}
     origin = get_origin(tp)
     if origin is Annotated:
         base, *metadata = get_args(tp)
