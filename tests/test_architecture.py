@@ -117,6 +117,7 @@ RUNTIME = Layers(
                            "status", "defaults", "lazy", "origins", "ratelimit", "outbound",
                            "patterns")),
         ("channel layers", ("layers",)),
+        ("group history", ("history",)),
         ("group delivery", ("delivery",)),
         ("the socket", ("connection",)),
         ("consumers", ("base", "consumer", "websocket", "demux", "multiplexer", "hooks",
