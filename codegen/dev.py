@@ -26,6 +26,7 @@ import attrs
 from .config import Layout
 from .errors import ChgenError, UsageError
 from .manifest import ROOT_PACKAGE, read_manifest
+from .project import SERVE_OPTIONS
 from .scaffold import package_for
 
 __all__ = [
@@ -96,7 +97,7 @@ def serve_command(
         command = ["uvicorn", f"{__name__}:api_page_application", "--factory"]
     if root != ".":
         command += ["--app-dir", root]
-    command += ["--host", host, "--port", str(port)]
+    command += ["--host", host, "--port", str(port), *SERVE_OPTIONS]
     if reload:
         command += ["--reload", "--reload-dir", root]
     return command

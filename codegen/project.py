@@ -15,6 +15,7 @@ import re
 import shlex
 import sys
 from pathlib import Path
+from typing import Final
 
 import attrs
 
@@ -41,6 +42,11 @@ class ProjectExists(ChgenError):
     """Files of the new project exist already; nothing was written (exit 1)."""
 
 
+# uvicorn's HTTP protocol with a deadline for the request head (docs/security.md): without
+# it, a connection that never finishes its handshake is held forever.
+SERVE_OPTIONS: Final = ("--http", "chgen.runtime.handshake:AutoHTTPProtocol")
+
+
 @attrs.frozen
 class NewProject:
     """The files of a new project, keyed by their path relative to its directory."""
@@ -54,7 +60,7 @@ class NewProject:
     def serve(self) -> str:
         """The command that serves the app once ``chgen build`` has run."""
         module = f"{self.package}.generated.chat.routing:application"
-        return shlex.join(["uvicorn", module, "--app-dir", "src"])
+        return shlex.join(["uvicorn", module, "--app-dir", "src", *SERVE_OPTIONS])
 
 
 def new_project(directory: Path, package: str | None = None) -> NewProject:

@@ -41,7 +41,10 @@ def test_init_then_build_then_the_printed_command_serves_a_working_socket(
     project = tmp_path / "myapp"
     assert _files(project) == FILES
     lines = result.output.splitlines()
-    serve = "uvicorn myapp.generated.chat.routing:application --app-dir src"
+    serve = (
+        "uvicorn myapp.generated.chat.routing:application --app-dir src"
+        " --http chgen.runtime.handshake:AutoHTTPProtocol"
+    )
     assert lines[1:5] == ["Next:", "  cd myapp", "  chgen build", f"  {serve}"], result.output
     assert serve in (project / "README.md").read_text()
 
