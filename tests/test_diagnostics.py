@@ -162,3 +162,40 @@ def test_a_wrong_rate_limit_or_origin_pattern_is_located_with_its_path(tmp_path:
     assert "$.rate_limit.burst: burst must be an int >= 1, got 2.5" in text
     assert "$.allowed_origins[1]: 'https://example.com/app' is not an origin" in text
     assert all("app.py:" in line for line in lines if line.startswith("Error"))
+
+
+def test_a_payload_named_like_a_name_the_generated_python_imports_is_refused(
+    tmp_path: Path,
+) -> None:
+    # Every name the generated modules import or define, not a list kept here: a payload
+    # called Awaitable once made consumers.py write Awaitable[Awaitable].
+    from chgen.render import vocabulary
+
+    spec_imports = {
+        "Annotated",
+        "App",
+        "Handler",
+        "JsonWebsocketConsumer",
+        "WebsocketDemultiplexer",
+    }
+    names = sorted(
+        n
+        for n in vocabulary.python_module_names() - spec_imports
+        if n.isidentifier() and n[0].isupper()
+    )
+    assert "Awaitable" in names
+    for name in names:
+        lines = build(
+            tmp_path,
+            f"""
+            @payload
+            class {name}:
+                text: str
+
+            chat = JsonWebsocketConsumer("Chat", method_mapping={{"post": Handler({name})}})
+            app = App("demo", routes=[route("^/$", chat)], handlers="h")
+            """,
+        )
+        errors = [line for line in lines if line.startswith("Error")]
+        assert len(errors) == 1, (name, lines)
+        assert f"{name!r} is a name the generated Python imports or defines" in errors[0], lines
