@@ -42,6 +42,7 @@ APPS = {
     "bare": ("bench.servers.bare_asgi:app", "plain", "/ws/bench/", "/ws/bench/"),
     "chgen": ("bench.servers.chgen_app:plain", "plain", "/echo/bench/", "/ws/bench/"),
     "chgen-mux": ("bench.servers.chgen_app:mux", "mux", "/ws/bench/", "/ws/bench/"),
+    "chgen-mux-custom": ("bench.servers.chgen_app:mux_custom", "mux", "/ws/bench/", "/ws/bench/"),
     "channels": ("bench.servers.channels_app:plain", "plain", "/ws/bench/", "/ws/bench/"),
     "channels-mux": ("bench.servers.channels_app:mux", "mux", "/ws/bench/", "/ws/bench/"),
     "chanx": ("bench.servers.chanx_app:app", "chanx", "/ws/bench/", "/ws/bench/"),
@@ -202,10 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         unit = "msg"
         what = f"request/reply (median of {args.repeats} x {args.msgs})"
     print(f"In-process app cost per {what}")
-    print(f"{'app':14} {'us/' + unit:>11} {'vs bare':>8}")
+    print(f"{'app':16} {'us/' + unit:>11} {'vs bare':>8}")
     for key, values in results.items():
         us = statistics.median(values)
-        print(f"{key:14} {us:11.2f} {us / base:7.2f}x")
+        print(f"{key:16} {us:11.2f} {us / base:7.2f}x")
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()

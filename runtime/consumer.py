@@ -137,11 +137,12 @@ class JsonWebsocketConsumer(RateLimited, BaseConsumer):
     ) -> None:
         super().__init__(connection, kwargs)
         self.multiplexer = multiplexer
-        # Where frames go: behind a stock multiplexer this consumer wraps them itself
-        # and writes to the connection, one call less per frame (see Multiplexer).
+        # Where frames go: behind a multiplexer whose envelope nothing overrides, this
+        # consumer wraps them itself and writes to the connection, one call less per
+        # frame; behind any other, every frame goes to the multiplexer (see Multiplexer).
         self._sink: FrameSink = connection
         self._prefix: str | None = None
-        if multiplexer is not None and getattr(multiplexer, "wraps_by_prefix", False):
+        if multiplexer is not None and getattr(multiplexer, "by_prefix", False):
             self._prefix = multiplexer.prefix
         elif multiplexer is not None:
             self._sink = multiplexer

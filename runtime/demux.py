@@ -40,12 +40,25 @@ class WebsocketDemultiplexer(RateLimited):
     max_message_size: ClassVar[int] = 1 << 20  # characters of a text frame
     multiplexer_class: ClassVar[type[Multiplexer]] = Multiplexer
     # Set for each class when it is defined (see chgen.runtime.hooks): True when it keeps
-    # the stock on_layer_message, which its stream consumers' sockets may then skip.
+    # the stock on_layer_message, which its stream consumers' sockets may then skip; and
+    # True when it keeps encode and encode_json, which its streams' frames may then skip.
     keeps_layer_delivery: ClassVar[bool] = True
+    wraps_by_prefix: ClassVar[bool] = True
+    _keeps_encode_json: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        mux = cls.multiplexer_class
+        if not (isinstance(mux, type) and issubclass(mux, Multiplexer)):
+            raise TypeError(
+                f"{cls.__name__}.multiplexer_class must be a subclass of "
+                f"chgen.runtime.Multiplexer, got {mux!r}"
+            )
         cls.keeps_layer_delivery = keeps(cls, WebsocketDemultiplexer, "on_layer_message")
+        cls._keeps_encode_json = keeps(cls, WebsocketDemultiplexer, "encode_json")
+        cls.wraps_by_prefix = cls._keeps_encode_json and keeps(
+            cls, WebsocketDemultiplexer, "encode"
+        )
 
     def __init__(self, connection: Connection, kwargs: Mapping[str, str]) -> None:
         self.connection = connection
@@ -60,7 +73,15 @@ class WebsocketDemultiplexer(RateLimited):
 
     @classmethod
     def encode(cls, stream: str, payload: Any) -> str:
-        """The JSON text of ``payload`` wrapped for ``stream``, as clients receive it."""
+        """The JSON text of ``payload`` wrapped for ``stream``, as clients receive it.
+
+        Every frame of every stream is written by this: by default with the multiplexer
+        class's ``encode``, or with this class's ``encode_json`` when it overrides that
+        (which also writes the error frames that belong to no stream). Override either
+        to change every envelope the socket sends.
+        """
+        if cls._keeps_encode_json:
+            return cls.multiplexer_class.encode(stream, payload)
         return cls.encode_json(wrap(stream, payload))
 
     async def connect(self) -> None:

@@ -9,9 +9,12 @@ class afterwards: the flags would not notice.
 
 from __future__ import annotations
 
+from inspect import getattr_static
+
 __all__ = ["keeps"]
 
 
 def keeps(cls: type, base: type, *names: str) -> bool:
-    """True if ``cls`` overrides none of ``base``'s methods ``names``."""
-    return all(getattr(cls, name) is getattr(base, name) for name in names)
+    """True if ``cls`` overrides none of ``base``'s methods ``names`` (class methods too:
+    they are compared as defined, not as bound, which is a new object on every lookup)."""
+    return all(getattr_static(cls, name) is getattr_static(base, name) for name in names)

@@ -98,13 +98,13 @@ class Untyped(Echo):
 
 
 class CountingMultiplexer(Multiplexer):
-    """A custom multiplexer class: adds a sequence number to every frame it wraps."""
+    """A custom multiplexer class: counts every frame it sends, replies included."""
 
     sent = 0
 
-    async def send_text(self, frame_json: str) -> None:
+    async def send(self, payload: Any) -> None:
         CountingMultiplexer.sent += 1
-        await super().send_text(frame_json)
+        await super().send(payload)
 
 
 class Lobby(WebsocketDemultiplexer):

@@ -1,7 +1,8 @@
 """(e) The generated chgen app, typed and validated: ``mux`` is exactly
 ``generated.chat.routing``'s routes (the Lobby demultiplexer with streams chat and echo);
 ``plain`` serves the same generated consumers each on its own route (Chat on
-``/ws/<room>/``, Echo on ``/echo/<room>/``), without the envelope.
+``/ws/<room>/``, Echo on ``/echo/<room>/``), without the envelope; ``mux_custom`` is
+``mux`` with a multiplexer class of its own, whose frames all take ``Multiplexer.send``.
 
 ``BENCH_LAYER`` picks the channel layer: ``inmem`` (chgen's own, the default),
 ``redis-core`` or ``redis-pubsub`` (channels_redis, at ``BENCH_REDIS_URL``). On Redis,
@@ -20,7 +21,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chgen.runtime import Router, route
+import orjson
+
+from chgen.runtime import Multiplexer, Router, route
 from generated.chat.routing import Lobby, routes
 from handlers.chat import Chat, Echo
 
@@ -55,6 +58,28 @@ WATERMARK = None if os.environ.get("BENCH_LAYER", "inmem") == "inmem" else 0.25
 mux = Router(routes, layer=make_layer(), gap_watermark=WATERMARK, stall_timeout=STALL_TIMEOUT)
 plain = Router(
     [route(f"^/ws/{ROOM}/$", Chat), route(f"^/echo/{ROOM}/$", Echo)],
+    layer=make_layer(),
+    gap_watermark=WATERMARK,
+    stall_timeout=STALL_TIMEOUT,
+)
+
+
+class _SameEnvelope(Multiplexer):
+    """A multiplexer class that writes the stock envelope through its own encode_json:
+    what any custom envelope costs, whatever it changes."""
+
+    @classmethod
+    def encode_json(cls, content: Any) -> str:
+        return orjson.dumps(content).decode()
+
+
+class _CustomLobby(Lobby):
+    multiplexer_class = _SameEnvelope
+
+
+# The mux app with a custom multiplexer class: every stream frame through Multiplexer.send.
+mux_custom = Router(
+    [route(f"^/ws/{ROOM}/$", _CustomLobby)],
     layer=make_layer(),
     gap_watermark=WATERMARK,
     stall_timeout=STALL_TIMEOUT,
