@@ -230,6 +230,9 @@ class ConsumerIR:
     options: tuple[Option, ...] = ()  # runtime class settings that differ
     layer_handlers: tuple[HandlerIR, ...] = ()  # channel-layer message types, no replies
     kind: str = "json"  # or "plain": text/bytes frames, no schema
+    # Handler methods that only routes' method_mapping overrides use: declared on the
+    # base for the user to implement, dispatched by those routes' subclasses only.
+    route_methods: tuple[HandlerIR, ...] = ()
 
     @property
     def all_handlers(self) -> tuple[HandlerIR, ...]:
@@ -252,6 +255,7 @@ class ConsumerIR:
 class DemuxIR:
     name: str
     streams: tuple[tuple[str, str], ...]  # (stream, consumer name)
+    multiplexer_class: str | None = None  # dotted path of the user's Multiplexer subclass
 
     @staticmethod
     def client_name_of(name: str) -> str:
@@ -277,6 +281,12 @@ class RouteIR:
     attrs: tuple[tuple[str, str | int | float | bool | None], ...] = ()
     route_class: str = ""  # with attrs: the subclass serving this route only
     to_demux: bool = False  # the target is a demultiplexer, not a handler class
+    # The route's own message set, replacing the consumer's (None: the consumer's).
+    handlers: tuple[HandlerIR, ...] | None = None
+
+    def adapter(self, handler: HandlerIR) -> str:
+        """The function the route subclass's dispatch table calls for ``handler``."""
+        return f"_{self.route_class}_{handler.method}"
 
     @property
     def served_by(self) -> str:

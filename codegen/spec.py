@@ -198,13 +198,22 @@ class JsonWebsocketConsumer:
     rate_limit: RateLimit | None = RateLimit()
     defined_at: Location = _located()
 
-    def as_route(self, path: str, attrs: Mapping[str, Any] | None = None) -> Route:
+    def as_route(
+        self,
+        path: str,
+        attrs: Mapping[str, Any] | None = None,
+        method_mapping: Mapping[str, Handler | str] | None = None,
+    ) -> Route:
         """A route serving this consumer alone on ``path``.
 
         ``attrs`` become class attributes of a subclass used on this route only (the
         consumer class itself is untouched), as in Channels' ``as_route(attrs=...)``.
+        ``method_mapping`` replaces the consumer's on this route: message types to a
+        ``Handler(...)``, or to the name of a handler method of the consumer's own
+        mapping (Channels' ``{"mychannel": "test"}``), which keeps its payload and reply.
+        Channels' spelling ``attrs={"method_mapping": ...}`` means the same.
         """
-        return Route(path, self, attrs=dict(attrs or {}))
+        return Route(path, self, attrs=dict(attrs or {}), method_mapping=method_mapping)
 
 
 @attrs.frozen
@@ -230,10 +239,16 @@ class WebsocketConsumer:
 
 @attrs.frozen
 class WebsocketDemultiplexer:
-    """Several JSON consumers over one socket, each on its own named stream."""
+    """Several JSON consumers over one socket, each on its own named stream.
+
+    ``multiplexer_class`` is the dotted path of a ``chgen.runtime.Multiplexer`` subclass
+    (``"myapp.mux.Signed"``) that writes this demultiplexer's envelopes: its ``send``,
+    ``encode`` or ``encode_json`` then sees every frame of every stream.
+    """
 
     name: str
     consumers: Mapping[str, JsonWebsocketConsumer] = attrs.field(factory=dict)
+    multiplexer_class: str | None = None
     defined_at: Location = _located()
 
 
@@ -247,17 +262,29 @@ class Route:
     path: str
     target: Target
     attrs: Mapping[str, Any] = attrs.field(factory=dict)
+    method_mapping: Mapping[str, Handler | str] | None = None  # None: the consumer's own
     defined_at: Location = _located()
 
 
-def route(path: str, target: Target, attrs: Mapping[str, Any] | None = None) -> Route:
-    """A route from ``path`` to a consumer or demultiplexer; ``attrs`` as in ``as_route``."""
-    return Route(path, target, attrs=dict(attrs or {}))
+def route(
+    path: str,
+    target: Target,
+    attrs: Mapping[str, Any] | None = None,
+    method_mapping: Mapping[str, Handler | str] | None = None,
+) -> Route:
+    """A route from ``path`` to a consumer or demultiplexer; ``attrs`` and
+    ``method_mapping`` as in ``as_route``."""
+    return Route(path, target, attrs=dict(attrs or {}), method_mapping=method_mapping)
 
 
-def route_class(target: Target, path: str, attrs: Mapping[str, Any] | None = None) -> Route:
+def route_class(
+    target: Target,
+    path: str,
+    attrs: Mapping[str, Any] | None = None,
+    method_mapping: Mapping[str, Handler | str] | None = None,
+) -> Route:
     """Channels' spelling of ``route``: the class first, the path as a keyword."""
-    return Route(path, target, attrs=dict(attrs or {}))
+    return Route(path, target, attrs=dict(attrs or {}), method_mapping=method_mapping)
 
 
 @attrs.frozen

@@ -64,6 +64,7 @@ def _names(imports: Imports, app: AppIR) -> dict[str, Callable[..., str]]:
         "use": imports.use,
         "module": imports.module,
         "decorator": imports.decorator,
+        "dotted": imports.decorator,  # any name by dotted path, its module imported whole
         "payload": lambda name: imports.local(".payloads", name),
     }
 

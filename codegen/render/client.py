@@ -11,9 +11,10 @@ and ``client.d.ts``, and the test suite proves the ``.js`` behaves like the comp
 
 from __future__ import annotations
 
+import attrs
 import jinja2
 
-from ..ir import AppIR
+from ..ir import AppIR, ConsumerIR
 from .checks import ClientChecks, kit_blocks, kit_for
 
 __all__ = ["APP_BANNER", "CHECKS_BANNER", "CORE_BANNER", "TS_HEADER_MARK", "render_client"]
@@ -29,11 +30,15 @@ def render_client(app: AppIR, env: jinja2.Environment) -> dict[str, str]:
     json_names = {c.name for c in json_consumers}
     checks = ClientChecks(app)
     constants = checks.constants()
+    variants = _route_variants(app)
     context = {
         "app": app,
         # Plain text/bytes consumers have no schema, so they get no typed client.
-        "consumers": json_consumers,
-        "solo": sorted({r.target for r in app.routes if r.target in json_names}),
+        "consumers": json_consumers + variants,
+        "solo": sorted(
+            {r.target for r in app.routes if r.target in json_names and r.handlers is None}
+            | {v.name for v in variants}
+        ),
         "checks": checks,
     }
 
@@ -80,6 +85,17 @@ def render_client(app: AppIR, env: jinja2.Environment) -> dict[str, str]:
         + part("classes.d.ts.jinja"),
     }
     return {f"{app.name}/{name}": _tidy(text) for name, text in files.items()}
+
+
+def _route_variants(app: AppIR) -> list[ConsumerIR]:
+    """A consumer as a route with its own message set serves it: the route's client
+    classes (``ChatRoute2Socket``...) send that set and receive the consumer's events."""
+    consumers = {c.name: c for c in app.consumers}
+    return [
+        attrs.evolve(consumers[r.target], name=r.route_class, handlers=r.handlers)
+        for r in app.routes
+        if r.handlers is not None
+    ]
 
 
 def _tidy(text: str) -> str:

@@ -30,7 +30,7 @@ def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[
     context = AppContext(spec_root)
     payloads = PayloadChecks(context)
     consumers = ConsumerChecks(context, payloads)
-    routes = RouteChecks(context, consumers)
+    routes = RouteChecks(context, consumers, payloads)
     _check_name(context, app)
     _check_module_path(context, app.handlers, app.defined_at, "$.handlers")
     origins = _allowed_origins(context, app)
@@ -118,9 +118,21 @@ def _check_field_names(context: AppContext, payloads: PayloadChecks) -> None:
 
 def _check_decorator_modules(context: AppContext, consumers: ConsumerChecks) -> None:
     """``import myapp.guards`` binds ``myapp`` in the generated consumers module, so the
-    top package of a decorator must not be named like a generated class."""
+    top package of a decorator (or of a multiplexer class, in the routing module) must
+    not be named like a generated class."""
+    for demux in consumers.demuxes.values():
+        top = (demux.multiplexer_class or "").partition(".")[0]
+        if top in context.names:
+            what, where = context.names[top]
+            context.error(
+                where,
+                "$.name",
+                f"{what} name {top!r} is also the package of multiplexer class "
+                f"{demux.multiplexer_class!r}, used by {demux.name}",
+                "rename one of them",
+            )
     for consumer in consumers.consumers.values():
-        for handler in consumer.all_handlers:
+        for handler in (*consumer.all_handlers, *consumer.route_methods):
             for path in handler.decorators:
                 top = path.partition(".")[0]
                 if top in context.names:

@@ -213,8 +213,23 @@ class ConsumerChecks:
             )
         streams = [self._stream(spec, s, c) for s, c in spec.consumers.items()]
         found = tuple(sorted(s for s in streams if s is not None))
-        self.demuxes[spec.name] = DemuxIR(spec.name, found)
+        self.demuxes[spec.name] = DemuxIR(spec.name, found, self._multiplexer_class(spec))
         return spec.name
+
+    def _multiplexer_class(self, spec: WebsocketDemultiplexer) -> str | None:
+        path = spec.multiplexer_class
+        if path is None:
+            return None
+        parts = path.split(".") if isinstance(path, str) else []
+        if len(parts) < 2 or not all(naming.is_python_identifier(p) for p in parts):
+            self.context.error(
+                spec.defined_at,
+                "$.multiplexer_class",
+                f"{path!r} is not a dotted path to a class",
+                'name the module and the Multiplexer subclass, e.g. "myapp.mux.Signed"',
+            )
+            return None
+        return path
 
     def _stream(
         self, spec: WebsocketDemultiplexer, stream: Any, consumer: Any

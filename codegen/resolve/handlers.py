@@ -72,6 +72,11 @@ class HandlerChecks:
                 handlers.append(found)
         return tuple(sorted(handlers, key=lambda h: h.msg_type))
 
+    def handler(self, msg_type: Any, handler: Handler) -> HandlerIR | None:
+        """One client message type's handler (of a route's own mapping), checked as one
+        of the consumer's ``method_mapping``; None if refused."""
+        return self._handler(msg_type, handler, "method_mapping")
+
     def _handler(self, msg_type: Any, handler: Any, table: str) -> HandlerIR | None:
         layer = table == "layer_mapping"
         path = f"$.{table}[{naming.py_str(str(msg_type))}]"

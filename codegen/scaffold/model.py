@@ -119,7 +119,10 @@ def stubs_for(app: AppIR, package: str) -> list[ClassStub]:
             payloads_module=f"{base}.payloads",
             methods=(
                 *((RECEIVE,) if c.kind == "plain" else ()),
-                *(MethodStub(h.method, h.payload, h.reply) for h in c.all_handlers),
+                *(
+                    MethodStub(h.method, h.payload, h.reply)
+                    for h in (*c.all_handlers, *c.route_methods)
+                ),
             ),
         )
         for c in app.consumers

@@ -84,6 +84,11 @@ def channels(app: AppIR) -> tuple[Channel, ...]:
         demux = demuxes.get(route.target) if route.to_demux else None
         if demux is not None:
             streams = tuple(_stream(s, consumers[c]) for s, c in demux.streams)
+        elif route.handlers is not None:
+            # A route with a message set of its own: its messages, under the route
+            # class's name, so that they never share components with the consumer's.
+            own = attrs.evolve(consumers[route.target], name=route.route_class)
+            streams = (_stream(None, attrs.evolve(own, handlers=route.handlers)),)
         else:
             streams = (_stream(None, consumers[route.target]),)
         found.append(
