@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import attrs
 
+from . import naming
 from .spec import Location
 from .urlpattern import UrlPart
 
@@ -21,6 +22,7 @@ __all__ = [
     "EventIR",
     "FieldIR",
     "HandlerIR",
+    "JobSenderIR",
     "ListOf",
     "LiteralOf",
     "Nullable",
@@ -31,6 +33,8 @@ __all__ = [
     "RouteIR",
     "TypeIR",
     "UnionOf",
+    "WorkerIR",
+    "WorkerNames",
     "encoder_name",
 ]
 
@@ -273,6 +277,67 @@ class DemuxIR:
 
 
 @attrs.frozen
+class JobSenderIR:
+    """The typed helper every consumer and worker gets for one job of one worker."""
+
+    name: str  # send_to_<worker>_<job>, e.g. send_to_thumbnails_resize
+    channel: str
+    job: str
+    payload: str
+
+    @property
+    def encoder(self) -> str:
+        return encoder_name(self.payload)
+
+
+@attrs.frozen
+class WorkerNames:
+    """Every name the generated code derives from one worker's (see ``ConsumerNames``)."""
+
+    worker: str
+
+    @property
+    def base(self) -> str:
+        """The Python base class that handler code subclasses."""
+        return f"{self.worker}Base"
+
+    def adapter(self, handler: HandlerIR) -> str:
+        """The module-level function the job table calls for ``handler``."""
+        return f"_{self.worker}_{handler.method}"
+
+    def sender(self, job: str) -> str:
+        """The helper sending ``job`` to this worker: ``Thumbnails``, ``image.resize`` ->
+        ``send_to_thumbnails_image_resize``."""
+        return f"send_to_{naming.pascal_to_snake(self.worker)}_{job.replace('.', '_')}"
+
+    def derived(self) -> tuple[tuple[str, str], ...]:
+        """(what, name) of every top-level name derived from the worker's."""
+        return (("base", self.base),)
+
+
+@attrs.frozen
+class WorkerIR:
+    name: str
+    channel: str
+    handlers: tuple[HandlerIR, ...]
+
+    @property
+    def names(self) -> WorkerNames:
+        return WorkerNames(self.name)
+
+    @property
+    def base_name(self) -> str:
+        return self.names.base
+
+    @property
+    def senders(self) -> tuple[JobSenderIR, ...]:
+        return tuple(
+            JobSenderIR(self.names.sender(h.msg_type), self.channel, h.msg_type, h.payload)
+            for h in self.handlers
+        )
+
+
+@attrs.frozen
 class RouteIR:
     pattern: str
     target: str
@@ -304,3 +369,9 @@ class AppIR:
     demuxes: tuple[DemuxIR, ...]
     routes: tuple[RouteIR, ...]
     allowed_origins: tuple[str, ...] = ()  # the app's Router(allowed_origins=...)
+    workers: tuple[WorkerIR, ...] = ()
+
+    @property
+    def job_senders(self) -> tuple[JobSenderIR, ...]:
+        """The helpers every consumer and worker base gets, by name."""
+        return tuple(sorted((s for w in self.workers for s in w.senders), key=lambda s: s.name))

@@ -36,6 +36,7 @@ __all__ = [
     "Route",
     "WebsocketConsumer",
     "WebsocketDemultiplexer",
+    "Worker",
     "is_payload",
     "payload",
     "payload_at",
@@ -252,6 +253,24 @@ class WebsocketDemultiplexer:
     defined_at: Location = _located()
 
 
+@attrs.frozen
+class Worker:
+    """A worker consumer: jobs sent to a named ``channel`` of the channel layer, handled
+    outside any socket (the seed's ``BaseConsumer`` on channel names; Channels'
+    ``ChannelNameRouter`` and ``runworker``).
+
+    ``mapping`` maps job types (lowercase, dots allowed: ``"resize"``,
+    ``"image.resize"``) to handlers, whose payload is the job's; a job gets no reply.
+    Every consumer and worker of the app gets a typed ``send_to_<worker>_<type>(payload)``
+    helper for each, e.g. ``send_to_thumbnails_resize``.
+    """
+
+    name: str
+    channel: str
+    mapping: Mapping[str, Handler] = attrs.field(factory=dict)
+    defined_at: Location = _located()
+
+
 Target = JsonWebsocketConsumer | WebsocketConsumer | WebsocketDemultiplexer
 
 
@@ -297,10 +316,14 @@ class App:
     ``allowed_origins``: web origins, besides the app's own host, whose pages may open
     its sockets, as patterns like Django's ALLOWED_HOSTS (``"https://app.example.com"``,
     ``".example.com"``, ``"*"`` for any); other origins get HTTP 403 at the handshake.
+
+    ``workers``: the app's worker consumers; their handler classes live in ``handlers``
+    too, named as the worker.
     """
 
     name: str
     routes: Sequence[Route]
     handlers: str
     allowed_origins: Sequence[str] = ()
+    workers: Sequence[Worker] = ()
     defined_at: Location = _located()

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .startup import HandlersMissing, require_handlers
     from .values import BigInt
     from .websocket import WebsocketConsumer
+    from .worker import WorkerConsumer
+    from .workerpool import WorkerPool
 
 __all__ = [
     "CONVERTER",
@@ -49,6 +51,8 @@ __all__ = [
     "Router",
     "WebsocketConsumer",
     "WebsocketDemultiplexer",
+    "WorkerConsumer",
+    "WorkerPool",
     "decoder",
     "encoder",
     "require_handlers",
@@ -78,6 +82,8 @@ _HOMES = {
     "Router": ".routing",
     "WebsocketConsumer": ".websocket",
     "WebsocketDemultiplexer": ".demux",
+    "WorkerConsumer": ".worker",
+    "WorkerPool": ".workerpool",
     "decoder": ".codec",
     "encoder": ".codec",
     "require_handlers": ".startup",

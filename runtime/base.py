@@ -17,6 +17,7 @@ from .connection import Connection
 from .delivery import GROUP_EVENT, NOTHING
 from .dispatch import DispatchTable, Handler, MessageRoute
 from .hooks import keeps
+from .jobs import job_message
 from .protocol import ProtocolError
 from .startup import Expected
 
@@ -117,6 +118,13 @@ class BaseConsumer:
         the layer failed (the handler's client then gets ``unavailable``)."""
         message = {"type": GROUP_EVENT, "group": group, "source": self.consumer_name, **frame}
         return self.connection.delivery.group_send(group, message)
+
+    def send_to(self, channel: str, job: str, data: dict[str, Any]) -> Awaitable[None]:
+        """Send a job (its type and encoded payload) to the worker reading ``channel``;
+        await the result. The generated ``send_to_<worker>_<type>`` helpers call this. It
+        raises LayerUnavailable when the layer failed (the client then gets
+        ``unavailable``)."""
+        return self.connection.layer.send(channel, job_message(job, data))
 
     # -- introspection -----------------------------------------------------------------
 

@@ -20,6 +20,8 @@ from .layers import ChannelLayer, InMemoryChannelLayer
 from .origins import OriginPolicy
 from .protocol import quote
 from .startup import HandlersMissing, check_handlers
+from .worker import WorkerConsumer
+from .workerpool import WorkerPool
 
 __all__ = ["HandlersMissing", "Route", "Router", "route"]
 
@@ -65,6 +67,7 @@ class Router:
         allowed_origins: Sequence[str] | None = None,
         stall_timeout: float | None = STALL_TIMEOUT,
         outage_timeout: float | None = OUTAGE_TIMEOUT,
+        workers: Sequence[type[WorkerConsumer]] = (),
     ) -> None:
         """``http`` serves plain HTTP requests (e.g. a page using the client); default 404.
 
@@ -81,6 +84,12 @@ class Router:
         ``gap_watermark`` (seconds) turns on watermarks: on a layer that can drop group
         events silently (channels_redis' core layer), events lost at the end of a burst
         are reported too. See chgen.runtime.delivery.watermarks for what it costs.
+
+        ``workers``: worker classes to run in this process, beside the sockets, on
+        ``layer``; they start with the first event the app is given (the lifespan's, or
+        a socket's) and stop at the lifespan's shutdown. On the in-memory layer they are
+        the only workers that can read what the sockets send; on Redis, run them here or
+        in processes of their own (``chgen worker``).
         """
         for name, value in (
             ("gap_watermark", gap_watermark),
@@ -97,15 +106,18 @@ class Router:
         self.authenticate = authenticate
         self.allowed_origins = None if allowed_origins is None else tuple(allowed_origins)
         self._origins = OriginPolicy(allowed_origins or ())
-        check_handlers(c for r in self.routes for c in r.consumer.consumer_classes())
+        check_handlers([*(c for r in self.routes for c in r.consumer.consumer_classes()), *workers])
         self.layer: ChannelLayer = layer if layer is not None else InMemoryChannelLayer()
+        self.workers = WorkerPool(workers, self.layer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
+        if self.workers.classes:
+            self.workers.start()
         if kind == "websocket":
             await self._websocket(scope, receive, send)
         elif kind == "lifespan":
-            await _lifespan(receive, send)
+            await _lifespan(receive, send, self.workers.stop)
         elif kind == "http" and self.http is not None:
             await self.http(scope, receive, send)
         elif kind == "http":
@@ -170,12 +182,13 @@ async def _refuse(receive: Receive, send: Send) -> None:
     await send({"type": "websocket.close", "code": 1000, "reason": ""})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(receive: Receive, send: Send, shutdown: Callable[[], Awaitable[None]]) -> None:
     while True:
         event = await receive()
         if event["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif event["type"] == "lifespan.shutdown":
+            await shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

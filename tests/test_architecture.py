@@ -115,13 +115,13 @@ RUNTIME = Layers(
     (
         ("protocol core", ("protocol", "values", "constraints", "codec", "lean", "dispatch",
                            "status", "defaults", "lazy", "origins", "ratelimit", "outbound",
-                           "patterns")),
+                           "patterns", "jobs")),
         ("channel layers", ("layers",)),
         ("group history", ("history",)),
         ("group delivery", ("delivery",)),
         ("the socket", ("connection",)),
         ("consumers", ("base", "consumer", "websocket", "demux", "multiplexer", "hooks",
-                       "running", "startup")),
+                       "running", "startup", "worker", "workerpool")),
         ("ASGI", ("asgi", "routing", "testing", "handshake", "__init__")),
     ),
 )  # fmt: skip

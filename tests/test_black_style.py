@@ -21,6 +21,7 @@ SPEC_DIRS = [
     ROOT / "tests" / "fixtures" / "alltypes" / "specs",
     ROOT / "tests" / "fixtures" / "seed" / "specs",
     ROOT / "tests" / "fixtures" / "djangoproject" / "specs",
+    ROOT / "tests" / "fixtures" / "workers" / "specs",
 ]
 
 

@@ -41,6 +41,8 @@ def render_app(app: AppIR, env: jinja2.Environment) -> dict[str, str]:
         "consumers.py": _consumers(env, app),
         "routing.py": _routing(env, app),
     }
+    if app.workers:
+        files["workers.py"] = _workers(env, app)
     return {f"{app.name}/{name}": source for name, source in files.items()}
 
 
@@ -79,11 +81,12 @@ def _payloads(env: jinja2.Environment, app: AppIR) -> str:
 def _consumers(env: jinja2.Environment, app: AppIR) -> str:
     imports = Imports()
     payload = _names(imports, app)["payload"]
-    sent = sorted({e.payload: e.encoder for c in app.consumers for e in c.events}.items())
-    encoders = [(encoder, payload(name)) for name, encoder in sent]
+    sent = {e.payload: e.encoder for c in app.consumers for e in c.events}
+    sent.update((s.payload, s.encoder) for s in app.job_senders)
+    encoders = [(encoder, payload(name)) for name, encoder in sorted(sent.items())]
     body = _body(env, "consumers.py.jinja", imports, app, encoders=encoders)
     doc = (
-        f"Consumer base classes of the {app.name} app.\n\n"
+        f"Consumer{' and worker' if app.workers else ''} base classes of the {app.name} app.\n\n"
         f"Subclass each in {app.handlers_module} and implement its handlers.\n\n"
         "The dispatch table calls each handler through an adapter, _<Consumer>_<method>:\n"
         "it calls the method on the consumer, so a subclass's override runs, and returns\n"
@@ -101,9 +104,24 @@ def _routing(env: jinja2.Environment, app: AppIR) -> str:
     handlers = [c for c in app.consumers if c.name in served]
     bases = [imports.local(".consumers", c.base_name) for c in handlers]
     names = [c.name for c in handlers]
+    if app.workers:
+        imports.local(".workers", "workers")
     body = _body(env, "routing.py.jinja", imports, app, handlers=names, bases=bases)
     doc = f"Routes of the {app.name} app; `application` is the ASGI app to serve."
     return _module(env, app, body, imports, doc, "routing.py")
+
+
+def _workers(env: jinja2.Environment, app: AppIR) -> str:
+    imports = Imports()
+    bases = [imports.local(".consumers", w.base_name) for w in app.workers]
+    names = [w.name for w in app.workers]
+    body = _body(env, "workers.py.jinja", imports, app, workers=names, bases=bases)
+    doc = (
+        f"Workers of the {app.name} app: `workers` is what `chgen worker` and\n"
+        "Router(workers=...) run, and chgen.runtime.worker.channel_routes(workers, layer)\n"
+        "what Channels' ChannelNameRouter maps."
+    )
+    return _module(env, app, body, imports, doc, "workers.py")
 
 
 def _body(

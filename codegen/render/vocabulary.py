@@ -56,6 +56,7 @@ IMPORTABLE: dict[str, str] = {
     "Router": RUNTIME,
     "WebsocketConsumer": RUNTIME,
     "WebsocketDemultiplexer": RUNTIME,
+    "WorkerConsumer": RUNTIME,
     "encoder": RUNTIME,
     "require_handlers": RUNTIME,
     "route": RUNTIME,
@@ -64,7 +65,7 @@ IMPORTABLE: dict[str, str] = {
 # Modules imported whole (``import attrs``), for ``attrs.frozen`` and ``enum.Enum``.
 IMPORTABLE_MODULES = ("attrs", "enum")
 # Names the templates define at module level, besides the spec's own classes.
-MODULE_DEFINED = ("application", "routes")
+MODULE_DEFINED = ("application", "routes", "workers")
 # Builtins that payload field annotations and defaults use.
 ANNOTATION_BUILTINS = ("bool", "dict", "float", "int", "list", "str")
 # Class attributes the consumer and route templates set from the spec.

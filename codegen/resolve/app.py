@@ -18,6 +18,7 @@ from .consumers import ConsumerChecks
 from .context import AppContext
 from .payloads import PayloadChecks
 from .routes import RouteChecks
+from .workers import WorkerChecks
 
 __all__ = ["resolve_app"]
 
@@ -29,7 +30,9 @@ def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[
     app, module_file = loaded.app, loaded.module_file
     context = AppContext(spec_root)
     payloads = PayloadChecks(context)
-    consumers = ConsumerChecks(context, payloads)
+    workers = WorkerChecks(context, payloads)
+    workers.all(app.workers, app.defined_at)  # first: consumers get their job senders
+    consumers = ConsumerChecks(context, payloads, workers.senders)
     routes = RouteChecks(context, consumers, payloads)
     _check_name(context, app)
     _check_module_path(context, app.handlers, app.defined_at, "$.handlers")
@@ -41,7 +44,7 @@ def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[
     for cls in loaded.module_payloads:
         payloads.check_unused(cls)
     _check_field_names(context, payloads)
-    _check_decorator_modules(context, consumers)
+    _check_decorator_modules(context, consumers, workers)
     ordered = payloads.ordered()
     if context.errors:
         return None, context.errors
@@ -55,6 +58,7 @@ def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[
         demuxes=tuple(consumers.demuxes[n] for n in sorted(consumers.demuxes)),
         routes=tuple(r for r in found if r is not None),
         allowed_origins=origins,
+        workers=tuple(workers.workers[n] for n in sorted(workers.workers)),
     )
     return ir, []
 
@@ -116,7 +120,9 @@ def _check_field_names(context: AppContext, payloads: PayloadChecks) -> None:
                 )
 
 
-def _check_decorator_modules(context: AppContext, consumers: ConsumerChecks) -> None:
+def _check_decorator_modules(
+    context: AppContext, consumers: ConsumerChecks, workers: WorkerChecks
+) -> None:
     """``import myapp.guards`` binds ``myapp`` in the generated consumers module, so the
     top package of a decorator (or of a multiplexer class, in the routing module) must
     not be named like a generated class."""
@@ -131,8 +137,10 @@ def _check_decorator_modules(context: AppContext, consumers: ConsumerChecks) -> 
                 f"{demux.multiplexer_class!r}, used by {demux.name}",
                 "rename one of them",
             )
-    for consumer in consumers.consumers.values():
-        for handler in (*consumer.all_handlers, *consumer.route_methods):
+    owners = [(c.name, (*c.all_handlers, *c.route_methods)) for c in consumers.consumers.values()]
+    owners += [(w.name, w.handlers) for w in workers.workers.values()]
+    for owner, handlers in owners:
+        for handler in handlers:
             for path in handler.decorators:
                 top = path.partition(".")[0]
                 if top in context.names:
@@ -141,6 +149,6 @@ def _check_decorator_modules(context: AppContext, consumers: ConsumerChecks) -> 
                         where,
                         "$.name",
                         f"{what} name {top!r} is also the package of decorator {path!r}, "
-                        f"used by {consumer.name}.{handler.method}",
+                        f"used by {owner}.{handler.method}",
                         "rename one of them",
                     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chgen.runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
@@ -43,9 +43,12 @@ def placeholders(template: str) -> list[str]:
 
 
 class ConsumerChecks:
-    def __init__(self, context: AppContext, payloads: PayloadChecks) -> None:
+    def __init__(
+        self, context: AppContext, payloads: PayloadChecks, senders: Mapping[str, str]
+    ) -> None:
         self.context = context
         self.payloads = payloads
+        self.senders = senders  # the app's job senders, methods of every consumer
         self.consumers: dict[str, ConsumerIR] = {}
         self.demuxes: dict[str, DemuxIR] = {}
         # Every spec object seen, by name, with the outcome: a refused spec is reported
@@ -91,7 +94,7 @@ class ConsumerChecks:
             return None
         events = self._events(spec)
         helpers = {f"send_{e.name}" for e in events} | {f"group_send_{e.name}" for e in events}
-        handlers = HandlerChecks(self.context, self.payloads, spec, helpers)
+        handlers = HandlerChecks(self.context, self.payloads, spec, helpers | set(self.senders))
         self.consumers[spec.name] = ConsumerIR(
             spec.name,
             handlers.table("method_mapping"),
@@ -187,6 +190,15 @@ class ConsumerChecks:
                     spec.defined_at,
                     path,
                     f"event {name!r} would generate {min(clash)}(), a method every consumer has",
+                    "choose another event name",
+                )
+                continue
+            if f"send_{name}" in self.senders:
+                self.context.error(
+                    spec.defined_at,
+                    path,
+                    f"event {name!r} would generate send_{name}(), which sends "
+                    f"{self.senders[f'send_{name}']}",
                     "choose another event name",
                 )
                 continue

@@ -2,12 +2,13 @@
 
 ``method_mapping`` maps client message types to handlers (with optional replies);
 ``layer_mapping`` maps channel-layer message types (Channels style ``chat.message``),
-which have nobody to reply to.
+which have nobody to reply to, and so does a worker's ``mapping`` of job types.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 from typing import Any
 
 from chgen.runtime.consumer import GROUP_EVENT
@@ -15,7 +16,7 @@ from chgen.runtime.consumer import GROUP_EVENT
 from .. import naming
 from ..hints import python_kind
 from ..ir import HandlerIR
-from ..spec import Handler, JsonWebsocketConsumer, Location, WebsocketConsumer
+from ..spec import Handler, JsonWebsocketConsumer, Location, WebsocketConsumer, Worker
 from .context import AppContext
 from .payloads import PayloadChecks
 from .reserved import CONSUMER_ATTRIBUTES, RESERVED_TYPES
@@ -28,8 +29,16 @@ _LAYER_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\Z")
 _MEMBER_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
-def member_name_ok(context: AppContext, name: Any, what: str, at: Location, path: str) -> bool:
-    """A message type, event or method name: lowercase, and not hiding consumer API."""
+def member_name_ok(
+    context: AppContext,
+    name: Any,
+    what: str,
+    at: Location,
+    path: str,
+    reserved: Set[str] = CONSUMER_ATTRIBUTES,
+) -> bool:
+    """A message type, event or method name: lowercase, and not hiding the API of the
+    class it becomes a member of (a consumer's, unless ``reserved`` says otherwise)."""
     if not isinstance(name, str) or not _MEMBER_NAME.match(name):
         context.error(
             at,
@@ -43,8 +52,9 @@ def member_name_ok(context: AppContext, name: Any, what: str, at: Location, path
     reason = f"{name!r} is a Python keyword" if name in naming.PYTHON_KEYWORDS else None
     if reason is None and name in RESERVED_TYPES:
         reason = f"{name!r} is the protocol's error frame type"
-    if reason is None and name in CONSUMER_ATTRIBUTES:
-        reason = f"{name!r} is a method of every consumer"
+    if reason is None and name in reserved:
+        kind = "consumer" if reserved is CONSUMER_ATTRIBUTES else "worker"
+        reason = f"{name!r} is a method of every {kind}"
     if reason:
         context.error(at, path, f"{what} name is reserved: {reason}", "choose another name")
         return False
@@ -52,19 +62,26 @@ def member_name_ok(context: AppContext, name: Any, what: str, at: Location, path
 
 
 class HandlerChecks:
-    """The handlers of one consumer; methods must be unique across both tables."""
+    """The handlers of one consumer (or worker); methods must be unique across its tables."""
 
     def __init__(
-        self, context: AppContext, payloads: PayloadChecks, spec: AnyConsumer, taken: set[str]
+        self,
+        context: AppContext,
+        payloads: PayloadChecks,
+        spec: AnyConsumer | Worker,
+        taken: set[str],
+        reserved: Set[str] = CONSUMER_ATTRIBUTES,
     ) -> None:
         self.context = context
         self.payloads = payloads
         self.spec = spec
         self.taken = taken  # generated send helpers
+        self.reserved = reserved  # the attributes every instance has
         self.methods: dict[str, str] = {}  # method -> the message type it handles
 
     def table(self, table: str) -> tuple[HandlerIR, ...]:
-        """Handlers of ``method_mapping`` or ``layer_mapping``, by message type."""
+        """Handlers of ``method_mapping``, ``layer_mapping`` or a worker's ``mapping``, by
+        message type."""
         handlers = []
         for msg_type, handler in getattr(self.spec, table, {}).items():
             found = self._handler(msg_type, handler, table)
@@ -78,10 +95,10 @@ class HandlerChecks:
         return self._handler(msg_type, handler, "method_mapping")
 
     def _handler(self, msg_type: Any, handler: Any, table: str) -> HandlerIR | None:
-        layer = table == "layer_mapping"
+        layer = table != "method_mapping"  # a layer message or a job: no reply
         path = f"$.{table}[{naming.py_str(str(msg_type))}]"
         at = handler.defined_at if isinstance(handler, Handler) else self.spec.defined_at
-        if not self._type_ok(msg_type, layer, at, path):
+        if not self._type_ok(msg_type, table, at, path):
             return None
         if not isinstance(handler, Handler):
             self.context.error(
@@ -95,13 +112,13 @@ class HandlerChecks:
         if not self._method_ok(method, msg_type, handler, layer):
             return None
         if layer and handler.reply is not None:
-            message = "a layer message has nobody to reply to"
+            message = f"a {'job' if table == 'mapping' else 'layer message'} has nobody to reply to"
             self.context.error(handler.defined_at, "$.reply", message, "remove reply=")
             return None
         return self._typed(msg_type, method, handler)
 
-    def _type_ok(self, msg_type: Any, layer: bool, at: Location, path: str) -> bool:
-        if not layer:
+    def _type_ok(self, msg_type: Any, table: str, at: Location, path: str) -> bool:
+        if table == "method_mapping":
             return member_name_ok(self.context, msg_type, "message type", at, path)
         if not isinstance(msg_type, str) or not _LAYER_TYPE.match(msg_type):
             ok = False
@@ -111,15 +128,20 @@ class HandlerChecks:
             self.context.error(
                 at,
                 path,
-                f"layer message type {msg_type!r} is not usable",
-                'use lowercase names with dots, like Channels\' "chat.message"',
+                f"{'job' if table == 'mapping' else 'layer message'} type {msg_type!r} "
+                "is not usable",
+                'use lowercase names with dots, e.g. "resize" or "image.resize"'
+                if table == "mapping"
+                else 'use lowercase names with dots, like Channels\' "chat.message"',
             )
         return ok
 
     def _method_ok(self, method: str, msg_type: str, handler: Handler, layer: bool) -> bool:
         at = handler.defined_at
         named = handler.method is not None or layer
-        if named and not member_name_ok(self.context, method, "handler method", at, "$.method"):
+        if named and not member_name_ok(
+            self.context, method, "handler method", at, "$.method", self.reserved
+        ):
             return False
         if method in self.taken:
             self.context.error(

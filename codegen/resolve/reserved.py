@@ -2,13 +2,14 @@
 
 Nothing here is a list kept by hand beside the templates: the Python names come from the
 import vocabulary the Python renderer is held to (``render.vocabulary``), the TypeScript
-names from the client core and templates themselves, and the consumer's own attributes
-from the runtime class that generated consumers subclass.
+names from the client core and templates themselves, and the consumer's (and worker's)
+own attributes from the runtime class that generated consumers (and workers) subclass.
 """
 
 from __future__ import annotations
 
 from chgen.runtime.consumer import JsonWebsocketConsumer as RuntimeConsumer
+from chgen.runtime.worker import WorkerConsumer
 
 from .. import naming
 from ..render import vocabulary
@@ -17,12 +18,15 @@ __all__ = [
     "CONSUMER_ATTRIBUTES",
     "RESERVED_TYPES",
     "ROUTE_FIXED_ATTRIBUTES",
+    "WORKER_ATTRIBUTES",
     "field_shadow_reason",
     "reserved_type_reason",
 ]
 
 # Message types become handler methods; they must not hide the consumer's own API.
 CONSUMER_ATTRIBUTES = frozenset(n for n in dir(RuntimeConsumer) if not n.startswith("__"))
+# Job types become a worker's handler methods, which must not hide the worker's own API.
+WORKER_ATTRIBUTES = frozenset(n for n in dir(WorkerConsumer) if not n.startswith("__"))
 # Message and event types the protocol itself uses (error replies, gap reports).
 RESERVED_TYPES = frozenset({"error", "gap"})
 # Class attributes the generated code sets from the spec; a route's attrs can't change them.

@@ -109,7 +109,8 @@ class ModuleResult:
 
 
 def stubs_for(app: AppIR, package: str) -> list[ClassStub]:
-    """The handler classes ``app`` needs, in the generated package ``package``."""
+    """The handler classes ``app`` needs (its consumers', then its workers'), in the
+    generated package ``package``."""
     base = f"{package}.{app.name}"
     return [
         ClassStub(
@@ -126,6 +127,15 @@ def stubs_for(app: AppIR, package: str) -> list[ClassStub]:
             ),
         )
         for c in app.consumers
+    ] + [
+        ClassStub(
+            name=w.name,
+            base=w.base_name,
+            consumers_module=f"{base}.consumers",
+            payloads_module=f"{base}.payloads",
+            methods=tuple(MethodStub(h.method, h.payload, None) for h in w.handlers),
+        )
+        for w in app.workers
     ]
 
 
