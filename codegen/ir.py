@@ -215,13 +215,18 @@ class ConsumerNames:
     def event(self) -> str:
         return f"{self.consumer}Event"
 
+    @property
+    def events(self) -> str:
+        """The Python client's class of the consumer's events as async iterators."""
+        return f"{self.consumer}Events"
+
     def adapter(self, handler: HandlerIR) -> str:
         """The module-level function the dispatch table calls for ``handler``."""
         return f"_{self.consumer}_{handler.method}"
 
     def derived(self) -> tuple[tuple[str, str], ...]:
         """(what, name) of every name derived from the consumer's, for the resolver."""
-        kinds = ("base", "stream", "socket", "send", "request", "on", "event")
+        kinds = ("base", "stream", "socket", "send", "request", "on", "event", "events")
         return tuple((kind, getattr(self, kind)) for kind in kinds)
 
 
@@ -356,6 +361,12 @@ class RouteIR:
     @property
     def served_by(self) -> str:
         return self.route_class or self.target
+
+    @property
+    def py_url_builder(self) -> str:
+        """The Python client's URL function for this route: ``lobby_url``, ``lobby_url2``."""
+        count = self.url_builder.removeprefix(self.target[0].lower() + self.target[1:] + "Url")
+        return f"{naming.pascal_to_snake(self.target)}_url{count}"
 
 
 @attrs.frozen

@@ -4,6 +4,8 @@
   ``@pytest.mark.scenario_timeout(seconds)`` says. It may use fixtures like any test.
 * ``chat_server``: the example app, ``generated.chat.routing:application``, in a uvicorn
   subprocess started from the repository root, as a user would serve it.
+* ``faulty_layer_server``: tests/fixtures/faulty_layer_app.py (the chat app on a layer
+  that loses group events, its echo stream rate-limited) in a uvicorn subprocess.
 * ``faulty_app`` / ``faulty_server``: the fixture app in tests/fixtures/faulty, generated
   into a temporary directory with ``chgen.build.generate`` + ``chgen.writer.write``,
   imported, and served by uvicorn in a thread so tests can inspect its channel layer and
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import os
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -60,6 +63,22 @@ def _is_faulty_module(name: str) -> bool:
 @pytest.fixture(scope="session")
 def chat_server() -> Iterator[SubprocessServer]:
     server = SubprocessServer("generated.chat.routing:application", cwd=REPO_ROOT).start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def faulty_layer_server() -> Iterator[SubprocessServer]:
+    paths = [
+        str(REPO_ROOT / "tests" / "fixtures"),
+        str(REPO_ROOT),
+        os.environ.get("PYTHONPATH", ""),
+    ]
+    server = SubprocessServer(
+        "faulty_layer_app:application", env={"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    ).start()
     try:
         yield server
     finally:

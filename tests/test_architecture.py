@@ -116,6 +116,7 @@ RUNTIME = Layers(
         ("protocol core", ("protocol", "values", "constraints", "codec", "lean", "dispatch",
                            "status", "defaults", "lazy", "origins", "ratelimit", "outbound",
                            "patterns", "jobs")),
+        ("the Python client", ("client",)),
         ("channel layers", ("layers",)),
         ("group history", ("history",)),
         ("group delivery", ("delivery",)),

@@ -26,9 +26,7 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,11 +38,10 @@ from urllib.parse import parse_qs
 import pytest
 from e2e.server import (
     REPO_ROOT,
+    FixedPortServer,
     SubprocessServer,
     ThreadServer,
-    accepts,
     free_port,
-    read_log,
 )
 
 from prereq import require_executable
@@ -151,74 +148,6 @@ def test_node_client(chat_server: SubprocessServer, client_module: str) -> None:
 
 # ---------------------------------------------------------------------------------------
 # Reconnecting across a server crash and restart
-
-
-class FixedPortServer:
-    """uvicorn in a child process on one port, which it keeps across stops and restarts.
-
-    (tests/e2e/server.py's SubprocessServer picks a new free port at every start.)
-    """
-
-    def __init__(self, app: str, port: int) -> None:
-        self.app = app
-        self.port = port
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-
-    def base_url(self) -> str:
-        return f"ws://{HOST}:{self.port}"
-
-    def output(self) -> str:
-        return read_log(self._log)
-
-    def start(self, timeout: float = 10.0) -> None:
-        assert self._proc is None, "already running"
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", self.app, "--host", HOST, "--port", str(self.port)],
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                self._proc = None
-                raise RuntimeError(f"uvicorn exited on port {self.port}:\n{self.output()}")
-            if accepts(self.port):
-                return
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"uvicorn did not accept on port {self.port} in {timeout}s")
-
-    def freeze(self) -> None:
-        """SIGSTOP: the server still holds its sockets but reads and answers nothing."""
-        assert self._proc is not None
-        self._proc.send_signal(signal.SIGSTOP)
-
-    def kill(self) -> None:
-        """SIGKILL, a crash: the kernel drops the server's connections."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            proc.kill()
-            proc.wait(5)
-
-    def stop(self) -> None:
-        """SIGTERM, uvicorn's graceful shutdown; SIGKILL after 5 s."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        proc.send_signal(signal.SIGCONT)  # in case it is frozen
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-    def close(self) -> None:
-        self.kill()
-        self._log.close()
 
 
 class NodeConversation:
@@ -509,22 +438,6 @@ def test_connection_options(
 
 # ---------------------------------------------------------------------------------------
 # What the client tells its user of lost group events and of its rate limit
-
-
-@pytest.fixture(scope="module")
-def faulty_layer_server() -> Iterator[SubprocessServer]:
-    paths = [
-        str(REPO_ROOT / "tests" / "fixtures"),
-        str(REPO_ROOT),
-        os.environ.get("PYTHONPATH", ""),
-    ]
-    server = SubprocessServer(
-        "faulty_layer_app:application", env={"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-    ).start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def test_gap_reports_and_rate_limits(

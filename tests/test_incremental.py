@@ -80,7 +80,7 @@ def test_an_unchanged_rebuild_writes_nothing_reports_0_changed_and_imports_no_sp
     project: Path, monkeypatch: pytest.MonkeyPatch, rendered: Counter[str]
 ) -> None:
     first = build(project)
-    assert "19 added" in first.output and "(rendered 2 of 2 apps)" in first.output
+    assert "21 added" in first.output and "(rendered 2 of 2 apps)" in first.output
     before = snapshot(project / "generated")
 
     def no_import(*_: object) -> None:
@@ -89,7 +89,7 @@ def test_an_unchanged_rebuild_writes_nothing_reports_0_changed_and_imports_no_sp
     monkeypatch.setattr(chgen.loader, "load_apps", no_import)
     rendered.clear()
     again = build(project)
-    assert "0 added, 0 changed, 0 removed, 19 unchanged" in again.output
+    assert "0 added, 0 changed, 0 removed, 21 unchanged" in again.output
     assert "(rendered 0 of 2 apps)" in again.output
     assert not rendered
     assert touched(before, snapshot(project / "generated")) == set()

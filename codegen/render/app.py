@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 
 from ..ir import AppIR
+from . import pyclient
 from .pyformat import fit_width
 from .python import Imports, PythonTypes
 
@@ -40,6 +41,7 @@ def render_app(app: AppIR, env: jinja2.Environment) -> dict[str, str]:
         "payloads.py": _payloads(env, app),
         "consumers.py": _consumers(env, app),
         "routing.py": _routing(env, app),
+        "client.py": _client(env, app),
     }
     if app.workers:
         files["workers.py"] = _workers(env, app)
@@ -122,6 +124,31 @@ def _workers(env: jinja2.Environment, app: AppIR) -> str:
         "what Channels' ChannelNameRouter maps."
     )
     return _module(env, app, body, imports, doc, "workers.py")
+
+
+def _client(env: jinja2.Environment, app: AppIR) -> str:
+    imports = Imports()
+    # Plain text/bytes consumers have no schema, so they get no typed client.
+    consumers = [c for c in app.consumers if c.kind == "json"]
+    json_names = {c.name for c in consumers}
+    solo_names = {r.target for r in app.routes if r.target in json_names}
+    streams = {d.name: pyclient.stream_attributes(d) for d in app.demuxes}
+    body = _body(
+        env,
+        "client.py.jinja",
+        imports,
+        app,
+        consumers=consumers,
+        demuxes=app.demuxes,
+        streams=streams,
+        solo=[c for c in consumers if c.name in solo_names],
+        urls=pyclient.url_functions(app),
+    )
+    doc = (
+        f"Typed Python client of the {app.name} app, on chgen.runtime.client.\n\n"
+        "Needs the websockets package: pip install 'chgen[client]'."
+    )
+    return _module(env, app, body, imports, doc, "client.py")
 
 
 def _body(

@@ -20,6 +20,7 @@ __all__ = [
     "IMPORTABLE_MODULES",
     "MODULE_DEFINED",
     "RUNTIME",
+    "RUNTIME_CLIENT",
     "client_member_names",
     "client_type_names",
     "python_module_names",
@@ -28,6 +29,7 @@ __all__ = [
 # -- Python ------------------------------------------------------------------------------
 
 RUNTIME = "chgen.runtime"
+RUNTIME_CLIENT = "chgen.runtime.client"
 
 # Every name a generated module may import, with the module it comes from. ``Imports``
 # takes no other, so the resolver can keep spec names off exactly these
@@ -37,6 +39,7 @@ IMPORTABLE: dict[str, str] = {
     "ClassVar": "typing",
     "Literal": "typing",
     "Awaitable": "collections.abc",
+    "Callable": "collections.abc",
     "Mapping": "collections.abc",
     "date": "datetime",
     "datetime": "datetime",
@@ -61,6 +64,14 @@ IMPORTABLE: dict[str, str] = {
     "require_handlers": RUNTIME,
     "route": RUNTIME,
     "unimplemented": RUNTIME,
+    # the typed Python client (client.py)
+    "Channel": RUNTIME_CLIENT,
+    "ChgenClient": RUNTIME_CLIENT,
+    "ChgenSocket": RUNTIME_CLIENT,
+    "ChgenStream": RUNTIME_CLIENT,
+    "ChgenStreamPart": RUNTIME_CLIENT,
+    "ClientOptions": RUNTIME_CLIENT,
+    "ChgenSubscription": RUNTIME_CLIENT,
 }
 # Modules imported whole (``import attrs``), for ``attrs.frozen`` and ``enum.Enum``.
 IMPORTABLE_MODULES = ("attrs", "enum")

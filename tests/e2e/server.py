@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +36,7 @@ __all__ = [
     "RECV_TIMEOUT",
     "REPO_ROOT",
     "FaultyApp",
+    "FixedPortServer",
     "SubprocessServer",
     "ThreadServer",
     "assert_silent",
@@ -213,6 +215,74 @@ class ThreadServer:
         if self._thread.is_alive():
             self._thread.join(10)
         self._sock.close()
+
+
+class FixedPortServer:
+    """uvicorn in a child process on one port, which it keeps across stops and restarts.
+
+    (``SubprocessServer`` picks a new free port at every start.)
+    """
+
+    def __init__(self, app: str, port: int) -> None:
+        self.app = app
+        self.port = port
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+
+    def base_url(self) -> str:
+        return f"ws://{HOST}:{self.port}"
+
+    def output(self) -> str:
+        return read_log(self._log)
+
+    def start(self, timeout: float = 10.0) -> None:
+        assert self._proc is None, "already running"
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", self.app, "--host", HOST, "--port", str(self.port)],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self._proc = None
+                raise RuntimeError(f"uvicorn exited on port {self.port}:\n{self.output()}")
+            if accepts(self.port):
+                return
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"uvicorn did not accept on port {self.port} in {timeout}s")
+
+    def freeze(self) -> None:
+        """SIGSTOP: the server still holds its sockets but reads and answers nothing."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def kill(self) -> None:
+        """SIGKILL, a crash: the kernel drops the server's connections."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait(5)
+
+    def stop(self) -> None:
+        """SIGTERM, uvicorn's graceful shutdown; SIGKILL after 5 s."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.send_signal(signal.SIGCONT)  # in case it is frozen
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+    def close(self) -> None:
+        self.kill()
+        self._log.close()
 
 
 def open_ws(url: str, **kwargs: Any) -> Any:

@@ -1,0 +1,114 @@
+"""The Python client's protocol core, without a socket: frames out and in, backoff, options."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from chgen.runtime.client import ClientOptions, Reconnect
+from chgen.runtime.client.errors import ChgenGap
+from chgen.runtime.client.frames import (
+    ErrorReport,
+    Event,
+    GapReport,
+    Reply,
+    Unreadable,
+    message_text,
+    read_frame,
+)
+from chgen.runtime.protocol import Detail, error_frame, gap_frame, rate_limited, wrap
+
+
+def test_a_message_is_written_as_the_server_reads_it() -> None:
+    assert orjson.loads(message_text(None, "post", {"text": "hi"}, None)) == {
+        "type": "post",
+        "data": {"text": "hi"},
+    }
+    assert orjson.loads(message_text("chat", "post", {"text": "hi"}, 7)) == {
+        "stream": "chat",
+        "payload": {"type": "post", "data": {"text": "hi"}, "id": 7},
+    }
+
+
+def test_replies_and_events_are_told_apart_by_their_id() -> None:
+    reply = {"type": "post", "id": 3, "data": {"id": 42}}
+    event = {"type": "posted", "data": {"id": 42, "text": "hi"}}
+    assert read_frame(orjson.dumps(wrap("chat", reply)), True) == Reply(
+        "chat", "post", 3, {"id": 42}
+    )
+    assert read_frame(orjson.dumps(event), False) == Event(None, "posted", event["data"])
+
+
+def test_the_servers_own_error_frames_become_chgen_errors() -> None:
+    frame = error_frame("invalid", "invalid Post payload", (Detail("$.data.text", "too short"),), 9)
+    report = read_frame(orjson.dumps(wrap("chat", frame)), True)
+    assert isinstance(report, ErrorReport) and report.wrapped
+    error = report.error
+    assert (error.code, error.message, error.stream, error.id) == (
+        "invalid",
+        "invalid Post payload",
+        "chat",
+        9,
+    )
+    assert error.details == (Detail("$.data.text", "too short"),)
+    assert str(error) == "invalid: invalid Post payload (stream 'chat'); $.data.text: too short"
+
+    limited = read_frame(orjson.dumps(wrap("echo", rate_limited(0.18, "x").frame())), True)
+    assert isinstance(limited, ErrorReport)
+    assert (limited.error.code, limited.error.retry_after) == ("rate_limited", 0.18)
+
+
+def test_an_error_outside_any_envelope_belongs_to_the_connection() -> None:
+    report = read_frame(orjson.dumps(error_frame("bad_json", "frame is not valid JSON")), True)
+    assert isinstance(report, ErrorReport) and not report.wrapped
+    assert (report.error.code, report.error.stream) == ("bad_json", None)
+
+
+def test_gap_reports_name_their_stream() -> None:
+    assert read_frame(orjson.dumps(wrap("chat", gap_frame(3, "lost"))), True) == GapReport(
+        ChgenGap("chat", 3, "lost")
+    )
+    assert read_frame(orjson.dumps(gap_frame(None, "outage")), False) == GapReport(
+        ChgenGap(None, None, "outage")
+    )
+
+
+@pytest.mark.parametrize(
+    "text, stream",
+    [
+        ("not json", None),
+        ("[1, 2]", None),
+        ('{"data": {}}', None),
+        ('{"stream": 5, "payload": {}}', None),
+        ('{"stream": "chat", "payload": "x"}', "chat"),
+        ('{"type": "post", "id": 1.5, "data": {}}', None),
+    ],
+)
+def test_a_frame_that_is_not_the_protocol_is_reported_not_raised(
+    text: str, stream: str | None
+) -> None:
+    assert read_frame(text, multiplexed=True) == Unreadable(stream)
+
+
+def test_backoff_doubles_up_to_its_cap_and_is_jittered() -> None:
+    reconnect = Reconnect(initial_delay=0.25, max_delay=10.0)
+    assert [reconnect.delay(n, lambda: 1.0) for n in range(8)] == [
+        0.25,
+        0.5,
+        1.0,
+        2.0,
+        4.0,
+        8.0,
+        10.0,
+        10.0,
+    ]
+    assert reconnect.delay(3, lambda: 0.5) == 1.0
+    assert reconnect.delay(3, lambda: 0.0) == 0.0
+
+
+def test_options_refuse_times_that_are_not_positive() -> None:
+    with pytest.raises(ValueError, match="request_timeout must be a positive number"):
+        ClientOptions(request_timeout=0)
+    with pytest.raises(ValueError, match="initial_delay"):
+        Reconnect(initial_delay=-1)
+    assert ClientOptions(request_timeout=None).request_timeout is None
