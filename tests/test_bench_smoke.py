@@ -55,3 +55,16 @@ def test_inproc_measures_request_reply_and_fan_out_for_chgen_and_bare() -> None:
             "chgen",
             "chgen-mux",
         ], result.stdout
+
+
+def test_python_client_cost_prints_both_cases_for_both_workloads() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/pyclient.py", "--requests", "40", "--rounds", "1", "--window", "4"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split()[:2] for line in result.stdout.splitlines()[3:]]
+    assert rows == [["rr", "frames"], ["rr", "client"], ["pipe", "frames"], ["pipe", "client"]]

@@ -9,6 +9,7 @@ JavaScript client's codes, reconnects after the server restarts, and gap reports
 from __future__ import annotations
 
 import asyncio
+import importlib
 import math
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from e2e.server import REPO_ROOT, FixedPortServer, SubprocessServer, free_port
+from e2e.server import REPO_ROOT, FixedPortServer, SubprocessServer, ThreadServer, free_port
 
 from chgen.runtime.client import ChgenError, ChgenGap, ClientOptions, Reconnect
 from generated.chat.client import LobbyClient, lobby_url
@@ -201,6 +202,35 @@ async def test_a_stream_over_its_rate_limit_is_told_when_to_send_again(
         assert await asyncio.wait_for(lobby.echo.request.say(Say(text="again")), WAIT) == Say(
             text="again"
         )
+
+
+async def test_a_socket_served_by_one_consumer_alone_has_the_stream_api_itself(
+    faulty_server: ThreadServer,
+) -> None:
+    """The faulty fixture app serves its Worker consumer alone on /solo/<room>/: ``ok``
+    replies, ``note`` has no reply type, ``boom`` raises, ``wrong`` returns a dict."""
+    client = importlib.import_module("faultygen.faulty.client")
+    payloads = importlib.import_module("faultygen.faulty.payloads")
+    text = payloads.Text
+    async with client.WorkerSocket(client.worker_url(faulty_server.base_url(), room="solo")) as ws:
+        noted = ws.events.noted()
+        assert await asyncio.wait_for(ws.request.ok(text(text="hi")), WAIT) == payloads.Done(
+            text="hi"
+        )
+        assert await asyncio.wait_for(ws.request.note(text(text="n")), WAIT) is None
+        assert await asyncio.wait_for(anext(noted), WAIT) == text(text="n")
+        for failing in (ws.request.boom, ws.request.wrong):
+            error = await refused(failing(text(text="x")))
+            assert (error.code, error.stream) == ("internal", None)
+            assert "secret" not in error.message
+        # A reply that does not fit the class it is read into is refused as the server
+        # would refuse it, with the details.
+        error = await refused(ws.channel.request("ok", text, text(text="x"), Ack))
+        assert (error.code, error.message) == ("bad_response", "invalid Ack payload")
+        assert [(d.path, d.message) for d in error.details] == [
+            ("$.data.id", "required field missing"),
+            ("$.data.text", "unexpected field"),
+        ]
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from chgen.runtime.client import ClientOptions, Reconnect
+from chgen.runtime.client import ChgenClient, ClientOptions, Reconnect
 from chgen.runtime.client.errors import ChgenGap
 from chgen.runtime.client.frames import (
     ErrorReport,
@@ -112,3 +112,8 @@ def test_options_refuse_times_that_are_not_positive() -> None:
     with pytest.raises(ValueError, match="initial_delay"):
         Reconnect(initial_delay=-1)
     assert ClientOptions(request_timeout=None).request_timeout is None
+
+
+def test_url_parameters_are_percent_encoded_into_the_route() -> None:
+    url = ChgenClient.url("ws://127.0.0.1:8000/", "/a{{b}}/{room}/", room="r/1 é?")
+    assert url == "ws://127.0.0.1:8000/a{b}/r%2F1%20%C3%A9%3F/"

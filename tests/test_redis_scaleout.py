@@ -4,7 +4,8 @@ One real ``redis-server`` on loopback (tests/redis_server.py; under CI a missing
 redis-server fails, elsewhere these tests skip). Each process serves
 ``tests/fixtures/djangoproject/chgen_redis_app.py``: ``Router(generated.chat.routing.routes,
 layer=<channels_redis layer>)``. Everything runs for both channels_redis layers,
-``RedisChannelLayer`` (core) and ``RedisPubSubChannelLayer`` (pubsub).
+``RedisChannelLayer`` (core) and ``RedisPubSubChannelLayer`` (pubsub). Members chat through
+the generated Python client; the tests of what the layer does to a socket read raw frames.
 
 The last test shows that a failing ``receive()`` of the layer (Redis timeouts) never
 leaves an open socket that silently gets no more group events.
@@ -22,10 +23,11 @@ from typing import Any
 import pytest
 from channels_redis.core import RedisChannelLayer
 from e2e.server import (
+    RECV_TIMEOUT,
     REPO_ROOT,
     SubprocessServer,
     ThreadServer,
-    assert_silent,
+    eventually,
     open_ws,
     recv_json,
     recv_many,
@@ -37,6 +39,8 @@ from websockets.exceptions import ConnectionClosed
 
 from chgen.runtime import Router
 from generated.chat import routing as chat_routing
+from generated.chat.client import LobbyClient
+from generated.chat.payloads import Post
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "djangoproject"
 # Longer than redis-py 8's default socket_timeout (5 s) and RedisChannelLayer's 5 s BZPOPMIN.
@@ -132,18 +136,32 @@ async def test_post_on_one_process_reaches_the_room_on_the_other(processes: Clus
     room, elsewhere = room_name("lobby"), room_name("other")
 
     async with (
-        open_ws(processes.url(0, room)) as alice,  # process 0
-        open_ws(processes.url(1, room)) as bob,  # process 1, same room
-        open_ws(processes.url(1, elsewhere)) as carol,  # process 1, another room
-        open_ws(processes.url(0, elsewhere)) as dave,  # process 0, another room
+        LobbyClient(processes.url(0, room)) as alice,  # process 0
+        LobbyClient(processes.url(1, room)) as bob,  # process 1, same room
+        LobbyClient(processes.url(1, elsewhere)) as carol,  # process 1, another room
+        LobbyClient(processes.url(0, elsewhere)) as dave,  # process 0, another room
     ):
-        await post_and_check(alice, 1, "from process 0", [bob])
-        await post_and_check(bob, 2, "from process 1", [alice])
-        await assert_silent(carol)
-        await assert_silent(dave)
-        await post_and_check(carol, 3, "other room", [dave])
-        await assert_silent(alice)
-        await assert_silent(bob)
+        members = {"alice": alice, "bob": bob, "carol": carol, "dave": dave}
+        heard: dict[str, list[str]] = {name: [] for name in members}
+        for name, member in members.items():
+            member.chat.on.posted(lambda event, name=name: heard[name].append(event.text))
+            await asyncio.wait_for(member.opened(), RECV_TIMEOUT)
+
+        async def post(sender: LobbyClient, text: str, reaches: list[str]) -> None:
+            ack = await asyncio.wait_for(sender.chat.request.post(Post(text=text)), RECV_TIMEOUT)
+            assert type(ack.id) is int
+            await eventually(lambda: all(text in heard[n] for n in reaches), f"{text} heard")
+
+        await post(alice, "from process 0", ["alice", "bob"])
+        await post(bob, "from process 1", ["alice", "bob"])
+        await post(carol, "other room", ["carol", "dave"])
+        await asyncio.sleep(0.3)  # time for anything misdelivered to arrive
+        assert heard == {
+            "alice": ["from process 0", "from process 1"],
+            "bob": ["from process 0", "from process 1"],
+            "carol": ["other room"],
+            "dave": ["other room"],
+        }
 
 
 @pytest.mark.scenario_timeout(IDLE_SECONDS + 15)
