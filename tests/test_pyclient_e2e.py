@@ -17,7 +17,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from e2e.server import REPO_ROOT, FixedPortServer, SubprocessServer, ThreadServer, free_port
+from e2e.server import (
+    REPO_ROOT,
+    FixedPortServer,
+    SubprocessServer,
+    ThreadServer,
+    eventually,
+    free_port,
+)
 
 from chgen.runtime.client import ChgenError, ChgenGap, ClientOptions, Reconnect
 from generated.chat.client import LobbyClient, lobby_url
@@ -93,11 +100,13 @@ async def test_an_iterator_that_falls_behind_reports_what_it_dropped(
 ) -> None:
     async with client(chat_server.base_url(), room("slow")) as lobby:
         gaps: list[ChgenGap] = []
+        heard: list[Posted] = []
         lobby.chat.on_gap(gaps.append)
+        lobby.chat.on.posted(heard.append)
         with lobby.chat.events.posted(limit=2) as posts:
             for text in ("a", "b", "c"):
                 await asyncio.wait_for(lobby.chat.request.post(Post(text=text)), WAIT)
-            await asyncio.sleep(0.1)  # the last event follows its reply
+            await eventually(lambda: len(heard) == 3, "three posted events", WAIT)
             assert [(await anext(posts)).text for _ in range(2)] == ["a", "b"]
         assert gaps == [ChgenGap("chat", 1, "slow")]
 
@@ -256,6 +265,8 @@ async def test_a_lost_group_event_is_reported_to_the_stream_and_the_connection(
             "m1",
             "m3",
         ]
+        # The report follows the event that revealed the loss.
+        await eventually(lambda: len(stream_gaps) == 1, "a gap report", WAIT)
         assert stream_gaps == [ChgenGap("chat", 1, "lost")]
         assert socket_gaps == stream_gaps
 
