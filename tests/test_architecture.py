@@ -104,8 +104,8 @@ GENERATOR = Layers(
         ("render", ("render",)),
         ("writer", ("writer", "clientdir", "fingerprint")),
         ("build", ("build",)),
-        ("commands", ("cli", "watch", "dev", "project", "scaffold", "compat", "__init__",
-                      "__main__")),
+        ("commands", ("cli", "watch", "dev", "project", "scaffold", "compat", "workerrun",
+                      "__init__", "__main__")),
     ),
     # The resolver reserves the names generated code uses, so it reads their vocabulary.
     frozenset({("resolve", "render.vocabulary"), ("resolve", "render.environment")}),

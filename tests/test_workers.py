@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from chgen.build import generate
+from chgen.cli import main
 from chgen.runtime import HandlersMissing, InMemoryChannelLayer, Router
 from chgen.runtime.testing import WebsocketClient, exchange
 from chgen.writer import write
@@ -206,3 +208,25 @@ def test_the_generated_workers_and_their_handlers_pass_mypy_strict(tmp_path: Pat
     command += ["-p", "jobsgen", "-m", "jobs_handlers"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["jobsgen.jobs"], "give exactly one of --redis URL and --layer MODULE:ATTRIBUTE"),
+        (
+            ["jobsgen.jobs", "Thumbnail", "--redis", "redis://127.0.0.1:9/0"],
+            "the app has no worker or channel named 'Thumbnail'; did you mean 'Thumbnails'?",
+        ),
+        (["jobsgen.nothing", "--redis", "redis://127.0.0.1:9/0"], "cannot import 'jobsgen"),
+        (["jobsgen.jobs", "--layer", "jobs_handlers"], "is not MODULE:ATTRIBUTE"),
+        (["jobsgen.jobs", "--layer", "jobs_handlers:Gallery"], "is not a channel layer"),
+        (["jobsgen.jobs", "--layer", "jobs_handlers:AUDITED"], "is not a channel layer"),
+    ],
+)
+def test_chgen_worker_says_what_is_wrong_with_its_command_line(
+    jobs: Any, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(main, ["worker", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output

@@ -14,8 +14,9 @@ from .dev import dev
 from .init import init
 from .scaffold import scaffold
 from .schema import schema
+from .worker import worker
 
 __all__ = ["main"]
 
-for command in (build, scaffold, init, dev, schema, compat):
+for command in (build, scaffold, init, dev, schema, compat, worker):
     main.add_command(command)
