@@ -383,6 +383,18 @@ class AppIR:
     workers: tuple[WorkerIR, ...] = ()
 
     @property
+    def route_variants(self) -> tuple[ConsumerIR, ...]:
+        """A consumer as each route with its own message set serves it, named after the
+        route class: the clients' classes of that route (``ChatRoute2Socket``...) send
+        that set and receive the consumer's events."""
+        consumers = {c.name: c for c in self.consumers}
+        return tuple(
+            attrs.evolve(consumers[r.target], name=r.route_class, handlers=r.handlers)
+            for r in self.routes
+            if r.handlers is not None
+        )
+
+    @property
     def job_senders(self) -> tuple[JobSenderIR, ...]:
         """The helpers every consumer and worker base gets, by name."""
         return tuple(sorted((s for w in self.workers for s in w.senders), key=lambda s: s.name))

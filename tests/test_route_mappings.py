@@ -9,6 +9,7 @@ names a multiplexer class by dotted path, which signs every envelope.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import os
@@ -135,6 +136,20 @@ def test_the_routes_client_class_sends_the_routes_own_set(
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "routes_e2e: ok" in completed.stdout
+
+
+async def test_the_python_clients_route_class_sends_the_routes_own_set(
+    server: ThreadServer,
+) -> None:
+    client = importlib.import_module("routesgen.routes.client")
+    text = importlib.import_module("routesgen.routes.payloads").Text
+    async with client.TalkRoute5Socket(client.talk_url3(server.base_url())) as loud:
+        assert await asyncio.wait_for(loud.request.say(text(text="hi")), 5) == text(text="HI")
+        assert await asyncio.wait_for(loud.request.echo(text(text="hi")), 5) == text(text="echo hi")
+        assert not hasattr(loud.request, "shout")
+    async with client.TalkSocket(client.talk_url(server.base_url())) as talk:
+        assert await asyncio.wait_for(talk.request.shout(text(text="hi")), 5) == text(text="HI")
+        assert not hasattr(talk.request, "echo")
 
 
 def test_the_contract_describes_each_routes_own_set(built: tuple[Path, Any]) -> None:

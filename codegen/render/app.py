@@ -131,7 +131,11 @@ def _client(env: jinja2.Environment, app: AppIR) -> str:
     # Plain text/bytes consumers have no schema, so they get no typed client.
     consumers = [c for c in app.consumers if c.kind == "json"]
     json_names = {c.name for c in consumers}
-    solo_names = {r.target for r in app.routes if r.target in json_names}
+    solo_names = {r.target for r in app.routes if r.target in json_names and r.handlers is None}
+    # A route with its own message set gets its own classes (ChatRoute2Socket...).
+    variants = list(app.route_variants)
+    consumers += variants
+    solo_names |= {v.name for v in variants}
     streams = {d.name: pyclient.stream_attributes(d) for d in app.demuxes}
     body = _body(
         env,

@@ -11,10 +11,9 @@ and ``client.d.ts``, and the test suite proves the ``.js`` behaves like the comp
 
 from __future__ import annotations
 
-import attrs
 import jinja2
 
-from ..ir import AppIR, ConsumerIR
+from ..ir import AppIR
 from .checks import ClientChecks, kit_blocks, kit_for
 
 __all__ = ["APP_BANNER", "CHECKS_BANNER", "CORE_BANNER", "TS_HEADER_MARK", "render_client"]
@@ -30,7 +29,7 @@ def render_client(app: AppIR, env: jinja2.Environment) -> dict[str, str]:
     json_names = {c.name for c in json_consumers}
     checks = ClientChecks(app)
     constants = checks.constants()
-    variants = _route_variants(app)
+    variants = list(app.route_variants)
     context = {
         "app": app,
         # Plain text/bytes consumers have no schema, so they get no typed client.
@@ -85,17 +84,6 @@ def render_client(app: AppIR, env: jinja2.Environment) -> dict[str, str]:
         + part("classes.d.ts.jinja"),
     }
     return {f"{app.name}/{name}": _tidy(text) for name, text in files.items()}
-
-
-def _route_variants(app: AppIR) -> list[ConsumerIR]:
-    """A consumer as a route with its own message set serves it: the route's client
-    classes (``ChatRoute2Socket``...) send that set and receive the consumer's events."""
-    consumers = {c.name: c for c in app.consumers}
-    return [
-        attrs.evolve(consumers[r.target], name=r.route_class, handlers=r.handlers)
-        for r in app.routes
-        if r.handlers is not None
-    ]
 
 
 def _tidy(text: str) -> str:

@@ -15,7 +15,13 @@ from .. import naming
 from ..ir import AppIR, ConsumerNames, DemuxIR, RouteIR
 from ..urlpattern import Param
 
-__all__ = ["CLIENT_MEMBERS", "PyStream", "PyUrl", "stream_attributes", "url_functions"]
+__all__ = [
+    "CLIENT_MEMBERS",
+    "PyStream",
+    "PyUrl",
+    "stream_attributes",
+    "url_functions",
+]
 
 # The members of a generated client object besides its streams (``ChgenClient``'s):
 # a stream named like one gets a trailing underscore.
