@@ -39,8 +39,10 @@ __all__ = [
 ]
 
 Scalar = str | int | float | bool | None
-# A consumer setting emitted as a class attribute: its name and its value.
-Option = tuple[str, bool | int | float | None]
+# A consumer setting emitted as a class attribute: its name and its value (a tuple of
+# literals for group_history's rules).
+OptionValue = bool | int | float | str | None | tuple["OptionValue", ...]
+Option = tuple[str, OptionValue]
 
 
 @attrs.frozen

@@ -28,6 +28,7 @@ __all__ = [
     "App",
     "BigInt",
     "Handler",
+    "History",
     "Int64",
     "JsonWebsocketConsumer",
     "Location",
@@ -171,6 +172,17 @@ class RateLimit:
 
 
 @attrs.frozen
+class History:
+    """Keep the last group events of a group so that a client that reconnects gets those
+    it missed (docs/recovery.md): at most ``size`` events, none older than ``ttl``
+    seconds. Both are hard bounds on what the group's stream holds in memory or Redis.
+    """
+
+    size: int
+    ttl: float
+
+
+@attrs.frozen
 class JsonWebsocketConsumer:
     """A JSON consumer: client messages to typed handlers, plus the events it sends.
 
@@ -185,6 +197,11 @@ class JsonWebsocketConsumer:
 
     ``rate_limit`` bounds the messages one socket may send this consumer (the default:
     ``RateLimit()``, 100 a second in bursts of 300); None turns the limit off.
+
+    ``history`` keeps the group events this consumer sends, so that clients recover
+    those they missed while away: ``History(size=200, ttl=120)`` for every group it
+    sends to, or ``{"room.{room}": History(...)}`` for the groups of some of its
+    ``connection_groups`` templates only. Groups without history cost nothing extra.
     """
 
     name: str
@@ -197,6 +214,7 @@ class JsonWebsocketConsumer:
     http_user: bool = False
     login_required: bool = False
     rate_limit: RateLimit | None = RateLimit()
+    history: History | Mapping[str, History] | None = None
     defined_at: Location = _located()
 
     def as_route(

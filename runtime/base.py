@@ -19,6 +19,7 @@ from .dispatch import DispatchTable, Handler, MessageRoute
 from .hooks import keeps
 from .jobs import job_message
 from .protocol import ProtocolError
+from .retention import HistoryRules, Rule, send_kept
 from .startup import Expected
 
 __all__ = ["GROUP_EVENT", "BaseConsumer", "drop_unknown", "is_authenticated"]
@@ -47,6 +48,12 @@ class BaseConsumer:
     # The spec says a user must come with the socket (Channels' http_user): a socket whose
     # scope has no "user" at all means the auth middleware is missing, and is refused.
     http_user: ClassVar[bool] = False
+    # The spec's history: (connection_groups template, or None for every group, size,
+    # ttl) rules; the group events this consumer sends to such a group are kept, so
+    # that a client coming back gets those it missed (chgen.runtime.recovery).
+    group_history: ClassVar[tuple[Rule, ...]] = ()
+    # group -> its retention, from group_history; None when no group keeps history.
+    history_rules: ClassVar[HistoryRules | None] = None
     # Set for each class when it is defined (see chgen.runtime.hooks): whether it keeps
     # BaseConsumer's receive_layer, and its on_layer_message too.
     _keeps_receive_layer: ClassVar[bool] = True
@@ -56,6 +63,7 @@ class BaseConsumer:
         super().__init_subclass__(**kwargs)
         cls._keeps_receive_layer = keeps(cls, BaseConsumer, "receive_layer")
         cls._keeps_layer_hooks = keeps(cls, BaseConsumer, "receive_layer", "on_layer_message")
+        cls.history_rules = HistoryRules(cls.group_history) if cls.group_history else None
 
     def __init__(self, connection: Connection, kwargs: Mapping[str, str]) -> None:
         self.connection = connection
@@ -117,6 +125,11 @@ class BaseConsumer:
         Await the result (the layer's ``group_send``); it raises LayerUnavailable when
         the layer failed (the handler's client then gets ``unavailable``)."""
         message = {"type": GROUP_EVENT, "group": group, "source": self.consumer_name, **frame}
+        rules = self.history_rules
+        if rules is not None:
+            retention = rules(group)
+            if retention is not None:
+                return send_kept(self.connection.delivery, group, message, retention)
         return self.connection.delivery.group_send(group, message)
 
     def send_to(self, channel: str, job: str, data: dict[str, Any]) -> Awaitable[None]:

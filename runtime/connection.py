@@ -12,6 +12,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from .delivery import GROUP_EVENT, STALL_TIMEOUT, Delivery, Send
+from .history import HistoryStore
 from .layers import ChannelLayer
 
 __all__ = ["GROUP_EVENT", "Connection"]
@@ -30,17 +31,19 @@ class Connection:
         layer: ChannelLayer,
         watermark_delay: float | None = None,
         stall_timeout: float | None = STALL_TIMEOUT,
+        history: HistoryStore | None = None,
     ) -> None:
         """``watermark_delay``: turns on watermarks for the group events this socket
         sends, on layers that may drop them silently (see chgen.runtime.delivery).
         ``stall_timeout``: seconds its queue of group events may stay full before the
-        socket is closed (None: never)."""
+        socket is closed (None: never). ``history``: the store of the groups that keep
+        history (see chgen.runtime.history)."""
         self.scope = scope
         self.accepted = False
         self.closed = False
         self.session: dict[str, Any] = {}  # what consumers keep for the socket's lifetime
         self._send = send
-        self.delivery = Delivery(self, send, layer, watermark_delay, stall_timeout)
+        self.delivery = Delivery(self, send, layer, watermark_delay, stall_timeout, history)
 
     @property
     def layer(self) -> ChannelLayer:

@@ -41,6 +41,7 @@ from .protocol import (
     salvaged_id,
 )
 from .ratelimit import FLOOD_SECONDS, RATE_BURST, RATE_PER_SECOND, Meter
+from .recovery import recover, wants_recovery
 from .running import Running
 from .startup import Expected
 from .status import WS_1008_POLICY_VIOLATION
@@ -301,6 +302,17 @@ class JsonWebsocketConsumer(RateLimited, BaseConsumer):
         if not self.groups or (group is not None and group not in self.groups):
             return NOTHING
         return self.send_text(self.encode_json(gap_frame(lost, reason)))
+
+    async def on_connect(self) -> None:
+        token = wants_recovery(self.connection) if self.admitted else None
+        if token is None:
+            await super().on_connect()
+            return
+        # A client that recovers: hold live events from the joins until the replay is out.
+        self.connection.delivery.hold()
+        await super().on_connect()
+        if self.connection.accepted and not self.connection.closed:
+            await recover(self.connection, {"": self}, token, self.encode_json)
 
     async def join_groups(self) -> None:
         await super().join_groups()

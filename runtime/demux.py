@@ -29,6 +29,7 @@ from .protocol import (
     salvaged_id,
     wrap,
 )
+from .recovery import recover, wants_recovery
 
 __all__ = ["Multiplexer", "WebsocketDemultiplexer"]
 
@@ -89,6 +90,10 @@ class WebsocketDemultiplexer(RateLimited):
         await self.connection.accept()
 
     async def on_connect(self) -> None:
+        token = wants_recovery(self.connection)
+        if token is not None:
+            # A client that recovers: hold live events from the joins until the replay.
+            self.connection.delivery.hold()
         for consumer in self.streams.values():
             await consumer.join_groups()
         await self.connect()
@@ -96,6 +101,8 @@ class WebsocketDemultiplexer(RateLimited):
             for consumer in self.streams.values():
                 if consumer.admitted:
                     await consumer.connect()
+            if token is not None and not self.connection.closed:
+                await recover(self.connection, self.streams, token, self.encode_json)
 
     def on_text(self, text: str) -> Awaitable[None]:
         # A plain function returning the coroutine to await: see JsonWebsocketConsumer.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -16,6 +17,7 @@ import attrs
 from .asgi import ASGIApp, Receive, RootConsumer, Scope, Send, serve
 from .connection import Connection
 from .delivery import OUTAGE_TIMEOUT, STALL_TIMEOUT, relay_for
+from .history import HistoryStore
 from .layers import ChannelLayer, InMemoryChannelLayer
 from .origins import OriginPolicy
 from .protocol import quote
@@ -68,6 +70,7 @@ class Router:
         stall_timeout: float | None = STALL_TIMEOUT,
         outage_timeout: float | None = OUTAGE_TIMEOUT,
         workers: Sequence[type[WorkerConsumer]] = (),
+        history: HistoryStore | None = None,
     ) -> None:
         """``http`` serves plain HTTP requests (e.g. a page using the client); default 404.
 
@@ -90,6 +93,9 @@ class Router:
         a socket's) and stop at the lifespan's shutdown. On the in-memory layer they are
         the only workers that can read what the sockets send; on Redis, run them here or
         in processes of their own (``chgen worker``).
+        ``history``: where groups with history keep their events (docs/recovery.md).
+        Left at None, an in-memory layer gets an in-process store of its own; any other
+        layer needs one passed here when a consumer keeps history.
         """
         for name, value in (
             ("gap_watermark", gap_watermark),
@@ -109,6 +115,16 @@ class Router:
         check_handlers([*(c for r in self.routes for c in r.consumer.consumer_classes()), *workers])
         self.layer: ChannelLayer = layer if layer is not None else InMemoryChannelLayer()
         self.workers = WorkerPool(workers, self.layer)
+        keeping = _keeping_history(self.routes)
+        if history is None and keeping is not None:
+            history = default_history(self.layer)
+        self.history = history
+        if keeping is not None and history is None:
+            raise ValueError(
+                f"{keeping} keeps group history, and the router has no store for it: pass "
+                "Router(history=...), e.g. RedisHistory beside channels_redis "
+                "(docs/recovery.md)"
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -146,7 +162,9 @@ class Router:
             await _refuse(receive, send)
             return
         layer = relay_for(self.layer, self.outage_timeout)
-        connection = Connection(scope, send, layer, self.gap_watermark, self.stall_timeout)
+        connection = Connection(
+            scope, send, layer, self.gap_watermark, self.stall_timeout, self.history
+        )
         await serve(route.consumer(connection, kwargs), connection, receive)
 
     def _origin_refusal(self, scope: Scope) -> str | None:
@@ -174,6 +192,35 @@ class Router:
             log.exception("authenticate() failed; refusing the handshake")
             return False
         return True
+
+
+def default_history(layer: ChannelLayer) -> HistoryStore | None:
+    """The history store a router on ``layer`` uses unless given one: the in-memory
+    layer's own in-process store (one per layer, shared by the routers on it); None for
+    any other layer (it must be given)."""
+    if not isinstance(layer, InMemoryChannelLayer):
+        return None
+    store = _MEMORY_STORES.get(layer)
+    if store is None:
+        from .history.memory import MemoryHistory  # only apps that use it load it
+
+        store = _MEMORY_STORES[layer] = MemoryHistory()
+    return store
+
+
+# In-memory layers -> their history store; forgotten with the layer.
+_MEMORY_STORES: weakref.WeakKeyDictionary[InMemoryChannelLayer, HistoryStore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _keeping_history(routes: Sequence[Route]) -> str | None:
+    """The name of a consumer of ``routes`` that keeps group history, if one does."""
+    for r in routes:
+        for consumer in r.consumer.consumer_classes():
+            if getattr(consumer, "history_rules", None) is not None:
+                return str(consumer.__name__)
+    return None
 
 
 async def _refuse(receive: Receive, send: Send) -> None:

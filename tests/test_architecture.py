@@ -115,14 +115,15 @@ RUNTIME = Layers(
     (
         ("protocol core", ("protocol", "values", "constraints", "codec", "lean", "dispatch",
                            "status", "defaults", "lazy", "origins", "ratelimit", "outbound",
-                           "patterns", "jobs")),
+                           "patterns", "jobs", "positions")),
         ("the Python client", ("client",)),
         ("channel layers", ("layers",)),
         ("group history", ("history",)),
         ("group delivery", ("delivery",)),
         ("the socket", ("connection",)),
         ("consumers", ("base", "consumer", "websocket", "demux", "multiplexer", "hooks",
-                       "running", "startup", "worker", "workerpool")),
+                       "running", "startup", "worker", "workerpool", "retention",
+                       "recovery")),
         ("ASGI", ("asgi", "routing", "testing", "handshake", "__init__")),
     ),
 )  # fmt: skip

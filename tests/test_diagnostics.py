@@ -164,6 +164,39 @@ def test_a_wrong_rate_limit_or_origin_pattern_is_located_with_its_path(tmp_path:
     assert all("app.py:" in line for line in lines if line.startswith("Error"))
 
 
+def test_a_wrong_history_is_located_with_its_path_and_a_suggestion(tmp_path: Path) -> None:
+    lines = build(
+        tmp_path,
+        """
+        from chgen.spec import History
+
+        chat = JsonWebsocketConsumer(
+            "Chat",
+            method_mapping={"post": Handler(Post)},
+            connection_groups=["room.{room}"],
+            history={"rooms.{room}": History(200, 60), "room.{room}": History(0, 0)},
+        )
+        every = JsonWebsocketConsumer("Every", history=200)
+        app = App(
+            "demo",
+            routes=[route("^/(?P<room>[a-z]+)/$", chat), route("^/e/$", every)],
+            handlers="handlers.demo",
+        )
+        """,
+    )
+    text = "\n".join(lines)
+    assert (
+        """$.history["rooms.{room}"]: 'rooms.{room}' is not one of the consumer's """
+        "connection_groups templates" in text
+    )
+    assert "did you mean 'room.{room}'?" in text
+    assert """$.history["room.{room}"].size: size must be an int from 1 to 100,000, got 0""" in text
+    assert """$.history["room.{room}"].ttl: ttl must be seconds above 0""" in text
+    assert "$.history: history must be a History" in text
+    assert "write History(size=200, ttl=120)" in text
+    assert all("app.py:" in line for line in lines if line.startswith("Error"))
+
+
 def test_a_payload_named_like_a_name_the_generated_python_imports_is_refused(
     tmp_path: Path,
 ) -> None:

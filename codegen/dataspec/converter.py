@@ -98,8 +98,11 @@ def _dict_hook(conv: Converter, tp: Any) -> Callable[[Any, Any], Any]:
 
 
 def _union_hook(conv: Converter, tp: Any) -> Callable[[Any, Any], Any]:
-    """Pick the member by the kind of value: a string, a number, a table, null."""
+    """Pick the member by the kind of value: a string, a number, a table, null. A table
+    is a mapping's when the union has one and the table has keys the class has not
+    (``history``: ``{size, ttl}`` or ``{template: {size, ttl}}``)."""
     members = get_args(tp)
+    mapping = next((m for m in members if _is_mapping(m)), None)
 
     def structure(value: Any, _: Any) -> Any:
         if value is None and type(None) in members:
@@ -108,6 +111,9 @@ def _union_hook(conv: Converter, tp: Any) -> Callable[[Any, Any], Any]:
             if member is Any:
                 return value
             if attrs.has(member) and type(value) is dict:
+                fields = {f.name for f in attrs.fields(member)}
+                if mapping is not None and not set(value) <= fields:
+                    return conv.structure(value, mapping)
                 return conv.structure(value, member)
             if member is type(value) or (member is float and type(value) is int):
                 return value

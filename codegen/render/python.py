@@ -195,6 +195,8 @@ def _literal(value: Any) -> str:
         return _number(value)
     if value is None or isinstance(value, bool | int):
         return repr(value)
+    if isinstance(value, tuple):
+        return _tuple(value)
     raise TypeError(f"no Python literal for {value!r}")
 
 

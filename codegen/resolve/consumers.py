@@ -21,6 +21,7 @@ from ..render import vocabulary
 from ..spec import JsonWebsocketConsumer, RateLimit, WebsocketConsumer, WebsocketDemultiplexer
 from .context import AppContext
 from .handlers import AnyConsumer, HandlerChecks, member_name_ok
+from .history import history_option
 from .payloads import PayloadChecks
 from .reserved import CONSUMER_ATTRIBUTES
 
@@ -123,6 +124,7 @@ class ConsumerChecks:
             options.append(("max_concurrency", limit))
         if isinstance(spec, JsonWebsocketConsumer):
             options += self._rate_limit(spec)
+            options += history_option(self.context, spec)
         return tuple(options)
 
     def _rate_limit(self, spec: JsonWebsocketConsumer) -> list[Option]:

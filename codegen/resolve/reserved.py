@@ -27,8 +27,9 @@ __all__ = [
 CONSUMER_ATTRIBUTES = frozenset(n for n in dir(RuntimeConsumer) if not n.startswith("__"))
 # Job types become a worker's handler methods, which must not hide the worker's own API.
 WORKER_ATTRIBUTES = frozenset(n for n in dir(WorkerConsumer) if not n.startswith("__"))
-# Message and event types the protocol itself uses (error replies, gap reports).
-RESERVED_TYPES = frozenset({"error", "gap"})
+# Message and event types the protocol itself uses (error replies, gap reports,
+# recovery outcomes).
+RESERVED_TYPES = frozenset({"error", "gap", "recovery"})
 # Class attributes the generated code sets from the spec; a route's attrs can't change them.
 ROUTE_FIXED_ATTRIBUTES = vocabulary.GENERATED_CLASS_ATTRIBUTES
 

@@ -310,11 +310,19 @@ class Inbox:
             self._delivering = IDLE
             self._pump = None
 
-    async def _drain(self, queued: dict[str, Any] | None) -> None:
+    async def _drain(
+        self,
+        queued: dict[str, Any] | None,
+        given: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         # What queued behind a slow client goes out the way _offer would have sent it: a
         # forwarded event straight to the socket, without the handler chain. A client
-        # that keeps falling behind drains this loop often.
+        # that keeps falling behind drains this loop often. ``given``: messages the
+        # socket had already (a recovery's replay), skipped.
         while queued is not None:
+            if given is not None and given(queued):
+                queued = self._take()
+                continue
             event = self._forwarded(queued)
             try:
                 if event is None:

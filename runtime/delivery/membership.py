@@ -14,13 +14,14 @@ import asyncio
 import contextvars
 import logging
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
+from ..history import HistoryStore
 from ..layers import ChannelLayer, LayerUnavailable, WatchableLayer, watchable
-from .forwarding import with_entry, without_entry
+from .forwarding import GROUP_EVENT, with_entry, without_entry
 from .gaps import Sequencer
-from .inbox import IDLE, STALL_TIMEOUT, GapHandler, Inbox, LayerHandler, Send, Socket
+from .inbox import BUSY, IDLE, STALL_TIMEOUT, GapHandler, Inbox, LayerHandler, Send, Socket
 from .relay import OUTAGE_TIMEOUT, Relay
 from .watermarks import Watermarks
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 class Delivery(Inbox):
     """Group delivery for one socket; ``Connection.delivery``."""
 
-    __slots__ = ("_groups", "_sequencer", "_watermark_delay")
+    __slots__ = ("_groups", "_sequencer", "_watermark_delay", "history")
 
     def __init__(
         self,
@@ -41,13 +42,15 @@ class Delivery(Inbox):
         layer: ChannelLayer,
         watermark_delay: float | None = None,
         stall_timeout: float | None = STALL_TIMEOUT,
+        history: HistoryStore | None = None,
     ) -> None:
         """``send`` is the socket's ASGI send, for the group events it forwards.
         ``watermark_delay`` turns on watermarks for the group events this socket sends,
         on layers that may drop them silently (see ``watermarks``). ``stall_timeout``:
         seconds the socket's queue of group events may stay full before it is closed
-        (None: never)."""
+        (None: never). ``history``: where the groups that keep history keep it."""
         super().__init__(socket, send, relay_for(layer), stall_timeout)
+        self.history = history
         self._groups: dict[str, int] = {}  # joins per group, counted per consumer
         self._sequencer: Sequencer | None = None
         self._watermark_delay = watermark_delay
@@ -90,6 +93,39 @@ class Delivery(Inbox):
             except Exception:
                 log.exception("could not leave group %s", group)
         await self._stop_receiving()
+
+    def hold(self) -> None:
+        """Keep every layer message for the socket queued from now until ``resume``
+        (the layer queues them as for a busy socket, up to its capacity): call it before
+        the joins of a socket that recovers, so that no live event overtakes a replay."""
+        if self._delivering == IDLE:
+            self._delivering = BUSY
+
+    async def resume(self, replayed: Mapping[tuple[str, str], tuple[str, int]]) -> None:
+        """Deliver what queued since ``hold``, in order, without the group events a
+        replay gave already: ``replayed`` maps (source, group) to the (epoch, offset)
+        the socket was given up to."""
+
+        def given(message: dict[str, Any]) -> bool:
+            if message.get("type") != GROUP_EVENT:
+                return False
+            upto = replayed.get((message.get("source"), message.get("group")))  # type: ignore[arg-type]
+            offset = message.get("offset")
+            return (
+                upto is not None
+                and message.get("epoch") == upto[0]
+                and type(offset) is int
+                and offset <= upto[1]
+            )
+
+        if self._delivering == IDLE:
+            return  # released meanwhile: the socket closed
+        try:
+            await self._drain(self._take(), given)
+            if self._dropping_since is not None:
+                self._caught_up()
+        finally:
+            self._delivering = IDLE
 
     def forward(self, group: str, source: str, prefix: str) -> None:
         """Write ``source``'s group events in ``group`` straight to the socket.
@@ -158,6 +194,8 @@ class Delivery(Inbox):
         attach = getattr(layer, "attach", None)
         if attach is not None:
             attach(channel, self)
+        if self._delivering:
+            return  # held (see hold): what is there waits for resume
         pending = layer.receive_nowait(channel)
         if pending is not None:  # sent to the channel before the watch began
             self._offer(pending)
