@@ -229,6 +229,9 @@ export class Connection {
     const offered = typeof protocols === "string" ? [protocols] : [...protocols];
     const headers = { ...this.opts.headers };
     let url = this.url;
+    if (this.opts.recover ?? true)
+      url += (url.includes("?") ? "&" : "?") + "recover=" + this.token();
+    this.recoveredNow = null;
     if (auth && token !== undefined) {
       if (auth.in === "protocol")
         offered.push((auth.name ?? "") + token);
@@ -237,9 +240,6 @@ export class Connection {
       else
         url += (url.includes("?") ? "&" : "?") + encodeURIComponent(auth.name ?? "token") + "=" + encodeURIComponent(token);
     }
-    if (this.opts.recover ?? true)
-      url += (url.includes("?") ? "&" : "?") + "recover=" + this.token();
-    this.recoveredNow = null;
     const ws = (this.socket = new this.WS(url, offered, { headers }));
     // Only ws tells a refused handshake's status, through this event; whoever listens to it
     // must end the handshake itself.
