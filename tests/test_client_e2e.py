@@ -13,6 +13,9 @@
 * ``test_connection_options``: subprotocols, headers and a token per connection attempt
   (tests/client/auth_e2e.test.mjs, on both modules) against the chat app behind a gate
   that checks every handshake and refuses it otherwise.
+* ``test_recovery``: a client whose TCP connection is cut gets the events it missed on
+  reconnect, through its typed handlers, and ``onRecovery`` (tests/client/
+  recovery_e2e.test.mjs, on both modules) against tests/fixtures/recovery_app.py.
 * ``test_gap_reports_and_rate_limits``: gap reports through ``onGap`` and ``rate_limited``
   with ``retryAfter`` (tests/client/faults_e2e.test.mjs, on both modules) against the chat
   app on a layer that loses events (tests/fixtures/faulty_layer_app.py).
@@ -450,5 +453,37 @@ def test_gap_reports_and_rate_limits(
         timeout=45,
     )
     assert completed.returncode == 0, f"faults_e2e.test.mjs on {client_module}:\n" + _output(
+        completed
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Recovery of the events missed while the connection was cut
+
+
+@pytest.fixture(scope="module")
+def recovery_server() -> Iterator[SubprocessServer]:
+    paths = [
+        str(REPO_ROOT / "tests" / "fixtures"),
+        str(REPO_ROOT),
+        os.environ.get("PYTHONPATH", ""),
+    ]
+    server = SubprocessServer(
+        "recovery_app:application", env={"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    ).start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_recovery(recovery_server: SubprocessServer, client_module: str) -> None:
+    node = _node()
+    completed = _run_node(
+        [node, "--test", "--test-reporter=spec", "tests/client/recovery_e2e.test.mjs"],
+        {"CHGEN_URL": recovery_server.base_url(), "CHGEN_CLIENT": client_module},
+        timeout=60,
+    )
+    assert completed.returncode == 0, f"recovery_e2e.test.mjs on {client_module}:\n" + _output(
         completed
     )
