@@ -130,7 +130,11 @@ def test_names_a_sender_would_take_are_refused_where_they_clash(tmp_path: Path) 
         )
         app = App(
             "demo",
-            routes=[route("^/$", chat), route("^/t/$", talker)],
+            routes=[
+                route("^/$", chat),
+                route("^/t/$", talker),
+                chat.as_route("^/r/$", method_mapping={"send_to_zed_foo_c": Handler(Resize)}),
+            ],
             handlers="h",
             workers=[a, b],
         )
@@ -144,4 +148,30 @@ def test_names_a_sender_would_take_are_refused_where_they_clash(tmp_path: Path) 
     assert (
         "$.sends[\"to_zed_foo_c\"]: event 'to_zed_foo_c' would generate send_to_zed_foo_c()" in text
     )
-    assert "handler method 'send_to_zed_foo_c' clashes with a generated send helper" in text
+    clash = "handler method 'send_to_zed_foo_c' clashes with a generated send helper"
+    assert text.count(clash) == 2, text  # the consumer's own mapping, and the route's
+
+
+def test_a_data_spec_worker_is_checked_and_located_in_its_file(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "jobs.toml").write_text(
+        "[app]\n"
+        'name = "jobs"\n'
+        'handlers = "h"\n'
+        "routes = [{ path = '^/$', target = \"Chat\" }]\n"
+        "\n"
+        "[payloads.Note.fields]\n"
+        'text = "str"\n'
+        "\n"
+        "[consumers.Chat]\n"
+        'method_mapping.post = "Note"\n'
+        "\n"
+        "[workers.Archive]\n"
+        'channel = "archive"\n'
+        'mapping.keep = "Nope"\n'
+    )
+    result = CliRunner().invoke(main, ["build", str(specs), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert "jobs.toml:14: $.workers.Archive.mapping.keep: no payload named 'Nope'" in result.output
+    assert "did you mean 'Note'?" in result.output

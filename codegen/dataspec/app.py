@@ -1,4 +1,5 @@
-"""The App of a data spec: its consumers, demultiplexers and routes as spec objects.
+"""The App of a data spec: its consumers, demultiplexers, routes and workers as spec
+objects.
 
 Names in the document become the objects they name (a handler's payload, a stream's
 consumer, a route's target); every other key is passed to the spec class as it is.
@@ -12,7 +13,7 @@ from typing import Any
 import attrs
 
 from ..hints import did_you_mean
-from ..spec import App, Handler, Route, WebsocketDemultiplexer
+from ..spec import App, Handler, Route, WebsocketDemultiplexer, Worker
 from .context import BuildContext
 from .document import CONSUMER_KINDS, HandlerDoc, handler_mappings
 from .locations import DocPath
@@ -43,9 +44,11 @@ class _AppBuilder:
         if app is None:
             return None
         routes = self._routes(app)
+        workers = self._workers()
         if self.ctx.errors:
             return None
-        return App(**_options(app, {"routes": routes}), defined_at=self.ctx.at(("app",)))
+        special = {"routes": routes, "workers": workers}
+        return App(**_options(app, special), defined_at=self.ctx.at(("app",)))
 
     # -- consumers and demultiplexers -------------------------------------------------
 
@@ -113,6 +116,18 @@ class _AppBuilder:
             streams[stream] = found
         special = {"name": name, "consumers": streams}
         return WebsocketDemultiplexer(**_options(doc, special), defined_at=self.ctx.at(path))
+
+    def _workers(self) -> list[Worker]:
+        workers = []
+        for name, doc in self.ctx.doc.sections["workers"].items():
+            path: DocPath = ("workers", name)
+            mapping = {
+                job: self._handler(entry, (*path, "mapping", job))
+                for job, entry in doc.mapping.items()
+            }
+            special = {"name": name, "mapping": mapping}
+            workers.append(Worker(**_options(doc, special), defined_at=self.ctx.at(path)))
+        return workers
 
     # -- routes -----------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The shape of a data spec: document classes that mirror the spec classes.
 
 Each section of the file is structured into these classes. They have the fields of
-``App``, ``Route``, ``Handler`` and the consumer classes, with a name where the spec
+``App``, ``Route``, ``Handler``, ``Worker`` and the consumer classes, with a name where the spec
 class holds an object (a handler's payload, a route's target), so that anything the
 spec model gains is accepted by data specs under the same name.
 """
@@ -21,6 +21,7 @@ from ..spec import (
     Route,
     WebsocketConsumer,
     WebsocketDemultiplexer,
+    Worker,
 )
 
 __all__ = [
@@ -120,7 +121,8 @@ HandlerDoc = _mirror(
 )
 _HandlerEntry = Union[str, HandlerDoc]  # type: ignore[valid-type]  # noqa: UP007
 _RouteDoc = _mirror(Route, "_RouteDoc", {"target": (str, attrs.NOTHING)}, set())
-AppDoc = _mirror(App, "_AppDoc", {"routes": (list[_RouteDoc], attrs.NOTHING)}, set())  # type: ignore[valid-type]
+# Workers are a section of their own, [workers.<Name>], like consumers.
+AppDoc = _mirror(App, "_AppDoc", {"routes": (list[_RouteDoc], attrs.NOTHING)}, {"workers"})  # type: ignore[valid-type]
 
 
 def _consumer_doc(spec_cls: type[Any]) -> type[Any]:
@@ -145,12 +147,17 @@ _DemuxDoc = _mirror(
     {"name"},
 )
 
+_WorkerDoc = _mirror(
+    Worker, "_WorkerDoc", {"mapping": (dict[str, _HandlerEntry], attrs.Factory(dict))}, {"name"}
+)
+
 # Section name -> the document class of each of its entries.
 SECTIONS: dict[str, Any] = {
     "enums": _EnumDoc,
     "payloads": _PayloadDoc,
     **{section: _consumer_doc(cls) for section, cls in CONSUMER_KINDS.items()},
     "demultiplexers": _DemuxDoc,
+    "workers": _WorkerDoc,
 }
 TOP_KEYS = ("app", *SECTIONS)
 

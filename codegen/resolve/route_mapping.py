@@ -50,6 +50,7 @@ class RouteMappings:
             return None
         consumer = self.consumers.consumers[target.name]
         helpers = {f"{kind}_{e.name}" for e in consumer.events for kind in ("send", "group_send")}
+        helpers |= set(self.consumers.senders)  # the app's job senders
         checks = HandlerChecks(self.context, self.payloads, target, helpers)
         found: list[HandlerIR] = []
         ok = True
