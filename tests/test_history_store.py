@@ -12,21 +12,29 @@ A backend under test can ``age`` its events (a clock for the in-process store) a
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
+import redis.asyncio
+from redis_server import RedisServer, redis_server
 
 from chgen.runtime.history import (
     EPOCH_CHANGED,
     TOO_OLD,
+    UNAVAILABLE,
     HistoryStore,
+    HistoryUnavailable,
     Missed,
     Position,
     Retention,
     Unrecoverable,
 )
 from chgen.runtime.history.memory import MemoryHistory
+from chgen.runtime.history.redis import RedisHistory
 
 KEEP = Retention(size=100, ttl=60.0)
 
@@ -42,6 +50,8 @@ class Clock:
 
 
 class MemoryBackend:
+    """The in-process store; its state is lost when the process restarts."""
+
     name = "memory"
 
     def __init__(self) -> None:
@@ -58,16 +68,52 @@ class MemoryBackend:
     async def kept(self, group: str) -> int:
         return self.store.kept(group)
 
-    async def close(self) -> None:
-        pass
+
+class RedisBackend:
+    """Redis Streams on a real redis-server; its state is lost when Redis restarts
+    without persistence (``kill -9``, then started again, empty)."""
+
+    name = "redis"
+
+    def __init__(self, server: RedisServer) -> None:
+        self.server = server
+        self.store = RedisHistory.from_url(server.url, prefix="test:")
+        self._raw = redis.Redis.from_url(server.url)
+
+    async def age(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)  # Redis ages events by its own clock
+
+    async def lose(self) -> None:
+        self.server.kill()
+        self.server.restart()
+
+    async def kept(self, group: str) -> int:
+        return int(self._raw.xlen(f"test:{{{group}}}:s"))
 
 
-Backend = MemoryBackend
+Backend = MemoryBackend | RedisBackend
 
 
-@pytest.fixture(params=["memory"])
-def backend(request: pytest.FixtureRequest) -> Backend:
-    return MemoryBackend()
+@pytest.fixture(scope="module")
+def redis_at() -> Iterator[RedisServer]:
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    if request.param == "memory":
+        yield MemoryBackend()
+        return
+    server: RedisServer = request.getfixturevalue("redis_at")
+    raw = redis.Redis.from_url(server.url)
+    raw.flushall()
+    made = RedisBackend(server)
+    try:
+        yield made
+    finally:
+        made._raw.close()
+        raw.close()
 
 
 def message(n: int) -> dict[str, Any]:
@@ -309,3 +355,119 @@ async def test_memory_forgets_an_unused_stream_after_meta_ttl_then_it_is_a_new_e
 async def test_memory_epochs_are_fresh_for_every_stream() -> None:
     epochs = {(await MemoryHistory().top("room.a", KEEP)).epoch for _ in range(50)}
     assert len(epochs) == 50
+
+
+# -- the Redis store -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def on_redis(redis_at: RedisServer) -> Iterator[RedisBackend]:
+    raw = redis.Redis.from_url(redis_at.url)
+    raw.flushall()
+    raw.close()
+    made = RedisBackend(redis_at)
+    try:
+        yield made
+    finally:
+        made._raw.close()
+
+
+async def test_redis_flushall_is_a_new_epoch(on_redis: RedisBackend) -> None:
+    positions = await append_all(on_redis.store, "room.a", 3)
+    on_redis._raw.flushall()
+    answer = await on_redis.store.since("room.a", positions[0], KEEP)
+    assert refused(answer) == EPOCH_CHANGED
+
+
+async def test_redis_evicted_meta_is_a_new_epoch_and_the_old_events_are_dropped(
+    on_redis: RedisBackend,
+) -> None:
+    positions = await append_all(on_redis.store, "room.a", 3)
+    on_redis._raw.delete("test:{room.a}:m")  # as an LRU eviction of that key would
+    fresh = await on_redis.store.append("room.a", message(9), KEEP)
+    assert fresh.offset == 1 and fresh.epoch != positions[0].epoch
+    answer = await on_redis.store.since("room.a", Position(fresh.epoch, 0), KEEP)
+    assert isinstance(answer, Missed)
+    assert [(e.offset, e.message) for e in answer.entries] == [(1, message(9))]
+    assert refused(await on_redis.store.since("room.a", positions[1], KEEP)) == EPOCH_CHANGED
+
+
+async def test_redis_evicted_stream_is_too_old_never_a_partial_replay(
+    on_redis: RedisBackend,
+) -> None:
+    positions = await append_all(on_redis.store, "room.a", 3)
+    on_redis._raw.delete("test:{room.a}:s")
+    assert refused(await on_redis.store.since("room.a", positions[0], KEEP)) == TOO_OLD
+    assert await on_redis.store.since("room.a", positions[-1], KEEP) == Missed((), positions[-1])
+    await on_redis.store.append("room.a", message(4), KEEP)
+    assert refused(await on_redis.store.since("room.a", positions[1], KEEP)) == TOO_OLD
+    assert missed(await on_redis.store.since("room.a", positions[-1], KEEP)) == [4]
+
+
+async def test_redis_keys_expire_within_their_bounds(on_redis: RedisBackend) -> None:
+    on_redis.store.meta_ttl = 30.0
+    await on_redis.store.append("room.a", message(1), Retention(size=10, ttl=5.0))
+    assert 0 < on_redis._raw.pttl("test:{room.a}:s") <= 5000
+    assert 0 < on_redis._raw.ttl("test:{room.a}:m") <= 30
+
+
+async def test_redis_many_processes_share_one_stream(on_redis: RedisBackend) -> None:
+    """Four stores on their own connections, as four server processes would be."""
+    stores = [RedisHistory.from_url(on_redis.server.url, prefix="test:") for _ in range(4)]
+    big = Retention(size=1000, ttl=60.0)
+
+    async def sender(store: RedisHistory, task: int) -> list[Position]:
+        return [await store.append("room.a", {"task": task, "n": n}, big) for n in range(50)]
+
+    try:
+        results = await asyncio.gather(*(sender(s, t) for t, s in enumerate(stores)))
+        offsets = sorted(p.offset for sent in results for p in sent)
+        assert offsets == list(range(1, 201))
+        assert len({p.epoch for sent in results for p in sent}) == 1
+        # A process started later (an app restart) continues the same stream.
+        later = RedisHistory.from_url(on_redis.server.url, prefix="test:")
+        assert await later.top("room.a", big) == Position(results[0][0].epoch, 200)
+        await later.aclose()
+    finally:
+        for store in stores:
+            await store.aclose()
+
+
+async def test_redis_down_is_unavailable_logged_once_and_recovers(
+    on_redis: RedisBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = on_redis.store
+    seen = await store.append("room.a", message(1), KEEP)
+    on_redis.server.kill()
+    caplog.set_level(logging.INFO, logger="chgen.runtime.history")
+    for n in range(5):
+        with pytest.raises(HistoryUnavailable):
+            await store.append("room.a", message(n), KEEP)
+        with pytest.raises(HistoryUnavailable):
+            await store.top("room.a", KEEP)
+        assert await store.since("room.a", seen, KEEP) == Unrecoverable(UNAVAILABLE)
+    down = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(down) == 1, [r.getMessage() for r in caplog.records]
+    assert down[0].exc_info is None  # one line, no traceback
+    on_redis.server.restart()
+    # Redis came back empty: the first call already knows, and says so once.
+    assert refused(await store.since("room.a", seen, KEEP)) == EPOCH_CHANGED
+    assert (await store.append("room.a", message(2), KEEP)).offset == 1
+    back = [r for r in caplog.records if "answers again" in r.getMessage()]
+    assert len(back) == 1
+
+
+async def test_redis_refuses_what_a_layer_cannot_carry_and_keeps_nothing(
+    on_redis: RedisBackend,
+) -> None:
+    with pytest.raises(ValueError, match=r"group 'room.a' cannot be kept in Redis history"):
+        await on_redis.store.append("room.a", {"text": "lone \udc80 surrogate"}, KEEP)
+    with pytest.raises(ValueError, match="cannot be kept"):
+        await on_redis.store.append("room.a", {"when": object()}, KEEP)
+    assert (await on_redis.store.top("room.a", KEEP)).offset == 0
+
+
+def test_redis_refuses_a_client_that_decodes_responses() -> None:
+    client = redis.asyncio.Redis(decode_responses=True)
+    with pytest.raises(ValueError, match="decode_responses"):
+        RedisHistory(client)
