@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import unquote
+
 import orjson
 import pytest
 
@@ -11,10 +14,17 @@ from chgen.runtime.client.frames import (
     ErrorReport,
     Event,
     GapReport,
+    RecoveryReport,
     Reply,
     Unreadable,
     message_text,
     read_frame,
+)
+from chgen.runtime.client.recovery import (
+    ChgenGroupRecovery,
+    ChgenRecovery,
+    Positions,
+    read_recovery,
 )
 from chgen.runtime.protocol import Detail, error_frame, gap_frame, rate_limited, wrap
 
@@ -117,3 +127,51 @@ def test_options_refuse_times_that_are_not_positive() -> None:
 def test_url_parameters_are_percent_encoded_into_the_route() -> None:
     url = ChgenClient.url("ws://127.0.0.1:8000/", "/a{{b}}/{room}/", room="r/1 é?")
     assert url == "ws://127.0.0.1:8000/a{b}/r%2F1%20%C3%A9%3F/"
+
+
+def test_recovery_frames_and_positioned_events_are_read() -> None:
+    event = {"type": "posted", "data": {"id": 1, "text": "hi"}, "pos": ["room.a", "e1", 17]}
+    assert read_frame(orjson.dumps(wrap("chat", event)), True) == Event(
+        "chat", "posted", event["data"], ["room.a", "e1", 17]
+    )
+    body = {"recovered": False, "groups": {"room.a": {"recovered": False, "reason": "too_old"}}}
+    frame = {"type": "recovery", "recovery": body}
+    assert read_frame(orjson.dumps(wrap("chat", frame)), True) == RecoveryReport("chat", body)
+    assert read_frame(orjson.dumps(frame), True) == RecoveryReport(None, body)
+
+
+def test_positions_travel_as_the_recover_token() -> None:
+    positions = Positions()
+    assert positions.query() == "recover="  # a first connect
+    positions.seen("chat", ["room.a", "e1", 17])
+    positions.seen(None, ["room.b", "e2", 3])
+    positions.seen("chat", ["room.a", 5, "x"])  # not a position: ignored
+    query = positions.query()
+    assert query.startswith("recover=1.")
+    token = base64.b64decode(unquote(query.removeprefix("recover=1.")))
+    assert orjson.loads(token) == {"chat": {"room.a": ["e1", 17]}, "": {"room.b": ["e2", 3]}}
+
+    # The server's word replaces them; a group it gave no position for keeps the old one.
+    positions.told("chat", {"room.a": {"recovered": False, "reason": "unavailable"},
+                            "room.c": {"recovered": True, "epoch": "e3", "offset": 4}})  # fmt: skip
+    token = base64.b64decode(unquote(positions.query().removeprefix("recover=1.")))
+    assert orjson.loads(token)["chat"] == {"room.a": ["e1", 17], "room.c": ["e3", 4]}
+
+
+def test_a_recovery_says_per_group_why_not() -> None:
+    body = {
+        "recovered": False,
+        "groups": {
+            "room.a": {"recovered": True, "epoch": "e", "offset": 9, "replayed": 2},
+            "room.b": {"recovered": False, "reason": "epoch_changed", "epoch": "f", "offset": 0},
+        },
+    }
+    recovery, _ = read_recovery(body, "chat")
+    assert recovery == ChgenRecovery(
+        "chat",
+        False,
+        {
+            "room.a": ChgenGroupRecovery(True, None, 2),
+            "room.b": ChgenGroupRecovery(False, "epoch_changed", None),
+        },
+    )

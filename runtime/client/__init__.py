@@ -14,6 +14,7 @@ from .connection import Connection, ConnectionState
 from .errors import ChgenError, ChgenGap
 from .listeners import Listener, Unsubscribe
 from .options import Auth, ClientOptions, Reconnect
+from .recovery import ChgenGroupRecovery, ChgenRecovery
 from .typed import ChgenClient, ChgenSocket, ChgenStream, ChgenStreamPart
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "ChgenClient",
     "ChgenError",
     "ChgenGap",
+    "ChgenGroupRecovery",
+    "ChgenRecovery",
     "ChgenSocket",
     "ChgenStream",
     "ChgenStreamPart",

@@ -18,6 +18,7 @@ from ..outbound import InvalidPayload
 from ..protocol import INVALID, ProtocolError
 from .errors import BAD_RESPONSE, ChgenError, ChgenGap
 from .listeners import Listener, Listeners, Unsubscribe
+from .recovery import ChgenRecovery
 
 __all__ = ["Channel", "ChgenSubscription"]
 
@@ -77,6 +78,7 @@ class Channel:
         self._events: dict[str, tuple[Decode, Listeners[Any]]] = {}
         self._errors: Listeners[ChgenError] = Listeners()
         self._gaps: Listeners[ChgenGap] = Listeners()
+        self._recoveries: Listeners[ChgenRecovery] = Listeners()
 
     # -- sending --------------------------------------------------------------------
 
@@ -141,6 +143,11 @@ class Channel:
         resynchronise what they would have changed."""
         return self._gaps.add(listener)
 
+    def on_recovery(self, listener: Listener[ChgenRecovery]) -> Unsubscribe:
+        """Calls ``listener`` after each connect with what became of this channel's missed
+        events, once they are replayed (see ``ChgenRecovery``)."""
+        return self._recoveries.add(listener)
+
     # -- what the connection hands over ---------------------------------------------
 
     def deliver(self, event: str, data: Any) -> None:
@@ -164,6 +171,9 @@ class Channel:
     def gapped(self, gap: ChgenGap) -> None:
         self._gaps.emit(gap)
         self.connection.gapped(gap)
+
+    def recovered(self, recovery: ChgenRecovery) -> None:
+        self._recoveries.emit(recovery)
 
 
 class ChgenSubscription(Generic[E]):

@@ -34,9 +34,18 @@ from .errors import (
     ChgenError,
     ChgenGap,
 )
-from .frames import ErrorReport, Event, GapReport, Reply, message_text, read_frame
+from .frames import (
+    ErrorReport,
+    Event,
+    GapReport,
+    RecoveryReport,
+    Reply,
+    message_text,
+    read_frame,
+)
 from .listeners import Listener, Listeners, Unsubscribe
 from .options import ClientOptions
+from .recovery import ChgenRecovery, Positions, read_recovery
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -101,12 +110,21 @@ class Connection:
         self._states: Listeners[ConnectionState] = Listeners()
         self._errors: Listeners[ChgenError] = Listeners()
         self._gaps: Listeners[ChgenGap] = Listeners()
+        self._recoveries: Listeners[ChgenRecovery] = Listeners()
+        self._positions = Positions()
+        self._recovered: bool | None = None
 
     # -- the user's API ---------------------------------------------------------------
 
     @property
     def state(self) -> ConnectionState:
         return self._state
+
+    @property
+    def recovered(self) -> bool | None:
+        """Whether the current connection recovered every event missed while away; None
+        until the server said so (and without ``ClientOptions.recover``)."""
+        return self._recovered
 
     def start(self) -> None:
         """Starts connecting, in a task of the running event loop; frames sent before the
@@ -171,6 +189,11 @@ class Connection:
         """Calls ``listener`` with every gap report on this socket, whatever its stream,
         after the channel's own ``on_gap`` listeners."""
         return self._gaps.add(listener)
+
+    def on_recovery(self, listener: Listener[ChgenRecovery]) -> Unsubscribe:
+        """Calls ``listener`` after each connect with what became of the events the whole
+        socket missed, after the streams' own ``on_recovery`` listeners."""
+        return self._recoveries.add(listener)
 
     def channel(self, stream: str | None) -> Channel:
         """The channel of ``stream``, the same object for the same name. None is the
@@ -322,6 +345,9 @@ class Connection:
             else:
                 separator = "&" if "?" in url else "?"
                 url += f"{separator}{quote(auth.name or 'token', safe='')}={quote(token, safe='')}"
+        if self.options.recover:
+            url += ("&" if "?" in url else "?") + self._positions.query()
+        self._recovered = None
         try:
             socket: ClientConnection = await websockets.asyncio.client.connect(
                 url,
@@ -426,8 +452,12 @@ class Connection:
         stream = incoming.gap.stream if isinstance(incoming, GapReport) else incoming.stream
         channel = self._channels.get(stream)
         if isinstance(incoming, Event):
+            if incoming.pos is not None and self.options.recover:
+                self._positions.seen(stream, incoming.pos)
             if channel is not None:
                 channel.deliver(incoming.type, incoming.data)
+        elif isinstance(incoming, RecoveryReport):
+            self._recovering(channel, incoming)
         elif isinstance(incoming, GapReport):
             if channel is not None:
                 channel.gapped(incoming.gap)
@@ -435,6 +465,18 @@ class Connection:
                 self.gapped(incoming.gap)
         else:
             self.report(ChgenError(BAD_RESPONSE, "unreadable frame from server", (), stream))
+
+    def _recovering(self, channel: Channel | None, report: RecoveryReport) -> None:
+        """A recovery frame: the stream's new positions, then its listeners; the
+        socket's outcome, unwrapped, to the connection's."""
+        recovery, groups = read_recovery(report.body, report.stream)
+        if type(report.body) is dict and type(report.body.get("groups")) is dict:
+            self._positions.told(report.stream, groups)
+            if channel is not None:
+                channel.recovered(recovery)
+        if report.stream is None:
+            self._recovered = recovery.recovered
+            self._recoveries.emit(recovery)
 
     def _reply(self, reply: Reply) -> None:
         pending = self._pending.get(reply.id) if type(reply.id) is int else None

@@ -21,6 +21,7 @@ __all__ = [
     "Event",
     "GapReport",
     "Incoming",
+    "RecoveryReport",
     "Reply",
     "Unreadable",
     "message_text",
@@ -61,6 +62,16 @@ class Event:
     stream: str | None
     type: str
     data: Any
+    pos: Any = None  # [group, epoch, offset] of an event of a group with history
+
+
+@attrs.frozen
+class RecoveryReport:
+    """What became of the events missed while away (its ``recovery`` object, as sent):
+    a stream's, or, unwrapped (``stream`` None), the whole socket's."""
+
+    stream: str | None
+    body: Any
 
 
 @attrs.frozen
@@ -75,7 +86,7 @@ class Unreadable:
     stream: str | None
 
 
-Incoming = Reply | ErrorReport | Event | GapReport | Unreadable
+Incoming = Reply | ErrorReport | Event | GapReport | RecoveryReport | Unreadable
 
 _REASONS: Final[frozenset[str]] = frozenset({"lost", "outage", "slow"})
 
@@ -107,9 +118,11 @@ def read_frame(text: str | bytes, multiplexed: bool) -> Incoming:
         return ErrorReport(server_error(frame.get("error"), stream, msg_id), wrapped)
     if msg_type == GAP:
         return GapReport(_gap(frame.get("gap"), stream))
+    if msg_type == "recovery":
+        return RecoveryReport(stream, frame.get("recovery"))
     if msg_id is not None:
         return Reply(stream, msg_type, msg_id, frame.get("data"))
-    return Event(stream, msg_type, frame.get("data"))
+    return Event(stream, msg_type, frame.get("data"), frame.get("pos"))
 
 
 def server_error(error: Any, stream: str | None, msg_id: MessageId | None) -> ChgenError:

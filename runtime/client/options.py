@@ -72,5 +72,8 @@ class ClientOptions:
     #: Extra HTTP headers of the handshake (``Origin`` among them, for servers that check it).
     headers: Mapping[str, str] = attrs.field(factory=dict)
     auth: Auth | None = None
+    #: Keep the position of every event of a group with history and present them when
+    #: reconnecting, so that the server replays what was missed (docs/protocol.md).
+    recover: bool = True
     #: Source of jitter in [0, 1).
     random: Callable[[], float] = random.random

@@ -17,6 +17,7 @@ from .connection import Connection
 from .errors import ChgenError, ChgenGap
 from .listeners import Listener, Unsubscribe
 from .options import ClientOptions
+from .recovery import ChgenRecovery
 
 __all__ = ["ChgenClient", "ChgenSocket", "ChgenStream", "ChgenStreamPart"]
 
@@ -69,6 +70,11 @@ class ChgenStream:
     def on_gap(self, listener: Listener[ChgenGap]) -> Unsubscribe:
         """Group events of this stream that never reached the socket; see ``ChgenGap``."""
         return self.channel.on_gap(listener)
+
+    def on_recovery(self, listener: Listener[ChgenRecovery]) -> Unsubscribe:
+        """What became of this stream's missed events after each connect; see
+        ``ChgenRecovery``."""
+        return self.channel.on_recovery(listener)
 
 
 class _Lifecycle:
