@@ -171,7 +171,7 @@ def test_a_recovery_says_per_group_why_not() -> None:
         "chat",
         False,
         {
-            "room.a": ChgenGroupRecovery(True, None, 2),
-            "room.b": ChgenGroupRecovery(False, "epoch_changed", None),
+            "room.a": ChgenGroupRecovery(True, None, 2, "e", 9),
+            "room.b": ChgenGroupRecovery(False, "epoch_changed", None, "f", 0),
         },
     )

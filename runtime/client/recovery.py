@@ -34,6 +34,9 @@ class ChgenGroupRecovery:
     reason: str | None = None
     #: How many events were replayed, when recovered.
     replayed: int | None = None
+    #: The position the socket is at now; None when the store could not be reached.
+    epoch: str | None = None
+    offset: int | None = None
 
 
 @attrs.frozen
@@ -59,6 +62,8 @@ def read_recovery(body: Any, stream: str | None) -> tuple[ChgenRecovery, dict[st
             bool(entry.get("recovered")),
             entry.get("reason") if type(entry.get("reason")) is str else None,
             entry.get("replayed") if type(entry.get("replayed")) is int else None,
+            entry.get("epoch") if type(entry.get("epoch")) is str else None,
+            entry.get("offset") if type(entry.get("offset")) is int else None,
         )
         for group, entry in groups.items()
         if type(entry) is dict
