@@ -175,10 +175,10 @@ class _Session:
     ) -> tuple[dict[str, Any], Missed | None]:
         store, name = self.store, stream_key(source, group)
         if store is None:
-            return self._failed(source, group, UNAVAILABLE, None), None
+            return _failed(UNAVAILABLE, None), None
         if position is None:
             top = await _top(store, name, retention)
-            return self._failed(source, group, NEW if top else UNAVAILABLE, top), None
+            return _failed(NEW if top else UNAVAILABLE, top), None
         after = Position(*position)
         answer = await store.since(name, after, retention)
         if isinstance(answer, Missed) and after.offset > answer.top.offset:
@@ -187,7 +187,7 @@ class _Session:
             answer = Unrecoverable(EPOCH_CHANGED, answer.top)
         if isinstance(answer, Unrecoverable):
             top = answer.top or await _top(store, name, retention)
-            return self._failed(source, group, answer.reason, top), None
+            return _failed(answer.reason, top), None
         self.replayed[(source, group)] = (answer.top.epoch, answer.top.offset)
         outcome = {
             "recovered": True,
@@ -197,18 +197,20 @@ class _Session:
         }
         return outcome, answer
 
-    def _failed(self, source: str, group: str, reason: str, top: Position | None) -> dict[str, Any]:
-        """What a group that did not recover is told: why, and where it is now if that is
-        known (the socket gets the events after that)."""
-        outcome: dict[str, Any] = {"recovered": False, "reason": reason}
-        if top is not None:
-            outcome["epoch"], outcome["offset"] = top.epoch, top.offset
-            self.replayed[(source, group)] = (top.epoch, top.offset)
-        return outcome
-
 
 async def _top(store: HistoryStore, name: str, retention: Retention) -> Position | None:
     try:
         return await store.top(name, retention)
     except HistoryUnavailable:
         return None
+
+
+def _failed(reason: str, top: Position | None) -> dict[str, Any]:
+    """What a group that did not recover is told: why, and where the stream is now if that
+    is known. Nothing was replayed, so the held live events all go out after the frame,
+    also those up to ``top`` (sent while the socket joined): the client keeps the highest
+    offset it saw."""
+    outcome: dict[str, Any] = {"recovered": False, "reason": reason}
+    if top is not None:
+        outcome["epoch"], outcome["offset"] = top.epoch, top.offset
+    return outcome

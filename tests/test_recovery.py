@@ -56,7 +56,9 @@ class Tracker:
         payload: dict[str, Any] = frame["payload"] if "stream" in frame else frame
         if "pos" in payload:
             group, epoch, offset = payload["pos"]
-            self.positions.setdefault(stream, {})[group] = [epoch, offset]
+            old = self.positions.setdefault(stream, {}).get(group)
+            if old is None or old[0] != epoch or old[1] < offset:  # the highest of an epoch
+                self.positions[stream][group] = [epoch, offset]
         groups = payload.get("recovery", {}).get("groups")
         if payload["type"] == "recovery" and groups is not None:
             old = self.positions.get(stream, {})
@@ -217,6 +219,23 @@ def test_a_token_naming_a_group_the_socket_does_not_join_is_refused(server: Thre
             assert set(groups) == {"room.mine"}, "nothing of the other group"
             assert groups["room.mine"]["reason"] == "new", "the whole token is refused"
             assert outcome == {"type": "recovery", "recovery": {"recovered": False}}
+
+    run(scenario())
+
+
+def test_events_sent_while_a_new_socket_joins_still_reach_it_after_its_position(
+    server: ThreadServer,
+) -> None:
+    async def scenario() -> None:
+        base, tracker = server.base_url(), Tracker()
+        async with open_ws(tracker.url(base, "/greet/hello/")) as ws:
+            outcome, greeting = await receive(ws, tracker, 2)
+            assert outcome["recovery"]["groups"]["room.hello"]["reason"] == "new"
+            assert outcome["recovery"]["groups"]["room.hello"]["offset"] == 1
+            assert greeting["data"]["text"] == "joined", "its own connect()'s event"
+            assert greeting["pos"][2] == 1
+            assert tracker.positions[""]["room.hello"][1] == 1
+            await assert_silent(ws)
 
     run(scenario())
 
