@@ -94,8 +94,9 @@ class Router:
         the only workers that can read what the sockets send; on Redis, run them here or
         in processes of their own (``chgen worker``).
         ``history``: where groups with history keep their events (docs/recovery.md).
-        Left at None, an in-memory layer gets an in-process store of its own; any other
-        layer needs one passed here when a consumer keeps history.
+        Left at None, an in-memory layer gets an in-process store of its own and a
+        channels_redis layer Redis Streams on its first host; any other layer needs one
+        passed here when a consumer keeps history.
         """
         for name, value in (
             ("gap_watermark", gap_watermark),
@@ -196,16 +197,40 @@ class Router:
 
 def default_history(layer: ChannelLayer) -> HistoryStore | None:
     """The history store a router on ``layer`` uses unless given one: the in-memory
-    layer's own in-process store (one per layer, shared by the routers on it); None for
-    any other layer (it must be given)."""
-    if not isinstance(layer, InMemoryChannelLayer):
-        return None
-    store = _MEMORY_STORES.get(layer)
-    if store is None:
-        from .history.memory import MemoryHistory  # only apps that use it load it
+    layer's own in-process store (one per layer, shared by the routers on it); Redis
+    Streams on the first host of a channels_redis layer (same server and database); None
+    for any other layer (it must be given)."""
+    if isinstance(layer, InMemoryChannelLayer):
+        store = _MEMORY_STORES.get(layer)
+        if store is None:
+            from .history.memory import MemoryHistory  # only apps that use it load it
 
-        store = _MEMORY_STORES[layer] = MemoryHistory()
-    return store
+            store = _MEMORY_STORES[layer] = MemoryHistory()
+        return store
+    url = _redis_url(layer)
+    if url is None:
+        return None
+    from .history.redis import RedisHistory  # needs redis and msgpack, as channels_redis
+
+    return RedisHistory.from_url(url)
+
+
+def _redis_url(layer: ChannelLayer) -> str | None:
+    """The URL of a channels_redis layer's first host; None for any other layer, or a
+    host given otherwise (Sentinel). The core layer keeps its ``hosts``, the pub/sub
+    layer the arguments it was made with."""
+    if not type(layer).__module__.startswith("channels_redis"):
+        return None
+    state = vars(layer)
+    hosts = state.get("hosts") or state.get("_kwargs", {}).get("hosts")
+    host: Any = hosts[0] if hosts else ("localhost", 6379)  # channels_redis' default
+    if isinstance(host, dict):
+        host = host.get("address")
+    if isinstance(host, str):
+        return host
+    if isinstance(host, tuple | list) and len(host) == 2:
+        return f"redis://{host[0]}:{host[1]}"
+    return None
 
 
 # In-memory layers -> their history store; forgotten with the layer.
