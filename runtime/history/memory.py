@@ -20,6 +20,7 @@ them to members: a sender must not change a message after sending it.
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -84,6 +85,7 @@ class MemoryHistory:
         self._used: OrderedDict[str, float] = OrderedDict()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due = 0.0
+        self._next_due = math.inf  # nothing expires before this: the sweep can wait
 
     def __len__(self) -> int:
         """How many streams are known (kept events or only an epoch), for monitoring."""
@@ -162,6 +164,8 @@ class MemoryHistory:
 
     def _sweep(self, now: float) -> None:
         """Empty streams whose newest event expired; forget streams unused for meta_ttl."""
+        if now < self._next_due:
+            return
         for ttl, holding in tuple(self._holding.items()):
             while holding:
                 group, expires = next(iter(holding.items()))
@@ -183,11 +187,21 @@ class MemoryHistory:
             held = None if stream is None else self._holding.get(stream.ttl)
             if held is not None:
                 held.pop(group, None)
+        self._next_due = min(self._fronts(), default=math.inf)
+
+    def _fronts(self) -> list[float]:
+        """When the first of each ordering expires."""
+        fronts = [next(iter(held.values())) for held in self._holding.values() if held]
+        if self._used:
+            fronts.append(next(iter(self._used.values())))
+        return fronts
 
     def _arm(self, due: float) -> None:
         """Make sure a sweep runs by ``due`` even if no call comes before then."""
-        if self._timer is not None and self._timer_due <= due:
-            return
+        if due < self._next_due:
+            self._next_due = due
+        if self._timer is not None and self._timer_due <= due + _SWEEP_GRANULARITY:
+            return  # the armed sweep comes soon enough after ``due``
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # pragma: no cover - the store is used from async code
@@ -202,8 +216,6 @@ class MemoryHistory:
         self._timer = None
         now = self._clock()
         self._sweep(now)
-        fronts = [next(iter(h.values())) for h in self._holding.values() if h]
-        if self._used:
-            fronts.append(next(iter(self._used.values())))
+        fronts = self._fronts()
         if fronts:
             self._arm(min(fronts))
