@@ -68,3 +68,35 @@ def test_python_client_cost_prints_both_cases_for_both_workloads() -> None:
     assert result.returncode == 0, result.stderr
     rows = [line.split()[:2] for line in result.stdout.splitlines()[3:]]
     assert rows == [["rr", "frames"], ["rr", "client"], ["pipe", "frames"], ["pipe", "client"]]
+
+
+def test_history_bench_prints_its_three_tables_with_both_stores() -> None:
+    from redis_server import INSTALL_HINT
+
+    from prereq import require_executable
+
+    require_executable("redis-server", INSTALL_HINT)  # the script starts its own
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/history.py",
+            "--posts",
+            "5",
+            "--members",
+            "3",
+            "--clients",
+            "5",
+            "--events",
+            "60",
+            "--repeats",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0] for line in result.stdout.splitlines() if line.strip()}
+    assert {"memory", "redis", "recover", "refetch"} <= rows, result.stdout
+    assert "redis append" in result.stdout and "memory since" in result.stdout
