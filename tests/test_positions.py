@@ -76,3 +76,20 @@ def test_a_template_keeps_the_groups_it_formats_and_none_keeps_every_group() -> 
     everything = HistoryRules([("room.{room}", 9, 9.0), (None, 1, 2.0)])
     assert everything("room.x") == Retention(9, 9.0), "a template before the catch-all"
     assert everything("anything") == Retention(1, 2.0)
+
+
+def test_the_python_client_keeps_the_highest_offset_of_an_epoch() -> None:
+    from urllib.parse import parse_qs
+
+    from chgen.runtime.client.recovery import Positions
+
+    def presented() -> object:
+        (value,) = parse_qs(positions.query())["recover"]
+        return parse_token(value)
+
+    positions = Positions()
+    for pos in (["room.x", "e1", 4], ["room.x", "e1", 2], ["other", "e9", 1]):
+        positions.seen("chat", pos)
+    assert presented() == {"chat": {"room.x": ("e1", 4), "other": ("e9", 1)}}
+    positions.seen("chat", ["room.x", "e2", 1])
+    assert presented() == {"chat": {"room.x": ("e2", 1), "other": ("e9", 1)}}, "a new epoch"

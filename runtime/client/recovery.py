@@ -83,7 +83,12 @@ class Positions:
         if type(pos) is list and len(pos) == 3:
             group, epoch, offset = pos
             if type(group) is str and type(epoch) is str and type(offset) is int:
-                self._streams.setdefault(stream or "", {})[group] = (epoch, offset)
+                groups = self._streams.setdefault(stream or "", {})
+                # The highest offset of an epoch: events the server held while it told
+                # the socket where it is may follow with lower ones (docs/protocol.md).
+                last = groups.get(group)
+                if last is None or last[0] != epoch or last[1] < offset:
+                    groups[group] = (epoch, offset)
 
     def told(self, stream: str | None, groups: Mapping[str, Any]) -> None:
         """A stream's recovery frame: each group's new position, or, where the server
