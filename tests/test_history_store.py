@@ -392,6 +392,20 @@ async def test_redis_evicted_meta_is_a_new_epoch_and_the_old_events_are_dropped(
     assert refused(await on_redis.store.since("room.a", positions[1], KEEP)) == EPOCH_CHANGED
 
 
+async def test_redis_meta_from_another_run_of_redis_is_a_new_epoch(
+    on_redis: RedisBackend,
+) -> None:
+    """A restart that loads a snapshot brings back an older top under the same epoch:
+    the meta records the run of Redis that wrote it, and another run starts afresh."""
+    positions = await append_all(on_redis.store, "room.a", 3)
+    on_redis._raw.hset("test:{room.a}:m", mapping={"s": 1, "r": "0" * 40})  # as restored
+    answer = await on_redis.store.since("room.a", positions[0], KEEP)
+    assert refused(answer) == EPOCH_CHANGED
+    fresh = await on_redis.store.append("room.a", message(4), KEEP)
+    assert fresh.offset == 1 and fresh.epoch != positions[0].epoch
+    assert missed(await on_redis.store.since("room.a", Position(fresh.epoch, 0), KEEP)) == [1]
+
+
 async def test_redis_evicted_stream_is_too_old_never_a_partial_replay(
     on_redis: RedisBackend,
 ) -> None:

@@ -14,10 +14,11 @@ Cluster slot:
 
 An append and a read are each one Lua script (after Centrifugo's Redis broker), so many
 processes appending to one group still get offsets without holes or repeats. When the
-meta is missing (never written, flushed, evicted, Redis restarted without persistence)
-the script starts a new epoch (from the caller, 64 random bits) and deletes what is left
-of the stream: positions of the old epoch are then told ``epoch_changed``, never given a
-partial replay.
+meta is missing (never written, flushed, evicted, Redis restarted without persistence),
+or was written before Redis last started (its ``run_id`` differs: a restart that loaded a
+snapshot, a failover), the script starts a new epoch (from the caller, 64 random bits)
+and deletes what is left of the stream: positions of the old epoch are then told
+``epoch_changed``, never given a partial replay.
 
 Redis errors (refused connection, timeout, a server still loading) raise
 ``HistoryUnavailable`` from ``append`` and ``top`` and answer ``since`` with
@@ -101,14 +102,17 @@ local function now_ms()
     return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 
--- The stream's epoch and top; a new epoch (and no stale entries) when the meta is gone.
+-- The stream's epoch and top; a new epoch (and no stale entries) when the meta is gone,
+-- or was written by another run of the server: a snapshot or AOF loaded at a restart, or
+-- a promoted replica, may hold an older top, whose offsets would be given again.
 local function meta(meta_key, stream, new_epoch, meta_ttl)
-    local found = redis.call("hmget", meta_key, "e", "s")
+    local run = string.match(redis.call("info", "server"), "run_id:(%w+)")
+    local found = redis.call("hmget", meta_key, "e", "s", "r")
     local epoch, top = found[1], tonumber(found[2] or "0")
-    if epoch == false then
+    if epoch == false or found[3] ~= run then
         epoch, top = new_epoch, 0
         redis.call("del", stream)
-        redis.call("hset", meta_key, "e", epoch, "s", 0)
+        redis.call("hset", meta_key, "e", epoch, "s", 0, "r", run)
     end
     redis.call("expire", meta_key, meta_ttl)
     return epoch, top
