@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .codec import CONVERTER, Pattern, decoder, encoder
     from .connection import Connection
     from .consumer import JsonWebsocketConsumer
+    from .delivery import ignored_app_events
     from .demux import Multiplexer, WebsocketDemultiplexer
     from .dispatch import DispatchTable, MessageRoute, unimplemented
     from .layers import ChannelFull, ChannelLayer, InMemoryChannelLayer
@@ -55,6 +56,7 @@ __all__ = [
     "WorkerPool",
     "decoder",
     "encoder",
+    "ignored_app_events",
     "require_handlers",
     "route",
     "unimplemented",
@@ -84,6 +86,7 @@ _HOMES = {
     "WebsocketDemultiplexer": ".demux",
     "WorkerConsumer": ".worker",
     "WorkerPool": ".workerpool",
+    "ignored_app_events": ".delivery",
     "decoder": ".codec",
     "encoder": ".codec",
     "require_handlers": ".startup",

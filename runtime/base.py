@@ -14,11 +14,11 @@ from collections.abc import Awaitable, Mapping
 from typing import Any, ClassVar
 
 from .connection import Connection
-from .delivery import GROUP_EVENT, NOTHING
+from .delivery import GROUP_EVENT, NOTHING, app_event_source, ignored
 from .dispatch import DispatchTable, Handler, MessageRoute
 from .hooks import keeps
 from .jobs import job_message
-from .protocol import ProtocolError
+from .protocol import ProtocolError, encode_json, event_frame
 from .retention import HistoryRules, Rule, send_kept
 from .startup import Expected
 
@@ -41,6 +41,9 @@ class BaseConsumer:
     consumer_name: ClassVar[str] = ""
     layer_table: ClassVar[DispatchTable] = DispatchTable(())  # channel-layer message types
     connection_group_templates: ClassVar[tuple[str, ...]] = ()
+    # App events whose group sends reach this consumer's clients, whichever consumer sent
+    # them (the spec's App.events that the consumer lists in its sends).
+    app_events: ClassVar[frozenset[str]] = frozenset()
     max_message_size: ClassVar[int] = 1 << 20  # characters of a text frame, bytes of binary
     # Refuse anonymous users: a routed consumer refuses the handshake, a stream consumer
     # answers every message with `forbidden`. The user comes from scope["user"].
@@ -58,9 +61,12 @@ class BaseConsumer:
     # BaseConsumer's receive_layer, and its on_layer_message too.
     _keeps_receive_layer: ClassVar[bool] = True
     _keeps_layer_hooks: ClassVar[bool] = True
+    # The group event sources this consumer delivers besides its own name: its app events.
+    app_event_sources: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls.app_event_sources = frozenset(app_event_source(e) for e in cls.app_events)
         cls._keeps_receive_layer = keeps(cls, BaseConsumer, "receive_layer")
         cls._keeps_layer_hooks = keeps(cls, BaseConsumer, "receive_layer", "on_layer_message")
         cls.history_rules = HistoryRules(cls.group_history) if cls.group_history else None
@@ -139,6 +145,22 @@ class BaseConsumer:
         ``unavailable``)."""
         return self.connection.layer.send(channel, job_message(job, data))
 
+    def group_send_app_event(self, group: str, event: str, data: Any) -> Awaitable[None]:
+        """Send app event ``event`` (JSON-ready ``data``) to every member of ``group``
+        whose consumer lists it, whichever consumer that is, each in its own stream; the
+        others ignore it (see ``chgen.runtime.ignored_app_events``). Await the result."""
+        return self.group_send_app_frame(group, event, encode_json(event_frame(event, data)))
+
+    def group_send_app_frame(self, group: str, event: str, frame_json: str) -> Awaitable[None]:
+        """``group_send_app_event`` with the event's frame already encoded."""
+        message = {
+            "type": GROUP_EVENT,
+            "group": group,
+            "source": app_event_source(event),
+            "frame": frame_json,
+        }
+        return self.connection.delivery.group_send(group, message)
+
     # -- introspection -----------------------------------------------------------------
 
     @classmethod
@@ -204,8 +226,19 @@ class BaseConsumer:
             # receive_layer's first case, in one step.
             if message["source"] == self.consumer_name and message["group"] in self.groups:
                 return self.deliver_group_event(message)
-            return NOTHING
+            return self._on_other_group_event(message)
         return self._on_other_layer_message(message)
+
+    def _on_other_group_event(self, message: dict[str, Any]) -> Awaitable[None]:
+        """A group event that is not this consumer's own in one of its groups: delivered
+        if it is an app event the consumer lists, else ignored (counted if an app event)."""
+        source = message["source"]
+        if source in self.app_event_sources:
+            if message["group"] in self.groups:
+                return self.deliver_group_event(message)
+        elif source != self.consumer_name:
+            ignored(source)
+        return NOTHING
 
     async def _on_other_layer_message(self, message: dict[str, Any]) -> None:
         if not await self.receive_layer(message):
@@ -222,6 +255,8 @@ class BaseConsumer:
         if msg_type == GROUP_EVENT:
             if message["source"] == self.consumer_name and message["group"] in self.groups:
                 await self.deliver_group_event(message)
+            else:
+                await self._on_other_group_event(message)
             return True
         if not isinstance(msg_type, str) or msg_type not in self.layer_table:
             return False

@@ -195,6 +195,10 @@ class JsonWebsocketConsumer(RateLimited, BaseConsumer):
         receive it as ``{"type": "chgen.event", ...}`` (their ``chgen_event``)."""
         return self.group_send_frame(group, {"frame": self.encode_json(content)})
 
+    def group_send_app_event(self, group: str, event: str, data: Any) -> Awaitable[None]:
+        # Encoded with this consumer's encode_json, as its own group events are.
+        return self.group_send_app_frame(group, event, self.encode_json(event_frame(event, data)))
+
     # -- dispatch ----------------------------------------------------------------------
 
     @classmethod
@@ -319,14 +323,20 @@ class JsonWebsocketConsumer(RateLimited, BaseConsumer):
         prefix = _forward_prefix(self)
         if prefix is not None:
             for group in self.groups:
-                self.connection.delivery.forward(group, self.consumer_name, prefix)
+                for source in self._group_event_sources():
+                    self.connection.delivery.forward(group, source, prefix)
 
     async def leave_groups(self) -> None:
         prefix = _forward_prefix(self)
         if prefix is not None:
             for group in self.groups:
-                self.connection.delivery.stop_forwarding(group, self.consumer_name, prefix)
+                for source in self._group_event_sources():
+                    self.connection.delivery.stop_forwarding(group, source, prefix)
         await super().leave_groups()
+
+    def _group_event_sources(self) -> tuple[str, ...]:
+        """The sources of the group events this consumer delivers: itself, its app events."""
+        return (self.consumer_name, *sorted(self.app_event_sources))
 
     # -- as the root consumer of a socket (see chgen.runtime.asgi.serve) ---------------------
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from .connection import Connection
 from .consumer import GROUP_EVENT, JsonWebsocketConsumer, RateLimited, drop_unknown
-from .delivery import NOTHING
+from .delivery import NOTHING, ignored
 from .hooks import keeps
 from .multiplexer import Multiplexer
 from .protocol import (
@@ -171,13 +171,17 @@ class WebsocketDemultiplexer(RateLimited):
     def on_layer_message(self, message: dict[str, Any]) -> Awaitable[None]:
         # A plain function returning the coroutine to await: it runs for every delivery.
         if message.get("type") == GROUP_EVENT:
-            # A group event goes to the streams running the consumer that sent it (and
-            # that are in its group), found by name rather than by asking every stream.
-            streams = _streams_by_consumer(type(self)).get(message.get("source"), ())
+            # A group event goes to the streams running the consumer that sent it (or
+            # listing the app event it is) and in its group, found by its source rather
+            # than by asking every stream.
+            streams = _streams_by_source(type(self)).get(message.get("source"), ())
             if len(streams) == 1:
                 consumer = self.streams[streams[0]]
                 if message.get("group") in consumer.groups:
                     return consumer.deliver_group_event(message)
+                return NOTHING
+            if not streams:
+                ignored(message.get("source"))
                 return NOTHING
             return self._deliver_to_streams(streams, message)
         return self._on_other_layer_message(message)
@@ -202,15 +206,17 @@ class WebsocketDemultiplexer(RateLimited):
         return list(cls.consumers.values())
 
 
-_STREAMS_BY_CONSUMER: dict[type[WebsocketDemultiplexer], dict[Any, tuple[str, ...]]] = {}
+_STREAMS_BY_SOURCE: dict[type[WebsocketDemultiplexer], dict[Any, tuple[str, ...]]] = {}
 
 
-def _streams_by_consumer(demux: type[WebsocketDemultiplexer]) -> dict[Any, tuple[str, ...]]:
-    """consumer_name -> the streams of ``demux`` that run that consumer (once per class)."""
-    streams = _STREAMS_BY_CONSUMER.get(demux)
+def _streams_by_source(demux: type[WebsocketDemultiplexer]) -> dict[Any, tuple[str, ...]]:
+    """Group event source -> the streams of ``demux`` that deliver its events: those
+    running the consumer of that name, or listing the app event (once per class)."""
+    streams = _STREAMS_BY_SOURCE.get(demux)
     if streams is None:
         streams = {}
         for stream, consumer in demux.consumers.items():
-            streams[consumer.consumer_name] = (*streams.get(consumer.consumer_name, ()), stream)
-        _STREAMS_BY_CONSUMER[demux] = streams
+            for source in (consumer.consumer_name, *sorted(consumer.app_event_sources)):
+                streams[source] = (*streams.get(source, ()), stream)
+        _STREAMS_BY_SOURCE[demux] = streams
     return streams

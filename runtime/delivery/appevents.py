@@ -1,0 +1,41 @@
+"""App events: group events of the app, not of one consumer, and those nobody took.
+
+A group event names its ``source``: the consumer that sent it, whose members alone
+receive it. An app event's source is its own name marked with ``@`` (``"@tick"``),
+which no consumer name can be, so any consumer may send it and every member whose
+consumer lists the event receives it, through the same forward tables and hooks as a
+consumer's own events.
+
+A member whose consumers do not list the event ignores it. That is counted here, per
+event, in this process (``ignored_app_events``), never logged per message: a group may
+mix many sockets that do not care for an event with a few that do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Final
+
+__all__ = ["APP_EVENT_MARK", "app_event_source", "ignored", "ignored_app_events"]
+
+APP_EVENT_MARK: Final = "@"
+
+_ignored: Final[Counter[str]] = Counter()
+
+
+def app_event_source(event: str) -> str:
+    """The ``source`` that app event ``event`` travels under."""
+    return APP_EVENT_MARK + event
+
+
+def ignored(source: object) -> None:
+    """A group event from ``source`` reached a socket none of whose consumers take it:
+    counted if it is an app event (a consumer's own events are for its members only)."""
+    if type(source) is str and source[:1] == APP_EVENT_MARK:
+        _ignored[source[1:]] += 1
+
+
+def ignored_app_events() -> dict[str, int]:
+    """App event -> how many times one reached a socket of this process whose consumers
+    do not list it (one count per socket and event), since the process started."""
+    return dict(_ignored)
