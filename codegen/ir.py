@@ -165,6 +165,7 @@ class HandlerIR:
 class EventIR:
     name: str
     payload: str
+    app_wide: bool = False  # one of the app's events: its group sends reach every consumer
 
     @property
     def encoder(self) -> str:
@@ -260,6 +261,11 @@ class ConsumerIR:
     @property
     def event_payloads(self) -> tuple[str, ...]:
         return tuple(sorted({e.payload for e in self.events}))
+
+    @property
+    def app_events(self) -> tuple[str, ...]:
+        """The app-wide events this consumer's clients receive."""
+        return tuple(e.name for e in self.events if e.app_wide)
 
 
 @attrs.frozen
@@ -383,6 +389,7 @@ class AppIR:
     routes: tuple[RouteIR, ...]
     allowed_origins: tuple[str, ...] = ()  # the app's Router(allowed_origins=...)
     workers: tuple[WorkerIR, ...] = ()
+    events: tuple[EventIR, ...] = ()  # app-wide events, by name
 
     @property
     def route_variants(self) -> tuple[ConsumerIR, ...]:
@@ -400,3 +407,13 @@ class AppIR:
     def job_senders(self) -> tuple[JobSenderIR, ...]:
         """The helpers every consumer and worker base gets, by name."""
         return tuple(sorted((s for w in self.workers for s in w.senders), key=lambda s: s.name))
+
+    def group_sends(self, consumer: ConsumerIR) -> tuple[EventIR, ...]:
+        """The events ``consumer`` has a ``group_send_<event>`` for: its own events and
+        every app-wide event, by name."""
+        own = {e.name: e for e in consumer.events}
+        return tuple(sorted({**{e.name: e for e in self.events}, **own}.values(), key=_name))
+
+
+def _name(event: EventIR) -> str:
+    return event.name

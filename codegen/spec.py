@@ -337,6 +337,11 @@ class App:
 
     ``workers``: the app's worker consumers; their handler classes live in ``handlers``
     too, named as the worker.
+
+    ``events``: app-wide events, name -> payload. Every consumer of the app gets a typed
+    ``group_send_<event>`` for each, and a group event sent with it reaches every member
+    of the group whose consumer lists the event, with the same payload, in its ``sends``;
+    members whose consumer does not list it ignore it (and are counted).
     """
 
     name: str
@@ -344,4 +349,5 @@ class App:
     handlers: str
     allowed_origins: Sequence[str] = ()
     workers: Sequence[Worker] = ()
+    events: Mapping[str, Any] = attrs.field(factory=dict)
     defined_at: Location = _located()

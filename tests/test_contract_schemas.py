@@ -37,6 +37,7 @@ from chgen.runtime.protocol import ProtocolError
 ROOT = Path(__file__).resolve().parent
 SPEC_DIRS = {
     "chat": ROOT.parent / "specs",
+    "trading": ROOT.parent / "specs",
     "contract": ROOT / "fixtures" / "contracts" / "specs",
     "alltypes": ROOT / "fixtures" / "alltypes" / "specs",
 }
@@ -55,8 +56,15 @@ Validator = validators.extend(
 
 def _load(name: str) -> tuple[AppIR, dict[str, type[Any]]]:
     loaded, _ = load_specs(SPEC_DIRS[name])
-    (app,) = resolve(loaded, SPEC_DIRS[name])
-    classes = {cls.__name__: cls for item in loaded for cls in item.module_payloads}
+    apps = resolve(loaded, SPEC_DIRS[name])
+    # The examples share specs/; a fixture's folder holds its one app.
+    app = next((a for a in apps if a.name == name), apps[0])
+    classes = {
+        cls.__name__: cls
+        for item in loaded
+        if item.app.name == app.name
+        for cls in item.module_payloads
+    }
     return app, classes
 
 

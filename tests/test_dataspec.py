@@ -37,14 +37,33 @@ def _same_output(
     assert any(data_name in text for text in data.values())
 
 
+def _example(tmp_path: Path, name: str) -> Path:
+    """A spec folder holding only the example spec ``specs/<name>.py``."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    shutil.copy(ROOT / "specs" / f"{name}.py", specs)
+    return specs
+
+
 @pytest.mark.parametrize("folder", ["chat_toml", "chat_json"])
-def test_a_data_spec_generates_the_same_code_as_the_python_spec(folder: str) -> None:
+def test_a_data_spec_generates_the_same_code_as_the_python_spec(
+    folder: str, tmp_path: Path
+) -> None:
     suffix = folder.rpartition("_")[2]
     _same_output(
-        generate(ROOT / "specs"),
+        generate(_example(tmp_path, "chat")),
         generate(FIXTURES / folder),
         "specs/chat.py",
         f"{folder}/chat.{suffix}",
+    )
+
+
+def test_app_events_have_a_data_spelling(tmp_path: Path) -> None:
+    _same_output(
+        generate(_example(tmp_path, "trading")),
+        generate(FIXTURES / "trading_toml"),
+        "specs/trading.py",
+        "trading_toml/trading.toml",
     )
 
 

@@ -45,9 +45,13 @@ class _AppBuilder:
             return None
         routes = self._routes(app)
         workers = self._workers()
+        events = {
+            event: self.payloads.ref(payload, ("app", "events", event))
+            for event, payload in app.events.items()
+        }
         if self.ctx.errors:
             return None
-        special = {"routes": routes, "workers": workers}
+        special = {"routes": routes, "workers": workers, "events": events}
         return App(**_options(app, special), defined_at=self.ctx.at(("app",)))
 
     # -- consumers and demultiplexers -------------------------------------------------

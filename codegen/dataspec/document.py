@@ -122,7 +122,15 @@ HandlerDoc = _mirror(
 _HandlerEntry = Union[str, HandlerDoc]  # type: ignore[valid-type]  # noqa: UP007
 _RouteDoc = _mirror(Route, "_RouteDoc", {"target": (str, attrs.NOTHING)}, set())
 # Workers are a section of their own, [workers.<Name>], like consumers.
-AppDoc = _mirror(App, "_AppDoc", {"routes": (list[_RouteDoc], attrs.NOTHING)}, {"workers"})  # type: ignore[valid-type]
+AppDoc = _mirror(
+    App,
+    "_AppDoc",
+    {
+        "routes": (list[_RouteDoc], attrs.NOTHING),  # type: ignore[valid-type]
+        "events": (dict[str, str], attrs.Factory(dict)),  # event -> payload name
+    },
+    {"workers"},
+)
 
 
 def _consumer_doc(spec_cls: type[Any]) -> type[Any]:

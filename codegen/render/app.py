@@ -83,7 +83,8 @@ def _payloads(env: jinja2.Environment, app: AppIR) -> str:
 def _consumers(env: jinja2.Environment, app: AppIR) -> str:
     imports = Imports()
     payload = _names(imports, app)["payload"]
-    sent = {e.payload: e.encoder for c in app.consumers for e in c.events}
+    events = [*app.events, *(e for c in app.consumers for e in c.events)]
+    sent = {e.payload: e.encoder for e in events}
     sent.update((s.payload, s.encoder) for s in app.job_senders)
     encoders = [(encoder, payload(name)) for name, encoder in sorted(sent.items())]
     body = _body(env, "consumers.py.jinja", imports, app, encoders=encoders)

@@ -82,6 +82,7 @@ ANNOTATION_BUILTINS = ("bool", "dict", "float", "int", "list", "str")
 # Class attributes the consumer and route templates set from the spec.
 GENERATED_CLASS_ATTRIBUTES = frozenset(
     {
+        "app_events",
         "connection_group_templates",
         "consumer_name",
         "consumers",

@@ -16,6 +16,7 @@ from ..loader import LoadedApp
 from ..spec import App, Location
 from .consumers import ConsumerChecks
 from .context import AppContext
+from .events import app_events, unreceived_events
 from .payloads import PayloadChecks
 from .routes import RouteChecks
 from .workers import WorkerChecks
@@ -30,9 +31,10 @@ def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[
     app, module_file = loaded.app, loaded.module_file
     context = AppContext(spec_root)
     payloads = PayloadChecks(context)
+    events = app_events(context, payloads, app)
     workers = WorkerChecks(context, payloads)
     workers.all(app.workers, app.defined_at)  # first: consumers get their job senders
-    consumers = ConsumerChecks(context, payloads, workers.senders)
+    consumers = ConsumerChecks(context, payloads, workers.senders, events)
     routes = RouteChecks(context, consumers, payloads)
     _check_name(context, app)
     _check_module_path(context, app.handlers, app.defined_at, "$.handlers")
@@ -41,6 +43,8 @@ def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[
     if not app.routes:
         message = "the app has no routes"
         context.error(app.defined_at, "$.routes", message, "add route(path, consumer) entries")
+    received = {name for c in consumers.consumers.values() for name in c.app_events}
+    unreceived_events(context, app, events, received)
     for cls in loaded.module_payloads:
         payloads.check_unused(cls)
     _check_field_names(context, payloads)
@@ -59,6 +63,7 @@ def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[
         routes=tuple(r for r in found if r is not None),
         allowed_origins=origins,
         workers=tuple(workers.workers[n] for n in sorted(workers.workers)),
+        events=tuple(events[name] for name in sorted(events)),
     )
     return ir, []
 

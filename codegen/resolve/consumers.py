@@ -20,10 +20,10 @@ from ..ir import ConsumerIR, ConsumerNames, DemuxIR, EventIR, Option
 from ..render import vocabulary
 from ..spec import JsonWebsocketConsumer, RateLimit, WebsocketConsumer, WebsocketDemultiplexer
 from .context import AppContext
-from .handlers import AnyConsumer, HandlerChecks, member_name_ok
+from .events import event_name_ok
+from .handlers import AnyConsumer, HandlerChecks
 from .history import history_option
 from .payloads import PayloadChecks
-from .reserved import CONSUMER_ATTRIBUTES
 
 __all__ = ["ConsumerChecks", "placeholders"]
 
@@ -45,11 +45,16 @@ def placeholders(template: str) -> list[str]:
 
 class ConsumerChecks:
     def __init__(
-        self, context: AppContext, payloads: PayloadChecks, senders: Mapping[str, str]
+        self,
+        context: AppContext,
+        payloads: PayloadChecks,
+        senders: Mapping[str, str],
+        app_events: Mapping[str, EventIR] | None = None,
     ) -> None:
         self.context = context
         self.payloads = payloads
         self.senders = senders  # the app's job senders, methods of every consumer
+        self.app_events = dict(app_events or {})  # every consumer group-sends these
         self.consumers: dict[str, ConsumerIR] = {}
         self.demuxes: dict[str, DemuxIR] = {}
         # Every spec object seen, by name, with the outcome: a refused spec is reported
@@ -95,6 +100,7 @@ class ConsumerChecks:
             return None
         events = self._events(spec)
         helpers = {f"send_{e.name}" for e in events} | {f"group_send_{e.name}" for e in events}
+        helpers |= {f"group_send_{name}" for name in self.app_events}
         handlers = HandlerChecks(self.context, self.payloads, spec, helpers | set(self.senders))
         self.consumers[spec.name] = ConsumerIR(
             spec.name,
@@ -184,16 +190,7 @@ class ConsumerChecks:
         events: list[EventIR] = []
         for name, cls in getattr(spec, "sends", {}).items():
             path = f"$.sends[{naming.py_str(str(name))}]"
-            if not member_name_ok(self.context, name, "event", spec.defined_at, path):
-                continue
-            clash = {f"send_{name}", f"group_send_{name}"} & CONSUMER_ATTRIBUTES
-            if clash:
-                self.context.error(
-                    spec.defined_at,
-                    path,
-                    f"event {name!r} would generate {min(clash)}(), a method every consumer has",
-                    "choose another event name",
-                )
+            if not event_name_ok(self.context, name, spec.defined_at, path):
                 continue
             if f"send_{name}" in self.senders:
                 self.context.error(
@@ -206,8 +203,23 @@ class ConsumerChecks:
                 continue
             ref = self.payloads.ref(cls, spec.defined_at, path)
             if ref is not None:
-                events.append(EventIR(name, ref))
+                events.append(self._event(name, ref, spec, path))
         return tuple(sorted(events, key=lambda e: e.name))
+
+    def _event(self, name: str, payload: str, spec: AnyConsumer, path: str) -> EventIR:
+        """The consumer's event ``name``; one of the app's events when the app has it."""
+        shared = self.app_events.get(name)
+        if shared is None:
+            return EventIR(name, payload)
+        if shared.payload != payload:
+            self.context.error(
+                spec.defined_at,
+                path,
+                f"{name!r} is an app event with payload {shared.payload}, "
+                f"but {spec.name} sends it with {payload}",
+                f"send it with {shared.payload}, or give this event another name",
+            )
+        return shared
 
     # -- demultiplexers ----------------------------------------------------------------
 

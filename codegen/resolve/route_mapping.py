@@ -51,6 +51,7 @@ class RouteMappings:
         consumer = self.consumers.consumers[target.name]
         helpers = {f"{kind}_{e.name}" for e in consumer.events for kind in ("send", "group_send")}
         helpers |= set(self.consumers.senders)  # the app's job senders
+        helpers |= {f"group_send_{name}" for name in self.consumers.app_events}
         checks = HandlerChecks(self.context, self.payloads, target, helpers)
         found: list[HandlerIR] = []
         ok = True

@@ -1,0 +1,271 @@
+"""App events end to end: the trading floor (specs/trading.py) over real uvicorn and sockets.
+
+``tick`` is an app event. Orders sends it to a floor whose members run Ticker, Orders
+and FloorChat on their own routes, and all three behind the Desk demultiplexer: every
+member whose consumer lists ``tick`` gets it in its own stream (a desk twice, once per
+stream that lists it), FloorChat's sockets get nothing, and the server counts them. The
+same holds across two processes on one Redis server, and through the generated TS client.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from e2e.server import (
+    REPO_ROOT,
+    SubprocessServer,
+    ThreadServer,
+    assert_silent,
+    open_ws,
+    recv_json,
+    recv_many,
+    run,
+    send_json,
+)
+from redis_server import RedisServer, redis_server
+
+import chgen.runtime
+from chgen.cli import main
+from generated.trading import routing as trading_routing
+from prereq import require_executable
+from tsc import tsc
+
+_floors = itertools.count(1)
+
+
+def _floor() -> str:
+    return f"floor-{next(_floors)}"
+
+
+def order(msg_id: int, symbol: str, price: float) -> dict[str, Any]:
+    data = {"symbol": symbol, "side": "buy", "quantity": 5, "price": price}
+    return {"type": "order", "id": msg_id, "data": data}
+
+
+def tick(symbol: str, price: float) -> dict[str, Any]:
+    return {"type": "tick", "data": {"symbol": symbol, "price": price}}
+
+
+def in_stream(stream: str, frame: dict[str, Any]) -> dict[str, Any]:
+    return {"stream": stream, "payload": frame}
+
+
+async def _one_sender_three_consumers(base: str) -> None:
+    floor = _floor()
+    async with (
+        open_ws(f"{base}/ticker/{floor}/") as ticker,
+        open_ws(f"{base}/orders/{floor}/") as orders,
+        open_ws(f"{base}/chat/{floor}/") as chat,
+        open_ws(f"{base}/desk/{floor}/") as desk,
+        open_ws(f"{base}/ticker/elsewhere-{floor}/") as other_floor,
+    ):
+        await send_json(orders, order(1, "ACME", 9.5))
+        frames = await recv_many(orders, 3)
+        assert tick("ACME", 9.5) in frames, frames
+        assert await recv_json(ticker) == tick("ACME", 9.5)
+        at_desk = await recv_many(desk, 3)
+        assert in_stream("ticker", tick("ACME", 9.5)) in at_desk, at_desk
+        assert in_stream("orders", tick("ACME", 9.5)) in at_desk, at_desk
+        assert [f["payload"]["type"] for f in at_desk].count("filled") == 1, at_desk
+        # FloorChat does not list tick, and its own events still arrive in order after.
+        await send_json(chat, {"type": "say", "data": {"text": "quiet day"}})
+        assert await recv_json(chat) == {"type": "said", "data": {"text": "quiet day"}}
+        assert in_stream("chat", {"type": "said", "data": {"text": "quiet day"}}) == (
+            await recv_json(desk)
+        )
+        await assert_silent(other_floor)
+        await assert_silent(ticker)
+
+
+def test_an_app_event_reaches_every_member_whose_consumer_lists_it() -> None:
+    server = SubprocessServer("generated.trading.routing:application").start()
+    try:
+        run(_one_sender_three_consumers(server.base_url()))
+    finally:
+        server.close()
+
+
+async def _ignored_by_chat(base: str, chats: int) -> None:
+    floor = _floor()
+    async with open_ws(f"{base}/orders/{floor}/") as orders:
+        sockets = [open_ws(f"{base}/chat/{floor}/") for _ in range(chats)]
+        opened = [await s.__aenter__() for s in sockets]
+        try:
+            for msg_id in (1, 2):
+                await send_json(orders, order(msg_id, "ACME", 10.0 + msg_id))
+                await recv_many(orders, 3)  # filled, tick and the reply
+            for chat in opened:
+                await assert_silent(chat, 0.1)
+        finally:
+            for s in sockets:
+                await s.__aexit__(None, None, None)
+
+
+def test_members_that_do_not_list_an_app_event_ignore_it_and_are_counted() -> None:
+    before = chgen.runtime.ignored_app_events().get("tick", 0)
+    server = ThreadServer(trading_routing.application).start()
+    try:
+        run(_ignored_by_chat(server.base_url(), chats=3))
+    finally:
+        server.stop()
+    # Two ticks, each ignored by three FloorChat sockets; the Orders socket took both.
+    assert chgen.runtime.ignored_app_events().get("tick", 0) - before == 6
+
+
+def _errors(tmp_path: Path, body: str) -> list[str]:
+    """The ``Error:`` lines and hints of a build of a small spec module; nothing written."""
+    specs = tmp_path / "specs"
+    specs.mkdir(exist_ok=True)
+    (specs / "app.py").write_text(_SPEC_HEAD + textwrap.dedent(body))
+    result = CliRunner().invoke(main, ["build", str(specs), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert not (tmp_path / "out").exists()
+    return [line.strip() for line in result.output.splitlines() if line[:1] in (" ", "E")]
+
+
+_SPEC_HEAD = """\
+from chgen.spec import App, JsonWebsocketConsumer, payload, route
+
+@payload
+class Tick:
+    price: float
+
+@payload
+class Quote:
+    price: float
+"""
+
+
+def test_a_consumer_sending_an_app_event_with_another_payload_is_refused(tmp_path: Path) -> None:
+    lines = _errors(
+        tmp_path,
+        """
+        ticker = JsonWebsocketConsumer("Ticker", sends={"tick": Quote})
+        app = App("demo", routes=[route("^/$", ticker)], handlers="h", events={"tick": Tick})
+        """,
+    )
+    assert '$.sends["tick"]' in lines[0], lines
+    assert "'tick' is an app event with payload Tick, but Ticker sends it with Quote" in lines[0]
+    assert lines[1] == "send it with Tick, or give this event another name"
+
+
+def test_an_app_event_no_consumer_lists_is_refused_with_the_line_to_add(tmp_path: Path) -> None:
+    lines = _errors(
+        tmp_path,
+        """
+        ticker = JsonWebsocketConsumer("Ticker", sends={"quote": Quote})
+        app = App("demo", routes=[route("^/$", ticker)], handlers="h", events={"tick": Tick})
+        """,
+    )
+    assert '$.events["tick"]' in lines[0], lines
+    assert "no consumer lists app event 'tick' in its sends" in lines[0]
+    assert lines[1] == 'add "tick": Tick to the sends of the consumers whose clients receive it'
+
+
+def test_an_app_event_is_named_like_any_event(tmp_path: Path) -> None:
+    lines = _errors(
+        tmp_path,
+        """
+        ticker = JsonWebsocketConsumer("Ticker", sends={"tick": Tick})
+        app = App("demo", routes=[route("^/$", ticker)], handlers="h",
+                  events={"Tick": Tick, "tick": Tick, "frame": Quote})
+        """,
+    )
+    text = "\n".join(lines)
+    assert "$.events[\"Tick\"]: event 'Tick' is not a valid name" in text, text
+    assert "$.events[\"frame\"]: event 'frame' would generate group_send_frame()" in text, text
+    assert "'tick'" not in text, text
+
+
+@pytest.fixture(scope="module", params=["client.js", "client.ts"])
+def trading_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The trading client the Node test imports: shipped client.js, or client.ts via tsc."""
+    if request.param == "client.js":
+        return "generated/trading/client.js"
+    out = tmp_path_factory.mktemp("trading-ts")
+    compiled = tsc(
+        "--target", "ES2022", "--module", "ES2022", "--moduleResolution", "bundler",
+        "--skipLibCheck", "--outDir", str(out), "generated/trading/client.ts",
+        cwd=REPO_ROOT,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    (out / "package.json").write_text('{"type": "module"}\n')
+    return str(out / "client.js")
+
+
+def test_the_typescript_client_gets_an_app_event_in_each_stream_that_lists_it(
+    trading_client: str,
+) -> None:
+    node = require_executable("node", "Node.js runs the generated client's end-to-end tests")
+    if not (REPO_ROOT / "node_modules" / "ws" / "package.json").is_file():
+        message = "node_modules/ws is missing (run npm ci)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{message}; CI must provide it", pytrace=False)
+        pytest.skip(message)
+    server = SubprocessServer("generated.trading.routing:application").start()
+    try:
+        completed = subprocess.run(
+            [node, "--test", "--test-reporter=spec", "tests/client/app_events_e2e.test.mjs"],
+            cwd=REPO_ROOT,
+            env={**os.environ, "CHGEN_URL": server.base_url(), "CHGEN_CLIENT": trading_client},
+            capture_output=True,
+            text=True,
+            timeout=45,
+        )
+    finally:
+        server.close()
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisServer]:
+    with redis_server() as server:
+        yield server
+
+
+async def _across_processes(first: str, second: str) -> None:
+    floor = _floor()
+    async with (
+        open_ws(f"{first}/orders/{floor}/") as orders,  # process 0 sends
+        open_ws(f"{second}/ticker/{floor}/") as ticker,  # process 1
+        open_ws(f"{second}/desk/{floor}/") as desk,  # process 1
+        open_ws(f"{second}/chat/{floor}/") as chat,  # process 1
+    ):
+        await send_json(orders, order(1, "ACME", 12.25))
+        assert tick("ACME", 12.25) in await recv_many(orders, 3)
+        assert await recv_json(ticker) == tick("ACME", 12.25)
+        at_desk = await recv_many(desk, 3)
+        assert in_stream("ticker", tick("ACME", 12.25)) in at_desk, at_desk
+        assert in_stream("orders", tick("ACME", 12.25)) in at_desk, at_desk
+        await assert_silent(chat)
+
+
+@pytest.mark.parametrize("kind", ["core", "pubsub"])
+def test_an_app_event_crosses_processes_through_redis(redis: RedisServer, kind: str) -> None:
+    fixture = REPO_ROOT / "tests" / "fixtures" / "djangoproject"
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(fixture), str(REPO_ROOT)]),
+        "CHGEN_REDIS_URL": redis.url,
+        "CHGEN_REDIS_LAYER": kind,
+        "CHGEN_REDIS_PREFIX": f"appevents-{kind}-{uuid.uuid4().hex[:8]}:",
+    }
+    servers = [SubprocessServer("trading_redis_app:application", env=env) for _ in range(2)]
+    try:
+        for server in servers:
+            server.start()
+        run(_across_processes(servers[0].base_url(), servers[1].base_url()))
+    except BaseException:
+        print("\n".join(s.output()[-5_000:] for s in servers))
+        raise
+    finally:
+        for server in servers:
+            server.close()
