@@ -61,12 +61,15 @@ chat = JsonWebsocketConsumer(
     method_mapping={"post": Handler(Post, reply=Ack), "work": Handler(Job)},
     sends={"posted": Post},
 )
-echo = JsonWebsocketConsumer("Echo", method_mapping={"say": Handler(Ack, reply=Ack)})
+echo = JsonWebsocketConsumer(
+    "Echo", method_mapping={"say": Handler(Ack, reply=Ack)}, sends={"echoed": Ack}
+)
 lobby = WebsocketDemultiplexer("Lobby", consumers={"chat": chat, "echo": echo})
 app = App(
     "t",
     routes=[route(r"^/ws/(?P<room>[a-z]+)/$", lobby), echo.as_route(r"^/echo/$")],
     handlers="h",
+    events={"echoed": Ack},
 )
 '''
 
@@ -101,6 +104,13 @@ CASES = [
     ("reply-added", '"work": Handler(Job)', '"work": Handler(Job, reply=Ack)', S),
     ("event-removed", 'sends={"posted": Post}', "sends={}", C),
     ("event-added", 'sends={"posted": Post}', 'sends={"posted": Post, "done": Ack}', SAFE),
+    (
+        "event-now-app-wide",
+        'events={"echoed": Ack}',
+        'events={"echoed": Ack, "posted": Post}',
+        S,
+    ),
+    ("event-no-longer-app-wide", '    events={"echoed": Ack},\n', "", C),
     (
         "field-added-required",
         "    hint: str | None\n",

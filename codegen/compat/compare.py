@@ -204,9 +204,20 @@ class _App:
                     "event-added", OUT, f"a new event {name}", where, old.location, after.location
                 )
             else:
-                _Schemas(self, where, OUT).compare(
-                    before.schema, after.schema, "$.data", before.location, after.location
-                )
+                self.event(where, before, after)
+
+    def event(self, where: str, old: Message, new: Message) -> None:
+        if old.app_wide != new.app_wide:
+            rule = "event-now-app-wide" if new.app_wide else "event-no-longer-app-wide"
+            message = (
+                f"the event {old.name} became an app event"
+                if new.app_wide
+                else f"the app event {old.name} became one consumer's own"
+            )
+            self.add(rule, OUT, message, where, old.location, new.location)
+        _Schemas(self, where, OUT).compare(
+            old.schema, new.schema, "$.data", old.location, new.location
+        )
 
     def message(self, where: str, old: Message, new: Message) -> None:
         _Schemas(self, where, IN).compare(

@@ -26,6 +26,7 @@ class Message:
     schema: Doc  # the data's schema: a $ref into the document's components
     reply: Doc | None  # requests only: the reply data's schema; None for events
     location: str
+    app_wide: bool = False  # events only: an app event, which any consumer may send
 
 
 @attrs.frozen
@@ -122,7 +123,7 @@ def _add(streams: dict[str, StreamSurface], message: Doc, channel: Doc, spec: st
     location = message.get("x-chgen-location", spec)
     name = mark["type"]
     if role == "event":
-        stream.events[name] = Message(name, data, None, location)
+        stream.events[name] = Message(name, data, None, location, bool(mark.get("appEvent")))
     elif role == "request":
         known = stream.requests.get(name)
         stream.requests[name] = Message(name, data, known.reply if known else None, location)

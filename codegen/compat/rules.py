@@ -117,6 +117,21 @@ RULES: Final = {
             "event-added", "a new event", SAFE, SAFE, "clients ignore event types they do not know"
         ),
         _rule(
+            "event-now-app-wide",
+            "an event became an app event",
+            SAFE,
+            SERVERS,
+            "old servers deliver it only from its own consumer, so new clients miss the ones "
+            "other consumers send",
+        ),
+        _rule(
+            "event-no-longer-app-wide",
+            "an app event became one consumer's own",
+            SAFE,
+            CLIENTS,
+            "old clients wait for the ones other consumers sent, which no longer reach them",
+        ),
+        _rule(
             "field-added-required",
             "a new required field",
             BOTH,

@@ -97,7 +97,20 @@ def document(app: AppIR, api: ApiSettings) -> Doc:
         },
     }
     doc["x-chgen-app"] = {"name": app.name, "spec": app.spec_file}
+    if app.events:
+        doc["x-chgen-app"]["events"] = _app_events(app)
     return doc
+
+
+def _app_events(app: AppIR) -> Doc:
+    """Each app event: its payload, and the consumers whose clients receive it."""
+    return {
+        e.name: {
+            "payload": {"$ref": component_ref(e.payload)},
+            "receivedBy": [c.name for c in app.consumers if e.name in c.app_events],
+        }
+        for e in app.events
+    }
 
 
 class _Builder:
@@ -234,18 +247,27 @@ class _Builder:
         event = {
             "name": e.name,
             "title": f"{on.key(e.name)} (event)",
-            "summary": f"An event carrying {e.payload}",
+            "summary": f"{'An app event' if e.app_wide else 'An event'} carrying {e.payload}",
             **_described(self._doc(e.payload)),
             "payload": on.wrap(event_frame(e.name, e.payload, component_ref)),
             "examples": [{"name": e.name, "payload": example}],
-            "x-chgen-message": on.mark(e.name, "event", e.payload),
+            "x-chgen-message": {
+                **on.mark(e.name, "event", e.payload),
+                **({"appEvent": True} if e.app_wide else {}),
+            },
         }
         key = on.key(f"{e.name}.event")
+        summary = f"The server sends the event {e.name}, to this socket or to a group."
+        if e.app_wide:
+            summary = (
+                f"The server sends the app event {e.name}, to this socket or to a group; "
+                "any consumer of the app may send it."
+            )
         self.operations[f"{on.view.id}.{on.key(e.name)}.send"] = {
             "action": "send",
             "channel": {"$ref": on.channel},
             "title": on.key(e.name),
-            "summary": f"The server sends the event {e.name}, to this socket or to a group.",
+            "summary": summary,
             "messages": [{"$ref": on.message(key)}],
         }
         return {key: {"$ref": self._message(on.component(f"{e.name}.event"), event)}}

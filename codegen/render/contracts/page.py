@@ -151,6 +151,7 @@ def _stream(view: Channel, stream: Stream, examples: Examples) -> dict[str, Any]
         {
             "id": anchor("event", view.id, stream.key, e.name),
             "name": e.name,
+            "app_wide": e.app_wide,
             "payload": link(anchor("payload", e.payload), e.payload),
             "json": json_block(boxed({"type": e.name, "data": examples.payload(e.payload)})),
             "search": f"{stream.name or ''} {e.name} {e.payload}".lower(),

@@ -38,6 +38,7 @@ class Message:
 class Event:
     name: str
     payload: str
+    app_wide: bool = False  # an app event: any consumer of the app may send it to a group
 
 
 @attrs.frozen
@@ -106,7 +107,7 @@ def channels(app: AppIR) -> tuple[Channel, ...]:
 
 def _stream(name: str | None, consumer: ConsumerIR) -> Stream:
     messages = tuple(Message(h.msg_type, h.payload, h.reply) for h in consumer.handlers)
-    events = tuple(Event(e.name, e.payload) for e in consumer.events)
+    events = tuple(Event(e.name, e.payload, e.app_wide) for e in consumer.events)
     return Stream(name, consumer.name, consumer.kind, messages, events)
 
 
