@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Mapping
 from typing import Any, ClassVar
 
 from .connection import Connection
-from .delivery import GROUP_EVENT, NOTHING, app_event_source, ignored
+from .delivery import GROUP_EVENT, NOTHING, app_event_message, app_event_source, ignored
 from .dispatch import DispatchTable, Handler, MessageRoute
 from .hooks import keeps
 from .jobs import job_message
@@ -153,12 +153,7 @@ class BaseConsumer:
 
     def group_send_app_frame(self, group: str, event: str, frame_json: str) -> Awaitable[None]:
         """``group_send_app_event`` with the event's frame already encoded."""
-        message = {
-            "type": GROUP_EVENT,
-            "group": group,
-            "source": app_event_source(event),
-            "frame": frame_json,
-        }
+        message = app_event_message(group, event, frame_json)
         return self.connection.delivery.group_send(group, message)
 
     # -- introspection -----------------------------------------------------------------

@@ -20,10 +20,11 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, ClassVar
 
+from .delivery import app_event_message
 from .dispatch import DispatchTable, Handler, MessageRoute
 from .jobs import job_message
 from .layers import ChannelLayer, LayerUnavailable
-from .protocol import ProtocolError, quote
+from .protocol import ProtocolError, encode_json, event_frame, quote
 from .startup import Expected
 
 __all__ = ["WorkerConsumer", "channel_routes"]
@@ -55,6 +56,15 @@ class WorkerConsumer:
         """Send a job (its type and encoded payload) to the worker reading ``channel``;
         await the result. The generated ``send_to_<worker>_<type>`` helpers call this."""
         return self.layer.send(channel, job_message(job, data))
+
+    def group_send_app_event(self, group: str, event: str, data: Any) -> Awaitable[None]:
+        """Send app event ``event`` (JSON-ready ``data``) to every member of ``group``
+        whose consumer lists it, each in its own stream, as a consumer's would; await the
+        result. The generated ``group_send_<event>`` helpers call this. A worker has no
+        socket to number its group events by, so the layer's losses of these are not
+        reported as gaps."""
+        frame_json = encode_json(event_frame(event, data))
+        return self.layer.group_send(group, app_event_message(group, event, frame_json))
 
     def group_send(self, group: str, message: dict[str, Any]) -> Awaitable[None]:
         """Put a Channels-style layer message (``{"type": "thumbnail.ready", ...}``) on

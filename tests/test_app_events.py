@@ -5,13 +5,16 @@ and FloorChat on their own routes, and all three behind the Desk demultiplexer: 
 member whose consumer lists ``tick`` gets it in its own stream (a desk twice, once per
 stream that lists it), FloorChat's sockets get nothing, and the server counts them. The
 same holds across two processes on one Redis server, and through the generated TS client.
+A worker sends an app event with its own typed helper (tests/fixtures/appevents).
 """
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 import subprocess
+import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -34,7 +37,9 @@ from e2e.server import (
 from redis_server import RedisServer, redis_server
 
 import chgen.runtime
+from chgen.build import generate
 from chgen.cli import main
+from chgen.writer import write
 from generated.trading import routing as trading_routing
 from prereq import require_executable
 from tsc import tsc
@@ -269,3 +274,48 @@ def test_an_app_event_crosses_processes_through_redis(redis: RedisServer, kind: 
     finally:
         for server in servers:
             server.close()
+
+
+FEED = REPO_ROOT / "tests" / "fixtures" / "appevents"
+
+
+@pytest.fixture(scope="module")
+def feed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The fixture app of tests/fixtures/appevents, generated into a temporary package:
+    its ``application`` runs the Feed worker beside the sockets."""
+    root = tmp_path_factory.mktemp("feed")
+    write(generate(FEED / "specs"), root / "feedgen")
+    for entry in (str(root), str(FEED)):
+        sys.path.insert(0, entry)
+    try:
+        yield importlib.import_module("feedgen.feed.routing").application
+    finally:
+        for entry in (str(root), str(FEED)):
+            sys.path.remove(entry)
+        for name in [m for m in sys.modules if m.startswith(("feedgen", "feed_handlers"))]:
+            del sys.modules[name]
+
+
+async def _worker_sends_a_tick(base: str) -> None:
+    floor = _floor()
+    async with (
+        open_ws(f"{base}/desk/{floor}/") as desk,
+        open_ws(f"{base}/chat/{floor}/") as chat,
+    ):
+        quote = {"floor": floor, "symbol": "ACME", "price": 7.5}
+        await send_json(desk, in_stream("ticker", {"type": "publish", "id": 1, "data": quote}))
+        frames = await recv_many(desk, 2)  # the reply, then the worker's tick
+        assert in_stream("ticker", {"type": "publish", "id": 1, "data": None}) in frames
+        assert in_stream("ticker", tick("ACME", 7.5)) in frames, frames
+        await assert_silent(desk)  # the desk's chat stream does not list tick
+        await assert_silent(chat)
+
+
+def test_a_worker_sends_an_app_event_with_its_typed_helper(feed_app: Any) -> None:
+    before = chgen.runtime.ignored_app_events().get("tick", 0)
+    server = ThreadServer(feed_app).start()
+    try:
+        run(_worker_sends_a_tick(server.base_url()))
+    finally:
+        server.stop()
+    assert chgen.runtime.ignored_app_events().get("tick", 0) - before == 1  # the chat socket

@@ -32,7 +32,7 @@ def resolve_app(loaded: LoadedApp, spec_root: Path) -> tuple[AppIR | None, list[
     context = AppContext(spec_root)
     payloads = PayloadChecks(context)
     events = app_events(context, payloads, app)
-    workers = WorkerChecks(context, payloads)
+    workers = WorkerChecks(context, payloads, events)
     workers.all(app.workers, app.defined_at)  # first: consumers get their job senders
     consumers = ConsumerChecks(context, payloads, workers.senders, events)
     routes = RouteChecks(context, consumers, payloads)

@@ -7,7 +7,7 @@ helper may take one of their names.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from chgen.runtime.jobs import CHANNEL_NAME
@@ -28,9 +28,13 @@ _TYPE_KEY = "type"
 
 
 class WorkerChecks:
-    def __init__(self, context: AppContext, payloads: PayloadChecks) -> None:
+    def __init__(
+        self, context: AppContext, payloads: PayloadChecks, app_events: Iterable[str] = ()
+    ) -> None:
         self.context = context
         self.payloads = payloads
+        # Every worker has a group_send_<event> per app event, as every consumer has.
+        self.app_event_helpers = {f"group_send_{name}" for name in app_events}
         self.workers: dict[str, WorkerIR] = {}
         self.senders: dict[str, str] = {}  # helper name -> the worker and job it sends
         self._channels: dict[str, str] = {}  # channel -> the worker reading it
@@ -90,7 +94,11 @@ class WorkerChecks:
             )
             return
         checks = HandlerChecks(
-            self.context, self.payloads, spec, set(self.senders), WORKER_ATTRIBUTES
+            self.context,
+            self.payloads,
+            spec,
+            set(self.senders) | self.app_event_helpers,
+            WORKER_ATTRIBUTES,
         )
         handlers = checks.table("mapping")
         fields_ok = all(self._fields_ok(spec, h.msg_type, h.payload) for h in handlers)

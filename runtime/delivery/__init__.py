@@ -20,7 +20,7 @@ This package imports only the layer interface and the close codes of the runtime
 the consumers, the ASGI adapter or the protocol core.
 """
 
-from .appevents import app_event_source, ignored, ignored_app_events
+from .appevents import app_event_message, app_event_source, ignored, ignored_app_events
 from .eager import NOTHING
 from .forwarding import GROUP_EVENT
 from .inbox import SLOW, STALL_TIMEOUT, GapHandler, LayerHandler, Send, Socket
@@ -41,6 +41,7 @@ __all__ = [
     "Relay",
     "Send",
     "Socket",
+    "app_event_message",
     "app_event_source",
     "ignored",
     "ignored_app_events",

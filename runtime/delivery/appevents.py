@@ -4,7 +4,7 @@ A group event names its ``source``: the consumer that sent it, whose members alo
 receive it. An app event's source is its own name marked with ``@`` (``"@tick"``),
 which no consumer name can be, so any consumer may send it and every member whose
 consumer lists the event receives it, through the same forward tables and hooks as a
-consumer's own events.
+consumer's own events. A worker sends one too, straight to the layer.
 
 A member whose consumers do not list the event ignores it. That is counted here, per
 event, in this process (``ignored_app_events``), never logged per message: a group may
@@ -14,9 +14,17 @@ mix many sockets that do not care for an event with a few that do.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["APP_EVENT_MARK", "app_event_source", "ignored", "ignored_app_events"]
+from .forwarding import GROUP_EVENT
+
+__all__ = [
+    "APP_EVENT_MARK",
+    "app_event_message",
+    "app_event_source",
+    "ignored",
+    "ignored_app_events",
+]
 
 APP_EVENT_MARK: Final = "@"
 
@@ -26,6 +34,16 @@ _ignored: Final[Counter[str]] = Counter()
 def app_event_source(event: str) -> str:
     """The ``source`` that app event ``event`` travels under."""
     return APP_EVENT_MARK + event
+
+
+def app_event_message(group: str, event: str, frame_json: str) -> dict[str, Any]:
+    """The layer message carrying app event ``event`` (its frame's JSON) to ``group``."""
+    return {
+        "type": GROUP_EVENT,
+        "group": group,
+        "source": app_event_source(event),
+        "frame": frame_json,
+    }
 
 
 def ignored(source: object) -> None:
