@@ -4,12 +4,14 @@
 and FloorChat on their own routes, and all three behind the Desk demultiplexer: every
 member whose consumer lists ``tick`` gets it in its own stream (a desk twice, once per
 stream that lists it), FloorChat's sockets get nothing, and the server counts them. The
-same holds across two processes on one Redis server, and through the generated TS client.
+same holds across two processes on one Redis server, and through the generated TS and
+Python clients.
 A worker sends an app event with its own typed helper (tests/fixtures/appevents).
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import itertools
 import os
@@ -24,6 +26,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from e2e.server import (
+    RECV_TIMEOUT,
     REPO_ROOT,
     SubprocessServer,
     ThreadServer,
@@ -41,6 +44,8 @@ from chgen.build import generate
 from chgen.cli import main
 from chgen.writer import write
 from generated.trading import routing as trading_routing
+from generated.trading.client import DeskClient, OrdersSocket, desk_url, orders_url
+from generated.trading.payloads import Order, Tick
 from prereq import require_executable
 from tsc import tsc
 
@@ -319,3 +324,26 @@ def test_a_worker_sends_an_app_event_with_its_typed_helper(feed_app: Any) -> Non
     finally:
         server.stop()
     assert chgen.runtime.ignored_app_events().get("tick", 0) - before == 1  # the chat socket
+
+
+async def _through_the_python_client(base: str) -> None:
+    floor = _floor()
+    async with (
+        OrdersSocket(orders_url(base, floor=floor)) as orders,
+        DeskClient(desk_url(base, floor=floor)) as desk,
+    ):
+        at_ticker, at_orders = desk.ticker.events.tick(), desk.orders.events.tick()
+        await asyncio.wait_for(desk.opened(), RECV_TIMEOUT)
+        order = Order(symbol="ACME", side="sell", quantity=2, price=4.25)
+        await asyncio.wait_for(orders.request.order(order), RECV_TIMEOUT)
+        expected = Tick(symbol="ACME", price=4.25)
+        assert await asyncio.wait_for(anext(at_ticker), RECV_TIMEOUT) == expected
+        assert await asyncio.wait_for(anext(at_orders), RECV_TIMEOUT) == expected
+
+
+def test_the_python_client_gets_an_app_event_in_each_stream_that_lists_it() -> None:
+    server = SubprocessServer("generated.trading.routing:application").start()
+    try:
+        run(_through_the_python_client(server.base_url()))
+    finally:
+        server.close()
