@@ -95,6 +95,30 @@ export interface ChgenGap {
   readonly reason: "lost" | "outage" | "slow";
 }
 
+/** What became of one group's position when the socket (re)connected; see {@link ChgenRecovery}. */
+export interface ChgenGroupRecovery {
+  /** Whether every event the socket missed in this group was replayed. */
+  readonly recovered: boolean;
+  /** Why not: `"new"` (no position presented), `"epoch_changed"`, `"too_old"`, `"unavailable"`, `"history_off"`. */
+  readonly reason?: string;
+  /** How many events were replayed. */
+  readonly replayed?: number;
+}
+
+/**
+ * What became of the events a socket missed while it was away, told once per connection: per
+ * stream with `groups` (the groups that keep history), and for the whole socket. Replayed
+ * events have reached the `on` handlers before. Not `recovered`: resynchronise the state.
+ */
+export interface ChgenRecovery {
+  /** The stream; `null` for the whole socket. */
+  readonly stream: string | null;
+  /** Whether nothing was missed: false on a first connect, and when any group could not recover. */
+  readonly recovered: boolean;
+  /** Each group with history of the stream, by name (absent for a multiplexed socket's summary). */
+  readonly groups?: Readonly<Record<string, ChgenGroupRecovery>>;
+}
+
 /**
  * `connecting` until the socket first opens (retries of a first connection that fails stay
  * `connecting`), then `open`, `reconnecting` after an unexpected close, and finally `closed`.
@@ -160,6 +184,11 @@ export interface ClientOptions {
    * Node sets it. Outgoing messages are always checked.
    */
   checkIncoming?: boolean;
+  /**
+   * Track the position of every event of a group with history and present them when
+   * reconnecting, so that the server replays what was missed (docs/recovery.md); default true.
+   */
+  recover?: boolean;
 }
 
 /** Options of one {@link Channel.request}. */
@@ -191,7 +220,10 @@ export declare class Connection {
   private stateListeners;
   private errorListeners;
   private gapListeners;
+  private recoveryListeners;
   private checking;
+  private positions;
+  private recoveredNow;
   /** Starts connecting at once. Throws if there is no WebSocket class to use. */
   constructor(url: string, options?: ClientOptions);
   /** The current state; changes are reported to {@link Connection.onState} listeners. */
@@ -212,6 +244,16 @@ export declare class Connection {
    */
   onGap(listener: (gap: ChgenGap) => void): () => void;
   /**
+   * Calls `listener` with what became of the socket's missed events after each connect (the
+   * whole socket's {@link ChgenRecovery}). Returns an unsubscribe function.
+   */
+  onRecovery(listener: (recovery: ChgenRecovery) => void): () => void;
+  /**
+   * Whether the current connection recovered every event missed while away; `null` until the
+   * server said so (and without {@link ClientOptions.recover}).
+   */
+  get recovered(): boolean | null;
+  /**
    * The channel for `stream`, the same object for the same name. `null` is the socket itself
    * when it is not multiplexed (frames travel unwrapped).
    */
@@ -223,6 +265,7 @@ export declare class Connection {
   close(code?: number, reason?: string): void;
   private connect;
   private open;
+  private token;
   private setState;
   private settle;
   private fail;
@@ -231,6 +274,7 @@ export declare class Connection {
   private end;
   private receive;
   private gapped;
+  private recovering;
   private checked;
 }
 
@@ -269,6 +313,11 @@ export declare class Channel {
    * {@link ChgenGap}); resynchronise what they would have changed. Returns an unsubscribe function.
    */
   onGap(handler: (gap: ChgenGap) => void): () => void;
+  /**
+   * Calls `handler` after each connect with what became of this channel's missed events (see
+   * {@link ChgenRecovery}), once they are replayed. Returns an unsubscribe function.
+   */
+  onRecovery(handler: (recovery: ChgenRecovery) => void): () => void;
 }
 
 /**
@@ -299,6 +348,8 @@ export declare class ChgenStream<TSend, TRequest, TOn, TEvent> {
   onError(handler: (error: ChgenError) => void): () => void;
   /** Group events of this stream that never reached the socket; see {@link ChgenGap}. */
   onGap(handler: (gap: ChgenGap) => void): () => void;
+  /** What became of this stream's missed events after each connect; see {@link ChgenRecovery}. */
+  onRecovery(handler: (recovery: ChgenRecovery) => void): () => void;
 }
 
 /** What a socket served by one consumer alone has besides its stream's API. */

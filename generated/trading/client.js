@@ -109,6 +109,9 @@ export class Connection {
     this.stateListeners = new Set();
     this.errorListeners = new Set();
     this.gapListeners = new Set();
+    this.recoveryListeners = new Set();
+    this.positions = {};
+    this.recoveredNow = null;
     this.checking = options.checkIncoming ?? development();
     this.connect();
   }
@@ -136,6 +139,20 @@ export class Connection {
    */
   onGap(listener) {
     return listen(this.gapListeners, listener);
+  }
+  /**
+   * Calls `listener` with what became of the socket's missed events after each connect (the
+   * whole socket's {@link ChgenRecovery}). Returns an unsubscribe function.
+   */
+  onRecovery(listener) {
+    return listen(this.recoveryListeners, listener);
+  }
+  /**
+   * Whether the current connection recovered every event missed while away; `null` until the
+   * server said so (and without {@link ClientOptions.recover}).
+   */
+  get recovered() {
+    return this.recoveredNow;
   }
   /**
    * The channel for `stream`, the same object for the same name. `null` is the socket itself
@@ -212,6 +229,9 @@ export class Connection {
     const offered = typeof protocols === "string" ? [protocols] : [...protocols];
     const headers = { ...this.opts.headers };
     let url = this.url;
+    if (this.opts.recover ?? true)
+      url += (url.includes("?") ? "&" : "?") + "recover=" + this.token();
+    this.recoveredNow = null;
     if (auth && token !== undefined) {
       if (auth.in === "protocol")
         offered.push((auth.name ?? "") + token);
@@ -251,6 +271,12 @@ export class Connection {
         this.refuse("handshake_refused", `handshake refused with status ${status}`, status);
     };
     ws.onerror = () => { };
+  }
+  // The positions as the `recover` parameter carries them: "1." and the base64 of their JSON.
+  token() {
+    const json = JSON.stringify(this.positions);
+    const token = "1." + btoa(String.fromCharCode(...new TextEncoder().encode(json)));
+    return json === "{}" || token.length > 4096 ? "" : encodeURIComponent(token);
   }
   setState(state) {
     if (this.current !== state) {
@@ -315,6 +341,7 @@ export class Connection {
     this.queue = [];
   }
   receive(raw) {
+    var _a, _b;
     let m;
     let stream = null;
     let channel = this.channels.get(null);
@@ -338,6 +365,11 @@ export class Connection {
     const id = m.id;
     if (m.type === "gap")
       return this.gapped(channel, stream, m.gap);
+    if (m.type === "recovery")
+      return this.recovering(channel, stream, m.recovery);
+    const pos = m.pos;
+    if (Array.isArray(pos))
+      (((_a = this.positions)[_b = stream ?? ""] ?? (_a[_b] = {}))[pos[0]] = [pos[1], pos[2]]);
     if (m.type === "error") {
       const error = serverError(m.error, stream, id ?? null);
       if (id != null)
@@ -365,6 +397,27 @@ export class Connection {
       emit(channel._gaps, gap);
     emit(this.gapListeners, gap);
   }
+  // A recovery frame: the stream's new positions, then its listeners; the socket's outcome.
+  recovering(channel, stream, r) {
+    const groups = r && r.groups;
+    const recovery = { stream, recovered: !!(r && r.recovered), groups };
+    if (groups && typeof groups === "object") {
+      const old = this.positions[stream ?? ""] ?? {};
+      const now = (this.positions[stream ?? ""] = {});
+      for (const [group, g] of Object.entries(groups)) {
+        if (g && typeof g.epoch === "string")
+          now[group] = [g.epoch, g.offset];
+        else if (old[group])
+          now[group] = old[group];
+      }
+      if (channel)
+        emit(channel._recoveries, recovery);
+    }
+    if (stream === null) {
+      this.recoveredNow = recovery.recovered;
+      emit(this.recoveryListeners, recovery);
+    }
+  }
   // With checkIncoming: the error for a reply (with its request's id) or event that does not fit.
   checked(channel, type, data, id) {
     return this.checking ? channel?._check?.(type, data, id) : undefined;
@@ -381,6 +434,7 @@ export class Channel {
     this._any = new Set();
     this._errors = new Set();
     this._gaps = new Set();
+    this._recoveries = new Set();
   }
   /**
    * Sends a message that asks for no answer. Queued while the socket is not open; throws a
@@ -421,6 +475,13 @@ export class Channel {
    */
   onGap(handler) {
     return listen(this._gaps, handler);
+  }
+  /**
+   * Calls `handler` after each connect with what became of this channel's missed events (see
+   * {@link ChgenRecovery}), once they are replayed. Returns an unsubscribe function.
+   */
+  onRecovery(handler) {
+    return listen(this._recoveries, handler);
   }
 }
 
@@ -471,6 +532,10 @@ export class ChgenStream {
   /** Group events of this stream that never reached the socket; see {@link ChgenGap}. */
   onGap(handler) {
     return this.channel.onGap(handler);
+  }
+  /** What became of this stream's missed events after each connect; see {@link ChgenRecovery}. */
+  onRecovery(handler) {
+    return this.channel.onRecovery(handler);
   }
 }
 

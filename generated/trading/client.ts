@@ -122,6 +122,30 @@ export interface ChgenGap {
   readonly reason: "lost" | "outage" | "slow";
 }
 
+/** What became of one group's position when the socket (re)connected; see {@link ChgenRecovery}. */
+export interface ChgenGroupRecovery {
+  /** Whether every event the socket missed in this group was replayed. */
+  readonly recovered: boolean;
+  /** Why not: `"new"` (no position presented), `"epoch_changed"`, `"too_old"`, `"unavailable"`, `"history_off"`. */
+  readonly reason?: string;
+  /** How many events were replayed. */
+  readonly replayed?: number;
+}
+
+/**
+ * What became of the events a socket missed while it was away, told once per connection: per
+ * stream with `groups` (the groups that keep history), and for the whole socket. Replayed
+ * events have reached the `on` handlers before. Not `recovered`: resynchronise the state.
+ */
+export interface ChgenRecovery {
+  /** The stream; `null` for the whole socket. */
+  readonly stream: string | null;
+  /** Whether nothing was missed: false on a first connect, and when any group could not recover. */
+  readonly recovered: boolean;
+  /** Each group with history of the stream, by name (absent for a multiplexed socket's summary). */
+  readonly groups?: Readonly<Record<string, ChgenGroupRecovery>>;
+}
+
 /**
  * `connecting` until the socket first opens (retries of a first connection that fails stay
  * `connecting`), then `open`, `reconnecting` after an unexpected close, and finally `closed`.
@@ -187,6 +211,11 @@ export interface ClientOptions {
    * Node sets it. Outgoing messages are always checked.
    */
   checkIncoming?: boolean;
+  /**
+   * Track the position of every event of a group with history and present them when
+   * reconnecting, so that the server replays what was missed (docs/recovery.md); default true.
+   */
+  recover?: boolean;
 }
 
 /** Options of one {@link Channel.request}. */
@@ -271,7 +300,11 @@ export class Connection {
   private stateListeners: Set<(state: ConnectionState) => void>;
   private errorListeners: Set<(error: ChgenError) => void>;
   private gapListeners: Set<(gap: ChgenGap) => void>;
+  private recoveryListeners: Set<(recovery: ChgenRecovery) => void>;
   private checking: boolean;
+  // stream ("" unmultiplexed) -> group -> [epoch, offset] of the last event seen
+  private positions: Record<string, Record<string, [string, number]>>;
+  private recoveredNow: boolean | null;
 
   /** Starts connecting at once. Throws if there is no WebSocket class to use. */
   constructor(url: string, options: ClientOptions = {}) {
@@ -296,6 +329,9 @@ export class Connection {
     this.stateListeners = new Set();
     this.errorListeners = new Set();
     this.gapListeners = new Set();
+    this.recoveryListeners = new Set();
+    this.positions = {};
+    this.recoveredNow = null;
     this.checking = options.checkIncoming ?? development();
     this.connect();
   }
@@ -327,6 +363,22 @@ export class Connection {
    */
   onGap(listener: (gap: ChgenGap) => void): () => void {
     return listen(this.gapListeners, listener);
+  }
+
+  /**
+   * Calls `listener` with what became of the socket's missed events after each connect (the
+   * whole socket's {@link ChgenRecovery}). Returns an unsubscribe function.
+   */
+  onRecovery(listener: (recovery: ChgenRecovery) => void): () => void {
+    return listen(this.recoveryListeners, listener);
+  }
+
+  /**
+   * Whether the current connection recovered every event missed while away; `null` until the
+   * server said so (and without {@link ClientOptions.recover}).
+   */
+  get recovered(): boolean | null {
+    return this.recoveredNow;
   }
 
   /**
@@ -406,6 +458,8 @@ export class Connection {
     const offered = typeof protocols === "string" ? [protocols] : [...protocols];
     const headers = { ...this.opts.headers };
     let url = this.url;
+    if (this.opts.recover ?? true) url += (url.includes("?") ? "&" : "?") + "recover=" + this.token();
+    this.recoveredNow = null;
     if (auth && token !== undefined) {
       if (auth.in === "protocol") offered.push((auth.name ?? "") + token);
       else if (auth.in === "header") headers[auth.name ?? "Authorization"] = token;
@@ -436,6 +490,13 @@ export class Connection {
       else this.refuse("handshake_refused", `handshake refused with status ${status}`, status);
     };
     ws.onerror = () => {};
+  }
+
+  // The positions as the `recover` parameter carries them: "1." and the base64 of their JSON.
+  private token(): string {
+    const json = JSON.stringify(this.positions);
+    const token = "1." + btoa(String.fromCharCode(...new TextEncoder().encode(json)));
+    return json === "{}" || token.length > 4096 ? "" : encodeURIComponent(token);
   }
 
   private setState(state: ConnectionState): void {
@@ -514,6 +575,9 @@ export class Connection {
     }
     const id = m.id;
     if (m.type === "gap") return this.gapped(channel, stream, m.gap);
+    if (m.type === "recovery") return this.recovering(channel, stream, m.recovery);
+    const pos = m.pos;
+    if (Array.isArray(pos)) ((this.positions[stream ?? ""] ??= {})[pos[0]] = [pos[1], pos[2]]);
     if (m.type === "error") {
       const error = serverError(m.error, stream, id ?? null);
       if (id != null) this.settle(id, error);
@@ -536,6 +600,25 @@ export class Connection {
     emit(this.gapListeners, gap);
   }
 
+  // A recovery frame: the stream's new positions, then its listeners; the socket's outcome.
+  private recovering(channel: Channel | undefined, stream: string | null, r: any): void {
+    const groups = r && r.groups;
+    const recovery: ChgenRecovery = { stream, recovered: !!(r && r.recovered), groups };
+    if (groups && typeof groups === "object") {
+      const old = this.positions[stream ?? ""] ?? {};
+      const now: Record<string, [string, number]> = (this.positions[stream ?? ""] = {});
+      for (const [group, g] of Object.entries<any>(groups)) {
+        if (g && typeof g.epoch === "string") now[group] = [g.epoch, g.offset];
+        else if (old[group]) now[group] = old[group];
+      }
+      if (channel) emit(channel._recoveries, recovery);
+    }
+    if (stream === null) {
+      this.recoveredNow = recovery.recovered;
+      emit(this.recoveryListeners, recovery);
+    }
+  }
+
   // With checkIncoming: the error for a reply (with its request's id) or event that does not fit.
   private checked(channel: Channel | undefined, type: string, data: unknown, id?: string | number): ChgenError | undefined {
     return this.checking ? channel?._check?.(type, data, id) : undefined;
@@ -555,6 +638,8 @@ export class Channel {
   _errors: Set<(error: ChgenError) => void>;
   /** @internal */
   _gaps: Set<(gap: ChgenGap) => void>;
+  /** @internal */
+  _recoveries: Set<(recovery: ChgenRecovery) => void>;
   /** @internal The error for incoming data of `type` that does not fit; `id` for a reply. */
   _check?: (type: string, data: unknown, id?: string | number) => ChgenError | undefined;
 
@@ -566,6 +651,7 @@ export class Channel {
     this._any = new Set();
     this._errors = new Set();
     this._gaps = new Set();
+    this._recoveries = new Set();
   }
 
   /**
@@ -611,6 +697,14 @@ export class Channel {
    */
   onGap(handler: (gap: ChgenGap) => void): () => void {
     return listen(this._gaps, handler);
+  }
+
+  /**
+   * Calls `handler` after each connect with what became of this channel's missed events (see
+   * {@link ChgenRecovery}), once they are replayed. Returns an unsubscribe function.
+   */
+  onRecovery(handler: (recovery: ChgenRecovery) => void): () => void {
+    return listen(this._recoveries, handler);
   }
 }
 
@@ -679,6 +773,11 @@ export class ChgenStream<TSend, TRequest, TOn, TEvent> {
   /** Group events of this stream that never reached the socket; see {@link ChgenGap}. */
   onGap(handler: (gap: ChgenGap) => void): () => void {
     return this.channel.onGap(handler);
+  }
+
+  /** What became of this stream's missed events after each connect; see {@link ChgenRecovery}. */
+  onRecovery(handler: (recovery: ChgenRecovery) => void): () => void {
+    return this.channel.onRecovery(handler);
   }
 }
 
