@@ -368,8 +368,14 @@ export class Connection {
     if (m.type === "recovery")
       return this.recovering(channel, stream, m.recovery);
     const pos = m.pos;
-    if (Array.isArray(pos))
-      (((_a = this.positions)[_b = stream ?? ""] ?? (_a[_b] = {}))[pos[0]] = [pos[1], pos[2]]);
+    if (Array.isArray(pos)) {
+      // The highest offset of the epoch: an event the server held while it told this
+      // socket where it is may come after, with a lower one.
+      const groups = ((_a = this.positions)[_b = stream ?? ""] ?? (_a[_b] = {}));
+      const old = groups[pos[0]];
+      if (!old || old[0] !== pos[1] || old[1] < pos[2])
+        groups[pos[0]] = [pos[1], pos[2]];
+    }
     if (m.type === "error") {
       const error = serverError(m.error, stream, id ?? null);
       if (id != null)

@@ -577,7 +577,13 @@ export class Connection {
     if (m.type === "gap") return this.gapped(channel, stream, m.gap);
     if (m.type === "recovery") return this.recovering(channel, stream, m.recovery);
     const pos = m.pos;
-    if (Array.isArray(pos)) ((this.positions[stream ?? ""] ??= {})[pos[0]] = [pos[1], pos[2]]);
+    if (Array.isArray(pos)) {
+      // The highest offset of the epoch: an event the server held while it told this
+      // socket where it is may come after, with a lower one.
+      const groups = (this.positions[stream ?? ""] ??= {});
+      const old = groups[pos[0]];
+      if (!old || old[0] !== pos[1] || old[1] < pos[2]) groups[pos[0]] = [pos[1], pos[2]];
+    }
     if (m.type === "error") {
       const error = serverError(m.error, stream, id ?? null);
       if (id != null) this.settle(id, error);
