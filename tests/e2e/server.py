@@ -89,6 +89,19 @@ class FaultyApp:
     out_dir: Path
 
 
+def terminate(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, uvicorn's graceful shutdown (after SIGCONT, in case it is frozen); SIGKILL
+    after 5 s. A process that has exited already is only reaped."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGCONT)
+        proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 class SubprocessServer:
     """``python -m uvicorn APP`` on a free port, run from the repository root."""
 
@@ -159,15 +172,8 @@ class SubprocessServer:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        if proc is not None:
+            terminate(proc)
 
     def close(self) -> None:
         self.stop()
@@ -270,15 +276,8 @@ class FixedPortServer:
     def stop(self) -> None:
         """SIGTERM, uvicorn's graceful shutdown; SIGKILL after 5 s."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        proc.send_signal(signal.SIGCONT)  # in case it is frozen
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        if proc is not None:
+            terminate(proc)
 
     def close(self) -> None:
         self.kill()
