@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium, pageLog, startWatchdog } from "./browser_util.mjs";
 import { env, uniqueRoom } from "./e2e_util.mjs";
 
 const BASE = env("CHGEN_HTTP");
@@ -24,49 +24,18 @@ const OVERALL = 45_000;
 const screenshot =
   process.env.CHGEN_SCREENSHOT || path.join(mkdtempSync(path.join(tmpdir(), "chgen-browser-")), "page-b.png");
 
-const consoleLog = [];
-const dump = () => `--- page console and errors\n${consoleLog.join("\n") || "(nothing)"}`;
-
-// The last resort: whatever hangs, report and leave (the browser is a child process and
-// dies with us).
-const watchdog = setTimeout(() => {
-  console.error(`browser e2e: still running after ${OVERALL} ms\n${dump()}`);
-  process.exit(2);
-}, OVERALL);
-watchdog.unref();
+const log = pageLog();
+startWatchdog(OVERALL, "browser e2e", log.dump);
 
 let browser;
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.CHGEN_CHROMIUM || "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-quic",
-      "--disable-sync",
-    ],
-    timeout: WAIT,
-  });
+  browser = await launchChromium(WAIT);
   // A fresh context: its own temporary profile, no shared storage between runs.
   const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
   context.setDefaultTimeout(WAIT);
 
   async function openPage(name, room) {
-    const page = await context.newPage();
-    page.on("console", (m) => {
-      const where = m.location()?.url;
-      consoleLog.push(`[${name}] console.${m.type()}: ${m.text()}${where ? ` (${where})` : ""}`);
-    });
-    page.on("pageerror", (e) => consoleLog.push(`[${name}] page error: ${e.stack || e.message}`));
-    page.on("requestfailed", (r) => consoleLog.push(`[${name}] request failed: ${r.url()} ${r.failure()?.errorText}`));
-    page.on("websocket", (ws) => {
-      consoleLog.push(`[${name}] websocket ${ws.url()}`);
-      ws.on("close", () => consoleLog.push(`[${name}] websocket closed ${ws.url()}`));
-    });
+    const page = log.watch(await context.newPage(), name);
     const response = await page.goto(`${BASE}/?room=${room}`);
     assert.equal(response.status(), 200, `GET /?room=${room}`);
     await page.waitForSelector('body[data-state="open"]');
@@ -141,10 +110,9 @@ try {
   await b.screenshot({ path: screenshot });
   console.log(`screenshot of page B: ${screenshot}`);
   // The server serves / and /client.js only: the browser's own favicon request is a 404.
-  const errors = consoleLog.filter((line) => /page error|console\.error/.test(line) && !line.includes("/favicon.ico"));
-  assert.deepEqual(errors, [], "no page errors");
+  assert.deepEqual(log.errors(/\/favicon\.ico/), [], "no page errors");
 } catch (error) {
-  console.error(`browser e2e failed: ${error?.stack || error}\n${dump()}`);
+  console.error(`browser e2e failed: ${error?.stack || error}\n${log.dump()}`);
   process.exitCode = 1;
 } finally {
   await browser?.close().catch((e) => console.error(`closing the browser: ${e}`));
