@@ -16,6 +16,9 @@
 * ``test_recovery``: a client whose TCP connection is cut gets the events it missed on
   reconnect, through its typed handlers, and ``onRecovery`` (tests/client/
   recovery_e2e.test.mjs, on both modules) against tests/fixtures/recovery_app.py.
+* ``test_browser_recovery``: the same in headless Chromium, a page using the shipped
+  client.js (tests/client/browser_recovery.mjs), its connection cut at a TCP proxy; and a
+  page away longer than the history keeps events is told ``too_old``.
 * ``test_gap_reports_and_rate_limits``: gap reports through ``onGap`` and ``rate_limited``
   with ``retryAfter`` (tests/client/faults_e2e.test.mjs, on both modules) against the chat
   app on a layer that loses events (tests/fixtures/faulty_layer_app.py).
@@ -486,4 +489,39 @@ def test_recovery(recovery_server: SubprocessServer, client_module: str) -> None
     )
     assert completed.returncode == 0, f"recovery_e2e.test.mjs on {client_module}:\n" + _output(
         completed
+    )
+
+
+@pytest.fixture(scope="module")
+def recovery_page_server() -> Iterator[SubprocessServer]:
+    _node("playwright-core")  # no server to start when the browser test cannot run
+    _chromium()
+    paths = [
+        str(REPO_ROOT / "tests" / "fixtures"),
+        str(REPO_ROOT),
+        os.environ.get("PYTHONPATH", ""),
+    ]
+    server = SubprocessServer(
+        "recovery_page_app:application",
+        env={"PYTHONPATH": os.pathsep.join(p for p in paths if p)},
+    ).start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_browser_recovery(recovery_page_server: SubprocessServer) -> None:
+    node = _node("playwright-core")
+    completed = _run_node(
+        [node, "tests/client/browser_recovery.mjs"],
+        {
+            "CHGEN_URL": recovery_page_server.base_url(),
+            "CHGEN_CLIENT": "generated/chat/client.js",
+            "CHGEN_CHROMIUM": _chromium(),
+        },
+        timeout=45,
+    )
+    assert completed.returncode == 0, (
+        f"{_output(completed)}\n--- uvicorn\n{recovery_page_server.output()[-10_000:]}"
     )
