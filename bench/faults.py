@@ -51,8 +51,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.load import WS, close_all, connect, percentile  # noqa: E402
+from bench.load import percentile  # noqa: E402
 from bench.run import PY, UVICORN_OPTS, free_port, preexec, stop, wait_for_port  # noqa: E402
+from bench.wsclient import WS, close_all, connect  # noqa: E402
 
 HOST = "127.0.0.1"
 APP = "bench.servers.chgen_app:mux"
