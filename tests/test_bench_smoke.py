@@ -100,3 +100,23 @@ def test_history_bench_prints_its_three_tables_with_both_stores() -> None:
     rows = {line.split()[0] for line in result.stdout.splitlines() if line.strip()}
     assert {"memory", "redis", "recover", "refetch"} <= rows, result.stdout
     assert "redis append" in result.stdout and "memory since" in result.stdout
+
+
+def test_reconnect_bench_recovers_and_refetches_across_two_processes() -> None:
+    from redis_server import INSTALL_HINT
+
+    from prereq import require_executable
+
+    require_executable("redis-server", INSTALL_HINT)  # the script starts its own
+    result = subprocess.run(
+        [sys.executable, "bench/reconnect.py", "--clients", "20", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split(",")[0] for line in result.stdout.splitlines()]
+    # The script fails unless every socket got exactly the 50 missed events, in order.
+    assert "recover" in rows and "refetch" in rows, result.stdout
+    assert "recover, python parser" in result.stdout, result.stdout
