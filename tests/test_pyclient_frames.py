@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 from urllib.parse import unquote
 
 import orjson
@@ -156,6 +157,50 @@ def test_positions_travel_as_the_recover_token() -> None:
                             "room.c": {"recovered": True, "epoch": "e3", "offset": 4}})  # fmt: skip
     token = base64.b64decode(unquote(positions.query().removeprefix("recover=1.")))
     assert orjson.loads(token)["chat"] == {"room.a": ["e1", 17], "room.c": ["e3", 4]}
+
+
+def presented(positions: Positions) -> Any:
+    """The positions a reconnect presents, decoded from its ``recover`` token."""
+    query = positions.query()
+    assert query.startswith("recover=1."), query
+    return orjson.loads(base64.b64decode(unquote(query.removeprefix("recover=1."))))
+
+
+def test_the_token_presents_the_last_offset_of_an_unbroken_run() -> None:
+    # 3 overtook 2 (sent by another server process) and the socket dropped before 2 came.
+    positions = Positions()
+    assert [positions.seen("chat", ["room.a", "e1", n]) for n in (1, 3)] == [True, True]
+    assert presented(positions) == {"chat": {"room.a": ["e1", 1]}}, "2 is missing: present 1"
+    # The replay after 1: 3 is a copy of one already delivered, then a live event.
+    replay = [positions.seen("chat", ["room.a", "e1", n]) for n in (2, 3, 4)]
+    assert replay == [True, False, True]
+    positions.told("chat", {"room.a": {"recovered": True, "epoch": "e1", "offset": 4}})
+    assert positions.seen("chat", ["room.a", "e1", 5])
+    assert presented(positions) == {"chat": {"room.a": ["e1", 5]}}
+    # Not recovered: events sent while the socket joined may follow the frame, below it.
+    positions.told("chat", {"room.a": {"recovered": False, "reason": "too_old",
+                                       "epoch": "e1", "offset": 9}})  # fmt: skip
+    assert positions.seen("chat", ["room.a", "e1", 8])
+    assert positions.seen("chat", ["room.a", "e1", 10])
+
+
+def test_an_offset_seen_ahead_waits_for_the_lower_one_64_at_most() -> None:
+    positions = Positions()
+    for n in (1, 3, 4, 2):
+        assert positions.seen(None, ["room.a", "e1", n])
+    assert presented(positions) == {"": {"room.a": ["e1", 4]}}, "2 filled the hole"
+    positions.told(None, {"room.a": {"recovered": True, "epoch": "e1", "offset": 4}})
+    for n in range(6, 71):  # 5 never comes
+        assert positions.seen(None, ["room.a", "e1", n])
+    assert presented(positions) == {"": {"room.a": ["e1", 70]}}, "65 waiting: 5 given up on"
+    # The stream started again: the new epoch's offsets are new, whatever came before.
+    assert positions.seen(None, ["room.a", "e2", 2]) and positions.seen(None, ["room.a", "e2", 4])
+    assert presented(positions) == {"": {"room.a": ["e2", 2]}}
+    # A group whose store was unavailable keeps its position, and what it saw ahead.
+    positions.told(None, {"room.a": {"recovered": False, "reason": "unavailable"}})
+    assert not positions.seen(None, ["room.a", "e2", 4]), "4 was seen before the drop"
+    assert positions.seen(None, ["room.a", "e2", 3])
+    assert presented(positions) == {"": {"room.a": ["e2", 4]}}
 
 
 def test_a_recovery_says_per_group_why_not() -> None:

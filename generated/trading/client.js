@@ -111,6 +111,8 @@ export class Connection {
     this.gapListeners = new Set();
     this.recoveryListeners = new Set();
     this.positions = {};
+    this.ahead = {};
+    this.replaying = new Set();
     this.recoveredNow = null;
     this.checking = options.checkIncoming ?? development();
     this.connect();
@@ -273,10 +275,13 @@ export class Connection {
     ws.onerror = () => { };
   }
   // The positions as the `recover` parameter carries them: "1." and the base64 of their JSON.
+  // The streams they name get what they missed first, up to their recovery frame.
   token() {
     const json = JSON.stringify(this.positions);
     const token = "1." + btoa(String.fromCharCode(...new TextEncoder().encode(json)));
-    return json === "{}" || token.length > 4096 ? "" : encodeURIComponent(token);
+    const sent = json !== "{}" && token.length <= 4096;
+    this.replaying = new Set(sent ? Object.keys(this.positions) : []);
+    return sent ? encodeURIComponent(token) : "";
   }
   setState(state) {
     if (this.current !== state) {
@@ -341,7 +346,6 @@ export class Connection {
     this.queue = [];
   }
   receive(raw) {
-    var _a, _b;
     let m;
     let stream = null;
     let channel = this.channels.get(null);
@@ -367,15 +371,8 @@ export class Connection {
       return this.gapped(channel, stream, m.gap);
     if (m.type === "recovery")
       return this.recovering(channel, stream, m.recovery);
-    const pos = m.pos;
-    if (Array.isArray(pos)) {
-      // The highest offset of the epoch: an event the server held while it told this
-      // socket where it is may come after, with a lower one.
-      const groups = ((_a = this.positions)[_b = stream ?? ""] ?? (_a[_b] = {}));
-      const old = groups[pos[0]];
-      if (!old || old[0] !== pos[1] || old[1] < pos[2])
-        groups[pos[0]] = [pos[1], pos[2]];
-    }
+    if (Array.isArray(m.pos) && !this.fresh(stream ?? "", m.pos))
+      return;
     if (m.type === "error") {
       const error = serverError(m.error, stream, id ?? null);
       if (id != null)
@@ -395,6 +392,36 @@ export class Connection {
       emit(channel._any, { type: m.type, data: m.data });
     }
   }
+  // Whether an event at `pos` ([group, epoch, offset]) is new rather than a replayed copy of
+  // one already delivered; moves the group's position. A position is the last offset of an
+  // unbroken run, the one the token presents: two server processes may send a group's events
+  // a few ms out of order, and one that came ahead of a lower one waits beside the run (at
+  // most 64), so that a drop before the lower one arrives replays it (docs/recovery.md).
+  fresh(stream, [group, epoch, offset]) {
+    var _a;
+    const groups = ((_a = this.positions)[stream] ?? (_a[stream] = {}));
+    const key = stream + "\n" + group;
+    const old = groups[group];
+    let run = offset;
+    if (old && old[0] === epoch) {
+      const ahead = this.ahead[key];
+      // At or below the run: in a replay, a copy of one seen ahead; else one held while the
+      // server told the socket where it is (docs/protocol.md, "The recovery frames").
+      if ((run = old[1]) >= offset)
+        return !this.replaying.has(stream);
+      if (ahead.has(offset))
+        return false;
+      ahead.add(offset);
+      if (ahead.size > 64)
+        run = Math.min(...ahead) - 1; // a hole that old is no reordering
+      while (ahead.delete(run + 1))
+        run++;
+    }
+    else
+      this.ahead[key] = new Set();
+    groups[group] = [epoch, run];
+    return true;
+  }
   // A gap report, to the channel's listeners, then the connection's.
   gapped(channel, stream, g) {
     const lost = g && typeof g.lost === "number" ? g.lost : null;
@@ -405,14 +432,19 @@ export class Connection {
   }
   // A recovery frame: the stream's new positions, then its listeners; the socket's outcome.
   recovering(channel, stream, r) {
-    const groups = r && r.groups;
-    const recovery = { stream, recovered: !!(r && r.recovered), groups };
+    const groups = r?.groups;
+    const recovery = { stream, recovered: !!r?.recovered, groups };
     if (groups && typeof groups === "object") {
-      const old = this.positions[stream ?? ""] ?? {};
-      const now = (this.positions[stream ?? ""] = {});
+      const key = stream ?? "";
+      this.replaying.delete(key);
+      const old = this.positions[key] ?? {};
+      const now = (this.positions[key] = {});
       for (const [group, g] of Object.entries(groups)) {
-        if (g && typeof g.epoch === "string")
+        if (g && typeof g.epoch === "string") {
+          // Every event up to the new position was replayed or is behind: none is missing.
           now[group] = [g.epoch, g.offset];
+          this.ahead[key + "\n" + group] = new Set();
+        }
         else if (old[group])
           now[group] = old[group];
       }

@@ -302,8 +302,13 @@ export class Connection {
   private gapListeners: Set<(gap: ChgenGap) => void>;
   private recoveryListeners: Set<(recovery: ChgenRecovery) => void>;
   private checking: boolean;
-  // stream ("" unmultiplexed) -> group -> [epoch, offset] of the last event seen
+  // stream ("" unmultiplexed) -> group -> [epoch, offset]: the last event of an unbroken run
   private positions: Record<string, Record<string, [string, number]>>;
+  // the streams getting what they missed, up to their recovery frame
+  private replaying: Set<string>;
+  // stream + "\n" + group -> the offsets seen beyond that run, while a lower one is missing
+  // (there is a set for every position)
+  private ahead: Record<string, Set<number>>;
   private recoveredNow: boolean | null;
 
   /** Starts connecting at once. Throws if there is no WebSocket class to use. */
@@ -331,6 +336,8 @@ export class Connection {
     this.gapListeners = new Set();
     this.recoveryListeners = new Set();
     this.positions = {};
+    this.ahead = {};
+    this.replaying = new Set();
     this.recoveredNow = null;
     this.checking = options.checkIncoming ?? development();
     this.connect();
@@ -493,10 +500,13 @@ export class Connection {
   }
 
   // The positions as the `recover` parameter carries them: "1." and the base64 of their JSON.
+  // The streams they name get what they missed first, up to their recovery frame.
   private token(): string {
     const json = JSON.stringify(this.positions);
     const token = "1." + btoa(String.fromCharCode(...new TextEncoder().encode(json)));
-    return json === "{}" || token.length > 4096 ? "" : encodeURIComponent(token);
+    const sent = json !== "{}" && token.length <= 4096;
+    this.replaying = new Set(sent ? Object.keys(this.positions) : []);
+    return sent ? encodeURIComponent(token) : "";
   }
 
   private setState(state: ConnectionState): void {
@@ -576,14 +586,7 @@ export class Connection {
     const id = m.id;
     if (m.type === "gap") return this.gapped(channel, stream, m.gap);
     if (m.type === "recovery") return this.recovering(channel, stream, m.recovery);
-    const pos = m.pos;
-    if (Array.isArray(pos)) {
-      // The highest offset of the epoch: an event the server held while it told this
-      // socket where it is may come after, with a lower one.
-      const groups = (this.positions[stream ?? ""] ??= {});
-      const old = groups[pos[0]];
-      if (!old || old[0] !== pos[1] || old[1] < pos[2]) groups[pos[0]] = [pos[1], pos[2]];
-    }
+    if (Array.isArray(m.pos) && !this.fresh(stream ?? "", m.pos)) return;
     if (m.type === "error") {
       const error = serverError(m.error, stream, id ?? null);
       if (id != null) this.settle(id, error);
@@ -598,6 +601,30 @@ export class Connection {
     }
   }
 
+  // Whether an event at `pos` ([group, epoch, offset]) is new rather than a replayed copy of
+  // one already delivered; moves the group's position. A position is the last offset of an
+  // unbroken run, the one the token presents: two server processes may send a group's events
+  // a few ms out of order, and one that came ahead of a lower one waits beside the run (at
+  // most 64), so that a drop before the lower one arrives replays it (docs/recovery.md).
+  private fresh(stream: string, [group, epoch, offset]: any[]): boolean {
+    const groups = (this.positions[stream] ??= {});
+    const key = stream + "\n" + group;
+    const old = groups[group];
+    let run = offset;
+    if (old && old[0] === epoch) {
+      const ahead = this.ahead[key]!;
+      // At or below the run: in a replay, a copy of one seen ahead; else one held while the
+      // server told the socket where it is (docs/protocol.md, "The recovery frames").
+      if ((run = old[1]) >= offset) return !this.replaying.has(stream);
+      if (ahead.has(offset)) return false;
+      ahead.add(offset);
+      if (ahead.size > 64) run = Math.min(...ahead) - 1; // a hole that old is no reordering
+      while (ahead.delete(run + 1)) run++;
+    } else this.ahead[key] = new Set();
+    groups[group] = [epoch, run];
+    return true;
+  }
+
   // A gap report, to the channel's listeners, then the connection's.
   private gapped(channel: Channel | undefined, stream: string | null, g: any): void {
     const lost = g && typeof g.lost === "number" ? g.lost : null;
@@ -608,14 +635,19 @@ export class Connection {
 
   // A recovery frame: the stream's new positions, then its listeners; the socket's outcome.
   private recovering(channel: Channel | undefined, stream: string | null, r: any): void {
-    const groups = r && r.groups;
-    const recovery: ChgenRecovery = { stream, recovered: !!(r && r.recovered), groups };
+    const groups = r?.groups;
+    const recovery: ChgenRecovery = { stream, recovered: !!r?.recovered, groups };
     if (groups && typeof groups === "object") {
-      const old = this.positions[stream ?? ""] ?? {};
-      const now: Record<string, [string, number]> = (this.positions[stream ?? ""] = {});
+      const key = stream ?? "";
+      this.replaying.delete(key);
+      const old = this.positions[key] ?? {};
+      const now: Record<string, [string, number]> = (this.positions[key] = {});
       for (const [group, g] of Object.entries<any>(groups)) {
-        if (g && typeof g.epoch === "string") now[group] = [g.epoch, g.offset];
-        else if (old[group]) now[group] = old[group];
+        if (g && typeof g.epoch === "string") {
+          // Every event up to the new position was replayed or is behind: none is missing.
+          now[group] = [g.epoch, g.offset];
+          this.ahead[key + "\n" + group] = new Set();
+        } else if (old[group]) now[group] = old[group];
       }
       if (channel) emit(channel._recoveries, recovery);
     }

@@ -452,8 +452,9 @@ class Connection:
         stream = incoming.gap.stream if isinstance(incoming, GapReport) else incoming.stream
         channel = self._channels.get(stream)
         if isinstance(incoming, Event):
-            if incoming.pos is not None and self.options.recover:
-                self._positions.seen(stream, incoming.pos)
+            recovering = incoming.pos is not None and self.options.recover
+            if recovering and not self._positions.seen(stream, incoming.pos):
+                return  # a replayed copy of an event delivered before the drop
             if channel is not None:
                 channel.deliver(incoming.type, incoming.data)
         elif isinstance(incoming, RecoveryReport):

@@ -22,6 +22,10 @@ __all__ = ["ChgenGroupRecovery", "ChgenRecovery", "Positions", "read_recovery"]
 # client then presents none (every group starts again, as after a refusal).
 TOKEN_LIMIT: Final = 4096
 
+# How many offsets of one group a socket remembers beyond the last unbroken run, waiting
+# for a lower one sent by another server process (a few ms late at most).
+AHEAD: Final = 64
+
 
 @attrs.frozen
 class ChgenGroupRecovery:
@@ -72,46 +76,95 @@ def read_recovery(body: Any, stream: str | None) -> tuple[ChgenRecovery, dict[st
 
 
 class Positions:
-    """The last position seen of each group with history, per stream ("" on a socket
-    served by one consumer), as the ``recover`` token carries them."""
+    """Where the socket is in each stream of each group with history, per stream ("" on a
+    socket served by one consumer), as the ``recover`` token carries them.
+
+    A position is the last offset of an unbroken run from the start: the offset the
+    token presents, after which the server replays. Two server processes may send a
+    group's events a few ms out of offset order; one that arrives ahead of a lower one is
+    remembered beside the run (at most ``AHEAD`` of them), so that a drop before the lower
+    one arrives replays it rather than skipping it, and the replay's copy of the one
+    already seen is dropped (docs/recovery.md, "Order across server processes").
+    """
 
     def __init__(self) -> None:
         self._streams: dict[str, dict[str, tuple[str, int]]] = {}
+        # stream -> group -> the offsets seen beyond the run, while a lower one is missing
+        self._ahead: dict[str, dict[str, set[int]]] = {}
+        # the streams the last token named: they get what they missed first, up to their
+        # recovery frame
+        self._replaying: set[str] = set()
 
-    def seen(self, stream: str | None, pos: Any) -> None:
-        """An event's ``pos``, ``[group, epoch, offset]``: the stream is now there."""
-        if type(pos) is list and len(pos) == 3:
-            group, epoch, offset = pos
-            if type(group) is str and type(epoch) is str and type(offset) is int:
-                groups = self._streams.setdefault(stream or "", {})
-                # The highest offset of an epoch: events the server held while it told
-                # the socket where it is may follow with lower ones (docs/protocol.md).
-                last = groups.get(group)
-                if last is None or last[0] != epoch or last[1] < offset:
-                    groups[group] = (epoch, offset)
+    def seen(self, stream: str | None, pos: Any) -> bool:
+        """An event's ``pos``, ``[group, epoch, offset]``: whether the event is new (its
+        listeners get it) rather than a replayed copy of one the socket already has."""
+        if not (type(pos) is list and len(pos) == 3):
+            return True
+        group, epoch, offset = pos
+        if not (type(group) is str and type(epoch) is str and type(offset) is int):
+            return True
+        groups = self._streams.setdefault(stream or "", {})
+        ahead = self._ahead.setdefault(stream or "", {})
+        last = groups.get(group)
+        if last is None or last[0] != epoch:
+            groups[group] = (epoch, offset)
+            ahead.pop(group, None)
+            return True
+        run = last[1]
+        if offset <= run:
+            # In a replay, a copy of an event seen ahead, since filled in; else an event
+            # sent while the socket joined, held while the server told it where it is
+            # (docs/protocol.md, "The recovery frames").
+            return (stream or "") not in self._replaying
+        beyond = ahead.setdefault(group, set())
+        if offset in beyond:
+            return False
+        beyond.add(offset)
+        if len(beyond) > AHEAD:
+            # A hole that old is no reordering: give up on it rather than grow.
+            run = min(beyond) - 1
+        while run + 1 in beyond:
+            run += 1
+            beyond.discard(run)
+        groups[group] = (epoch, run)
+        return True
 
     def told(self, stream: str | None, groups: Mapping[str, Any]) -> None:
         """A stream's recovery frame: each group's new position, or, where the server
         gave none (its store was unavailable), the old one, kept for the next try."""
         old = self._streams.get(stream or "", {})
+        old_ahead = self._ahead.get(stream or "", {})
         now: dict[str, tuple[str, int]] = {}
+        ahead: dict[str, set[int]] = {}
         for group, entry in groups.items():
             epoch = entry.get("epoch") if type(entry) is dict else None
             offset = entry.get("offset") if type(entry) is dict else None
             if type(epoch) is str and type(offset) is int:
+                # Every event up to it was replayed or is behind: nothing is missing below.
                 now[group] = (epoch, offset)
             elif group in old:
                 now[group] = old[group]
+                if group in old_ahead:
+                    ahead[group] = old_ahead[group]
         self._streams[stream or ""] = now
+        self._ahead[stream or ""] = ahead
+        self._replaying.discard(stream or "")
 
     def query(self) -> str:
-        """The ``recover`` query parameter: empty without positions, else ``1.`` and the
-        base64 of their JSON; empty too when that would be longer than the server reads."""
+        """The ``recover`` query parameter of a (re)connect: empty without positions, else
+        ``1.`` and the base64 of their JSON; empty too when that would be longer than the
+        server reads. The streams it names get what they missed first, up to their
+        recovery frame."""
+        token = self._token()
+        self._replaying = set(self._streams) if token else set()
+        return "recover=" + token
+
+    def _token(self) -> str:
         if not any(self._streams.values()):
-            return "recover="
+            return ""
         data = {
             stream: {g: list(p) for g, p in groups.items()}
             for stream, groups in self._streams.items()
         }
         token = "1." + base64.b64encode(orjson.dumps(data)).decode()
-        return "recover=" + (quote(token, safe="") if len(token) <= TOKEN_LIMIT else "")
+        return quote(token, safe="") if len(token) <= TOKEN_LIMIT else ""

@@ -221,6 +221,8 @@ export declare class Connection {
   private recoveryListeners;
   private checking;
   private positions;
+  private replaying;
+  private ahead;
   private recoveredNow;
   /** Starts connecting at once. Throws if there is no WebSocket class to use. */
   constructor(url: string, options?: ClientOptions);
@@ -271,6 +273,7 @@ export declare class Connection {
   private drop;
   private end;
   private receive;
+  private fresh;
   private gapped;
   private recovering;
   private checked;

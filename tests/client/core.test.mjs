@@ -22,7 +22,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 const CORE = path.join(ROOT, "templates", "client");
 const TSC = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
 const TSCONFIG = path.join(ROOT, "tests", "client", "tsconfig.json");
-const SIZE_BUDGET = 3 * 1024 + 256; // 3 KB, and 256 B for recovery (bench/client_size.py)
+const SIZE_BUDGET = 3 * 1024 + 384; // 3 KB, and 384 B for recovery (bench/client_size.py)
 
 let tmp;
 let compiled; // { ok, output } of tsc over core.ts
@@ -171,6 +171,13 @@ function trackTimers(t) {
 function fakeTimers(t) {
   t.mock.timers.enable({ apis: ["setTimeout"] });
   return t.mock.timers;
+}
+
+/** The positions a socket's URL presents in its `recover` token (docs/protocol.md, "Recovery"). */
+function presented(socket) {
+  const token = decodeURIComponent(new URL(socket.url).searchParams.get("recover") ?? "");
+  assert.ok(token.startsWith("1."), `no positions in ${socket.url}`);
+  return JSON.parse(Buffer.from(token.slice(2), "base64").toString("utf8"));
 }
 
 /** Asserts the next reconnect happens exactly `delay` ms from now (mocked timers). */
@@ -472,6 +479,60 @@ for (const [variant, modulePath] of VARIANTS) {
       const chat = conn.channel("chat");
       for (let i = 0; i < 256; i++) chat.send("a", { i });
       assert.throws(() => chat.send("a", {}), { code: "queue_full" });
+    });
+
+    test("the token presents the last offset of an unbroken run; replayed copies of events seen ahead are dropped", async (t) => {
+      const timers = fakeTimers(t);
+      const { conn, sockets } = setup(t, M, { random: () => 0.5 });
+      const got = [];
+      conn.channel("chat").on("posted", (data) => got.push(data.n));
+      const event = (n, epoch = "e1") => ({ stream: "chat", payload: { type: "posted", data: { n }, pos: ["room.a", epoch, n] } });
+      sockets[0].open();
+      // 3 overtook 2 (sent by another server process), and the socket drops before 2 comes.
+      for (const n of [1, 3]) sockets[0].receive(event(n));
+      sockets[0].drop();
+      assertReconnectAfter(timers, sockets, 125);
+      assert.deepEqual(presented(sockets[1]), { chat: { "room.a": ["e1", 1] } }, "2 is missing: present 1");
+      sockets[1].open();
+      for (const n of [2, 3, 4]) sockets[1].receive(event(n)); // the replay after 1
+      sockets[1].receive({ stream: "chat", payload: { type: "recovery", recovery: { recovered: true, groups: { "room.a": { recovered: true, epoch: "e1", offset: 4, replayed: 3 } } } } });
+      sockets[1].receive(event(5));
+      assert.deepEqual(got, [1, 3, 2, 4, 5], "each event once; 3 not again");
+      sockets[1].drop();
+      assertReconnectAfter(timers, sockets, 125);
+      assert.deepEqual(presented(sockets[2]), { chat: { "room.a": ["e1", 5] } });
+      // Not recovered: events sent while the socket joined may follow the frame, below its offset.
+      sockets[2].open();
+      sockets[2].receive({ stream: "chat", payload: { type: "recovery", recovery: { recovered: false, groups: { "room.a": { recovered: false, reason: "too_old", epoch: "e1", offset: 9 } } } } });
+      sockets[2].receive(event(8));
+      sockets[2].receive(event(10));
+      assert.deepEqual(got.slice(-2), [8, 10]);
+    });
+
+    test("an offset seen ahead fills in when the lower one comes; past 64 waiting the hole is given up on; a new epoch starts again", async (t) => {
+      const timers = fakeTimers(t);
+      const { conn, sockets } = setup(t, M, { random: () => 0.5 });
+      const got = [];
+      conn.channel(null).on("posted", (data) => got.push(data.n));
+      const event = (n, epoch = "e1") => ({ type: "posted", data: { n }, pos: ["room.a", epoch, n] });
+      const reconnect = () => {
+        sockets.at(-1).drop();
+        assertReconnectAfter(timers, sockets, 125);
+        const position = presented(sockets.at(-1));
+        sockets.at(-1).open();
+        return position;
+      };
+      sockets[0].open();
+      for (const n of [1, 3, 4, 2]) sockets[0].receive(event(n));
+      assert.deepEqual(got, [1, 3, 4, 2]);
+      assert.deepEqual(reconnect(), { "": { "room.a": ["e1", 4] } }, "2 filled the hole: the run reaches 4");
+      got.length = 0;
+      for (let n = 6; n <= 70; n++) sockets.at(-1).receive(event(n)); // 5 never comes
+      assert.equal(got.length, 65);
+      assert.deepEqual(reconnect(), { "": { "room.a": ["e1", 70] } }, "65 waiting: 5 is given up on");
+      for (const n of [2, 4]) sockets.at(-1).receive(event(n, "e2")); // the stream started again
+      assert.deepEqual(reconnect(), { "": { "room.a": ["e2", 2] } }, "a new epoch starts at its first event");
+      assert.deepEqual(got.slice(-2), [2, 4], "the new epoch's offsets are new, whatever came before");
     });
 
     test("a drop rejects in-flight requests with disconnected; queued ones survive and go out after reconnect", async (t) => {
