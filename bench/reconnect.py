@@ -31,10 +31,6 @@ cores, so the client's own work competes with the servers' for them.
 
     .venv/bin/python bench/reconnect.py [--clients 1000] [--rounds 5] [--quick]
 
-``--derived-store`` recovers from the store the router derives from the layer instead of
-one on a pool that waits for a free connection: on redis-py 8 its pool fails calls past
-100 at once, and the run fails (bench/servers/reconnect_app.py says more).
-
 Needs redis-server on PATH (``apt-get install redis-server``); this script starts it, and
 the servers, on free loopback ports and stops them. Every wait is bounded.
 """
@@ -90,13 +86,11 @@ class Peer:
     recover: bool  # presents its position; else asks for the state
 
 
-def peers(derived_store: bool) -> list[Peer]:
+def peers() -> list[Peer]:
     """The rows of the table: recovery with hiredis reading the store's replies when it is
     installed (redis-py then uses it), with redis-py's pure-Python parser, and refetch."""
     kept = []
-    if derived_store:
-        kept.append(Peer("recover, derived store", "kept", True))
-    elif importlib.util.find_spec("hiredis") is not None:
+    if importlib.util.find_spec("hiredis") is not None:
         kept.append(Peer("recover, hiredis", "kept", True))
     kept.append(Peer("recover, python parser", "py/kept", True))
     return [*kept, Peer("refetch, sqlite", "db", False)]
@@ -361,9 +355,7 @@ def report(results: dict[Peer, list[Figures]], clients: int, rounds: int) -> str
             f"{cpu / base_cpu:10.2f}x {median([f.redis_cpu for f in values]) * 1e3:13.1f} "
             f"{median([f.client_cpu for f in values]) * 1e3:14.1f}"
         )
-    if not any(p.name.endswith("hiredis") for p in results) and not any(
-        p.name.endswith("derived store") for p in results
-    ):
+    if not any(p.name.endswith("hiredis") for p in results):
         lines.append("(hiredis is not installed here: pip install hiredis for its row)")
     return "\n".join(lines)
 
@@ -372,7 +364,7 @@ async def run_rounds(
     args: argparse.Namespace, servers: list[Server], redis_pid: int, url: str
 ) -> dict[Peer, list[Figures]]:
     db = redis.Redis.from_url(url)
-    order = peers(args.derived_store)
+    order = peers()
     results: dict[Peer, list[Figures]] = {peer: [] for peer in order}
     try:
         for n in range(args.rounds):
@@ -393,12 +385,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=1000, help="sockets that drop and come back")
     p.add_argument("--rounds", type=int, default=5, help="measurements of each peer")
     p.add_argument("--quick", action="store_true", help="100 sockets, 2 rounds")
-    p.add_argument(
-        "--derived-store",
-        action="store_true",
-        help="recover from the store the router derives from the layer, whose pool fails "
-        "calls past 100 at a time (bench/servers/reconnect_app.py)",
-    )
     args = p.parse_args(argv)
     if args.quick:
         args.clients, args.rounds = 100, 2
@@ -414,7 +400,6 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ,
                 BENCH_REDIS_URL=server.url,
                 BENCH_SQLITE=str(logdir / "events.sqlite"),
-                BENCH_HISTORY="derived" if args.derived_store else "pooled",
                 PYTHONUNBUFFERED="1",
             )
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))

@@ -447,6 +447,25 @@ async def test_redis_many_processes_share_one_stream(on_redis: RedisBackend) -> 
             await store.aclose()
 
 
+async def test_redis_calls_beyond_the_pool_wait_for_a_connection(on_redis: RedisBackend) -> None:
+    """A mass reconnect makes hundreds of replays at once in one process: past the pool's
+    connections they wait their turn, none fails as if Redis were down."""
+    store = RedisHistory.from_url(on_redis.server.url, prefix="test:", max_connections=2)
+    keep = Retention(size=100, ttl=60.0)
+    try:
+        appended = await asyncio.gather(
+            *(store.append("room.a", {"n": n}, keep) for n in range(40))
+        )
+        assert sorted(p.offset for p in appended) == list(range(1, 41))
+        start = Position(appended[0].epoch, 0)
+        replays = await asyncio.gather(*(store.since("room.a", start, keep) for _ in range(40)))
+        assert all(isinstance(r, Missed) and len(r.entries) == 40 for r in replays), replays[:1]
+        pool = store.client.connection_pool
+        assert len(pool._available_connections) + len(pool._in_use_connections) <= 2
+    finally:
+        await store.aclose()
+
+
 async def test_redis_down_is_unavailable_logged_once_and_recovers(
     on_redis: RedisBackend, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -5,16 +5,12 @@ Every route serves the example app's Chat consumer (handlers/chat.py) on a chann
 core layer at ``BENCH_REDIS_URL``; every process of the run uses the same layer prefix.
 
 * ``/kept/<room>/``: Chat keeping each room's last 200 events for 120 s, as the spec's
-  ``history=History(200, 120)`` generates, in Redis Streams on the layer's server. The
-  store is a ``RedisHistory`` on a client whose pool of 100 connections makes further
-  calls wait for one (``BlockingConnectionPool``, up to 5 s). With
-  ``BENCH_HISTORY=derived`` it is the one the router derives from the layer
-  (``RedisHistory.from_url``), whose pool is redis-py's default: since redis-py 8 that
-  holds at most 100 connections and fails any call beyond them at once
-  (``MaxConnectionsError``), so past 100 recoveries at a time in one process the rest
-  are told ``unavailable``.
-* ``/py/kept/<room>/``: the same, its store's replies read by redis-py's pure-Python
-  parser even where hiredis is installed (which redis-py then uses everywhere else).
+  ``history=History(200, 120)`` generates, in Redis Streams on the layer's server: the
+  store the router derives from the layer (``RedisHistory.from_url``: 100 connections
+  a process, further calls wait for one).
+* ``/py/kept/<room>/``: the same on a store of the same kind whose replies are read by
+  redis-py's pure-Python parser even where hiredis is installed (which redis-py then
+  uses everywhere else).
 * ``/db/<room>/``: Chat without history, whose posts are rows of a SQLite database
   (``BENCH_SQLITE``, a file in WAL mode, created on first use): a post is inserted, its
   row id is the event's id, then it is sent to the room. A post whose text is ``"fetch"``
@@ -37,8 +33,7 @@ from channels_redis.core import RedisChannelLayer
 from redis._parsers import _AsyncRESP3Parser
 
 from chgen.runtime import Router, route
-from chgen.runtime.history import HistoryStore
-from chgen.runtime.history.redis import RedisHistory
+from chgen.runtime.history.redis import MAX_CONNECTIONS, SOCKET_TIMEOUT, RedisHistory
 from generated.chat.payloads import Ack, Post, Posted
 from handlers.chat import Chat
 
@@ -106,45 +101,28 @@ def layer() -> RedisChannelLayer:
     return RedisChannelLayer(hosts=hosts)
 
 
-def pooled_history(parser: Any = None) -> RedisHistory:
-    """The Redis store on a client whose 100 connections make further calls wait for one
-    (up to 5 s); ``parser``: redis-py's reply parser, else its default (hiredis when it is
-    installed)."""
-    options: dict[str, Any] = {} if parser is None else {"parser_class": parser}
+def python_parsed_history() -> RedisHistory:
+    """A store like ``RedisHistory.from_url``'s, its replies read by redis-py's pure-Python
+    parser (redis-py has no public name for its parser of RESP3, the protocol it speaks)."""
     pool = aioredis.BlockingConnectionPool.from_url(
         os.environ["BENCH_REDIS_URL"],
-        max_connections=100,
-        timeout=5,  # seconds a call waits for a free connection
-        socket_connect_timeout=5,
-        socket_timeout=5,
-        **options,
+        max_connections=MAX_CONNECTIONS,
+        timeout=SOCKET_TIMEOUT,  # seconds a call waits for a free connection
+        socket_connect_timeout=SOCKET_TIMEOUT,
+        socket_timeout=SOCKET_TIMEOUT,
+        parser_class=_AsyncRESP3Parser,
     )
-    return RedisHistory(aioredis.Redis(connection_pool=pool))
-
-
-def history() -> HistoryStore | None:
-    """The store of ``/kept/``; None lets the router derive it from the layer."""
-    kind = os.environ.get("BENCH_HISTORY", "pooled")
-    if kind == "derived":
-        return None
-    if kind != "pooled":
-        raise SystemExit(f"BENCH_HISTORY must be 'pooled' or 'derived', not {kind!r}")
-    return pooled_history()
+    return RedisHistory(aioredis.Redis.from_pool(pool))
 
 
 ROOM = "(?P<room>[a-z0-9-]+)"
 LAYER = layer()  # one layer for both routers: one membership per group and process
 
 main = Router(
-    [route(f"^/kept/{ROOM}/$", KeptChat), route(f"^/db/{ROOM}/$", StoredChat)],
-    layer=LAYER,
-    history=history(),
+    [route(f"^/kept/{ROOM}/$", KeptChat), route(f"^/db/{ROOM}/$", StoredChat)], layer=LAYER
 )
-# redis-py has no public name for its pure-Python parser of RESP3 (the protocol it speaks).
 python_parser = Router(
-    [route(f"^/py/kept/{ROOM}/$", KeptChat)],
-    layer=LAYER,
-    history=pooled_history(_AsyncRESP3Parser),
+    [route(f"^/py/kept/{ROOM}/$", KeptChat)], layer=LAYER, history=python_parsed_history()
 )
 
 

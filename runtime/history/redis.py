@@ -55,12 +55,16 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install 'chgen[redis]'"
     ) from exc
 
-__all__ = ["DEFAULT_PREFIX", "RedisHistory"]
+__all__ = ["DEFAULT_PREFIX", "MAX_CONNECTIONS", "SOCKET_TIMEOUT", "RedisHistory"]
 
 DEFAULT_PREFIX: Final = "chgen:history:"
 # Seconds a command may take before Redis counts as unreachable (for a store built from
 # a URL); history is on the path of every group send, so it must not hang one.
 SOCKET_TIMEOUT: Final = 5.0
+# Connections a store built from a URL opens at most, per process. A call beyond them
+# waits (up to SOCKET_TIMEOUT) for one to be free: a mass reconnect makes hundreds of
+# replays at once, and redis-py's default pool fails every call past its limit instead.
+MAX_CONNECTIONS: Final = 100
 
 _log = logging.getLogger("chgen.runtime.history")
 
@@ -176,14 +180,24 @@ class RedisHistory:
 
     @classmethod
     def from_url(
-        cls, url: str, prefix: str = DEFAULT_PREFIX, meta_ttl: float = META_TTL
+        cls,
+        url: str,
+        prefix: str = DEFAULT_PREFIX,
+        meta_ttl: float = META_TTL,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> RedisHistory:
         """A store on its own client for ``url`` (``redis://host:port/db``), with bounded
-        connect and command timeouts."""
-        client = aioredis.Redis.from_url(
-            url, socket_connect_timeout=SOCKET_TIMEOUT, socket_timeout=SOCKET_TIMEOUT
+        connect and command timeouts, and at most ``max_connections`` connections: calls
+        beyond them wait for a free one, up to the same timeout, then count as Redis
+        being unreachable (``unavailable``)."""
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=SOCKET_TIMEOUT,
+            socket_connect_timeout=SOCKET_TIMEOUT,
+            socket_timeout=SOCKET_TIMEOUT,
         )
-        return cls(client, prefix, meta_ttl)
+        return cls(aioredis.Redis.from_pool(pool), prefix, meta_ttl)
 
     async def aclose(self) -> None:
         """Close the client's connections."""
