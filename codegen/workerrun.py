@@ -6,7 +6,10 @@ of worker processes may read the same channel, each job going to one of them. Th
 workers come from the generated package's ``workers`` module, imported as the servers
 import ``routing`` (the current directory first on ``sys.path``, as for
 ``uvicorn generated.chat.routing:application``), so its handler checks run here too.
-SIGINT and SIGTERM stop the process; a job being handled is cancelled.
+The app's ``routing`` module says which of its consumers keep which app events in group
+history, so that the app events a worker sends are kept as a server's would be, in the
+history store the servers derive from the same layer (Redis Streams beside
+channels_redis). SIGINT and SIGTERM stop the process; a job being handled is cancelled.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from chgen.runtime.appretention import AppEventHistory
 from chgen.runtime.layers import ChannelLayer
+from chgen.runtime.routing import default_history
 from chgen.runtime.startup import HandlersMissing
 from chgen.runtime.worker import WorkerConsumer
 from chgen.runtime.workerpool import WorkerPool
@@ -28,7 +33,7 @@ from chgen.runtime.workerpool import WorkerPool
 from .errors import ChgenError, UsageError
 from .hints import did_you_mean
 
-__all__ = ["WorkersNotReady", "load_workers", "make_layer", "run_workers"]
+__all__ = ["WorkersNotReady", "load_app_history", "load_workers", "make_layer", "run_workers"]
 
 # What redis-py needs under a layer that blocks in its reads (docs/django.md).
 _REDIS_OPTIONS = {"socket_timeout": None, "socket_connect_timeout": 5}
@@ -61,6 +66,15 @@ def load_workers(
         ) from None
     found: list[type[WorkerConsumer]] = list(getattr(module, "workers", []))
     return _selected(found, names) if names else found
+
+
+def load_app_history(app: str) -> AppEventHistory:
+    """Which consumers of generated package ``app`` keep which app events: from the
+    routes of its ``routing`` module (imported after ``load_workers``), as its servers
+    serve them."""
+    module = importlib.import_module(f"{app.removesuffix('.workers')}.routing")
+    routes: Sequence[Any] = getattr(module, "routes", ())
+    return AppEventHistory.of(c for r in routes for c in r.consumer.consumer_classes())
 
 
 def _selected(
@@ -124,13 +138,26 @@ def _imported_layer(path: str) -> ChannelLayer:
 
 
 def run_workers(
-    workers: Sequence[type[WorkerConsumer]], layer: ChannelLayer, echo: Callable[[str], None]
+    workers: Sequence[type[WorkerConsumer]],
+    layer: ChannelLayer,
+    echo: Callable[[str], None],
+    app_history: AppEventHistory | None = None,
 ) -> None:
-    """Run ``workers`` on ``layer`` until SIGINT or SIGTERM."""
+    """Run ``workers`` on ``layer`` until SIGINT or SIGTERM; the app events they send
+    are kept as ``app_history`` says, in the store the servers on ``layer`` use."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for cls in workers:
         echo(f"worker {cls.consumer_name} reads channel {cls.channel!r}")
-    asyncio.run(_until_signalled(WorkerPool(workers, layer)))
+    history = default_history(layer) if app_history else None
+    if app_history and history is None:
+        events = ", ".join(app_history.events())
+        echo(
+            f"warning: consumers keep app events ({events}) in group history, and this layer "
+            "has no history store this process can find (only channels_redis does): the "
+            "app events these workers send are not kept"
+        )
+        app_history = None
+    asyncio.run(_until_signalled(WorkerPool(workers, layer, history, app_history)))
     echo("stopped")
 
 

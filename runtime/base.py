@@ -13,11 +13,13 @@ import sys
 from collections.abc import Awaitable, Mapping
 from typing import Any, ClassVar
 
+from .appretention import send_kept_app_event
 from .connection import Connection
-from .delivery import GROUP_EVENT, NOTHING, app_event_message, app_event_source, ignored
+from .delivery import GROUP_EVENT, KEPT, NOTHING, app_event_message, app_event_source, ignored
 from .dispatch import DispatchTable, Handler, MessageRoute
 from .hooks import keeps
 from .jobs import job_message
+from .positions import with_position
 from .protocol import ProtocolError, encode_json, event_frame
 from .retention import HistoryRules, Rule, send_kept
 from .startup import Expected
@@ -152,9 +154,19 @@ class BaseConsumer:
         return self.group_send_app_frame(group, event, encode_json(event_frame(event, data)))
 
     def group_send_app_frame(self, group: str, event: str, frame_json: str) -> Awaitable[None]:
-        """``group_send_app_event`` with the event's frame already encoded."""
+        """``group_send_app_event`` with the event's frame already encoded. Kept first in
+        the stream of each consumer that lists it and keeps history for ``group``
+        (``chgen.runtime.appretention``)."""
         message = app_event_message(group, event, frame_json)
-        return self.connection.delivery.group_send(group, message)
+        delivery = self.connection.delivery
+        table = delivery.app_history
+        if table is not None:
+            keepers = table.keepers(event, group)
+            if keepers:
+                return send_kept_app_event(
+                    delivery.history, delivery.group_send, group, message, keepers
+                )
+        return delivery.group_send(group, message)
 
     # -- introspection -----------------------------------------------------------------
 
@@ -230,7 +242,7 @@ class BaseConsumer:
         source = message["source"]
         if source in self.app_event_sources:
             if message["group"] in self.groups:
-                return self.deliver_group_event(message)
+                return self.deliver_app_event(message)
         elif source != self.consumer_name:
             ignored(source)
         return NOTHING
@@ -268,6 +280,25 @@ class BaseConsumer:
         except Exception:
             log.exception("layer handler for %r in %s failed", msg_type, type(self).__name__)
         return True
+
+    def deliver_app_event(self, message: dict[str, Any]) -> Awaitable[None]:
+        """Deliver an app event this consumer lists, in one of its groups: with this
+        consumer's position when the sender kept it in its stream (``KEPT``); not at all
+        when a recovery's replay gave it already."""
+        kept = message.get(KEPT)
+        if kept is None:
+            return self.deliver_group_event(message)
+        position = kept.get(self.consumer_name, message)
+        if position is message:  # not kept for this consumer: as it is
+            return self.deliver_group_event(message)
+        if position is None:  # the replay gave it
+            return NOTHING
+        frame = message["frame"]
+        if type(frame) is not str or len(frame) <= 2 or frame[-1] != "}":
+            return self.deliver_group_event(message)
+        epoch, offset = position
+        framed = with_position(frame, message["group"], epoch, offset)
+        return self.deliver_group_event({**message, "frame": framed})
 
     def deliver_group_event(self, message: dict[str, Any]) -> Awaitable[None]:
         """Send a group event of this consumer's kind to the client (per subclass); await

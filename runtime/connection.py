@@ -11,7 +11,7 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
-from .delivery import GROUP_EVENT, STALL_TIMEOUT, Delivery, Send
+from .delivery import GROUP_EVENT, STALL_TIMEOUT, AppEventKeepers, Delivery, Send
 from .history import HistoryStore
 from .layers import ChannelLayer
 
@@ -32,18 +32,22 @@ class Connection:
         watermark_delay: float | None = None,
         stall_timeout: float | None = STALL_TIMEOUT,
         history: HistoryStore | None = None,
+        app_history: AppEventKeepers | None = None,
     ) -> None:
         """``watermark_delay``: turns on watermarks for the group events this socket
         sends, on layers that may drop them silently (see chgen.runtime.delivery).
         ``stall_timeout``: seconds its queue of group events may stay full before the
         socket is closed (None: never). ``history``: the store of the groups that keep
-        history (see chgen.runtime.history)."""
+        history (see chgen.runtime.history); ``app_history``: which consumers keep the app
+        events this socket sends (see chgen.runtime.appretention)."""
         self.scope = scope
         self.accepted = False
         self.closed = False
         self.session: dict[str, Any] = {}  # what consumers keep for the socket's lifetime
         self._send = send
-        self.delivery = Delivery(self, send, layer, watermark_delay, stall_timeout, history)
+        self.delivery = Delivery(
+            self, send, layer, watermark_delay, stall_timeout, history, app_history
+        )
 
     @property
     def layer(self) -> ChannelLayer:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol
 from .base import GROUP_EVENT, BaseConsumer, drop_unknown, is_authenticated
 from .connection import Connection
 from .defaults import MAX_CONCURRENCY
-from .delivery import NOTHING
+from .delivery import BY_HANDLER, NOTHING
 from .dispatch import DispatchTable, MessageRoute
 from .hooks import keeps
 from .layers import LayerUnavailable
@@ -320,19 +320,29 @@ class JsonWebsocketConsumer(RateLimited, BaseConsumer):
 
     async def join_groups(self) -> None:
         await super().join_groups()
-        prefix = _forward_prefix(self)
-        if prefix is not None:
-            for group in self.groups:
-                for source in self._group_event_sources():
-                    self.connection.delivery.forward(group, source, prefix)
+        for group, source, prefix in self._forward_entries():
+            self.connection.delivery.forward(group, source, prefix)
 
     async def leave_groups(self) -> None:
-        prefix = _forward_prefix(self)
-        if prefix is not None:
-            for group in self.groups:
-                for source in self._group_event_sources():
-                    self.connection.delivery.stop_forwarding(group, source, prefix)
+        for group, source, prefix in self._forward_entries():
+            self.connection.delivery.stop_forwarding(group, source, prefix)
         await super().leave_groups()
+
+    def _forward_entries(self) -> list[tuple[str, str, str]]:
+        """How the socket writes this consumer's group events: (group, source, prefix)
+        entries for ``Delivery.forward``. The app events of a group this consumer keeps
+        history for go through its handler (``BY_HANDLER``), which adds its position."""
+        prefix = _forward_prefix(self)
+        rules = self.history_rules if self.app_event_sources else None
+        entries = []
+        for group in self.groups:
+            kept = rules is not None and rules(group) is not None
+            for source in self._group_event_sources():
+                if kept and source != self.consumer_name:
+                    entries.append((group, source, BY_HANDLER))
+                elif prefix is not None:
+                    entries.append((group, source, prefix))
+        return entries
 
     def _group_event_sources(self) -> tuple[str, ...]:
         """The sources of the group events this consumer delivers: itself, its app events."""

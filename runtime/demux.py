@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from .connection import Connection
 from .consumer import GROUP_EVENT, JsonWebsocketConsumer, RateLimited, drop_unknown
-from .delivery import NOTHING, ignored
+from .delivery import KEPT, NOTHING, ignored
 from .hooks import keeps
 from .multiplexer import Multiplexer
 from .protocol import (
@@ -173,11 +173,13 @@ class WebsocketDemultiplexer(RateLimited):
         if message.get("type") == GROUP_EVENT:
             # A group event goes to the streams running the consumer that sent it (or
             # listing the app event it is) and in its group, found by its source rather
-            # than by asking every stream.
+            # than by asking every stream. A kept app event gets each stream's position.
             streams = _streams_by_source(type(self)).get(message.get("source"), ())
             if len(streams) == 1:
                 consumer = self.streams[streams[0]]
                 if message.get("group") in consumer.groups:
+                    if KEPT in message:
+                        return consumer.deliver_app_event(message)
                     return consumer.deliver_group_event(message)
                 return NOTHING
             if not streams:
@@ -188,10 +190,14 @@ class WebsocketDemultiplexer(RateLimited):
 
     async def _deliver_to_streams(self, streams: tuple[str, ...], message: dict[str, Any]) -> None:
         group = message.get("group")
+        kept = KEPT in message
         for stream in streams:
             consumer = self.streams[stream]
             if group in consumer.groups:
-                await consumer.deliver_group_event(message)
+                if kept:
+                    await consumer.deliver_app_event(message)
+                else:
+                    await consumer.deliver_group_event(message)
 
     async def _on_other_layer_message(self, message: dict[str, Any]) -> None:
         handled = False

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from .appretention import AppEventHistory
 from .asgi import ASGIApp, Receive, RootConsumer, Scope, Send, serve
 from .connection import Connection
 from .delivery import OUTAGE_TIMEOUT, STALL_TIMEOUT, relay_for
@@ -115,7 +116,6 @@ class Router:
         self._origins = OriginPolicy(allowed_origins or ())
         check_handlers([*(c for r in self.routes for c in r.consumer.consumer_classes()), *workers])
         self.layer: ChannelLayer = layer if layer is not None else InMemoryChannelLayer()
-        self.workers = WorkerPool(workers, self.layer)
         keeping = _keeping_history(self.routes)
         if history is None and keeping is not None:
             history = default_history(self.layer)
@@ -126,6 +126,12 @@ class Router:
                 "Router(history=...), e.g. RedisHistory beside channels_redis "
                 "(docs/recovery.md)"
             )
+        # Which of the served consumers keep which app events: whoever sends one here,
+        # a socket or a worker, keeps it in each of their streams.
+        table = AppEventHistory.of(c for r in self.routes for c in r.consumer.consumer_classes())
+        self.app_history: AppEventHistory | None = table or None
+        # Told, also when empty: a worker not told says its app events are not kept.
+        self.workers = WorkerPool(workers, self.layer, self.history, table)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -164,7 +170,13 @@ class Router:
             return
         layer = relay_for(self.layer, self.outage_timeout)
         connection = Connection(
-            scope, send, layer, self.gap_watermark, self.stall_timeout, self.history
+            scope,
+            send,
+            layer,
+            self.gap_watermark,
+            self.stall_timeout,
+            self.history,
+            self.app_history,
         )
         await serve(route.consumer(connection, kwargs), connection, receive)
 

@@ -20,8 +20,10 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, ClassVar
 
+from .appretention import AppEventHistory, send_kept_app_event
 from .delivery import app_event_message
 from .dispatch import DispatchTable, Handler, MessageRoute
+from .history import HistoryStore
 from .jobs import job_message
 from .layers import ChannelLayer, LayerUnavailable
 from .protocol import ProtocolError, encode_json, event_frame, quote
@@ -41,8 +43,21 @@ class WorkerConsumer:
     channel: ClassVar[str] = ""  # the layer channel the worker reads
     job_table: ClassVar[DispatchTable] = DispatchTable(())
 
-    def __init__(self, layer: ChannelLayer) -> None:
+    def __init__(
+        self,
+        layer: ChannelLayer,
+        *,
+        history: HistoryStore | None = None,
+        app_history: AppEventHistory | None = None,
+    ) -> None:
+        """``history`` and ``app_history``: the app's history store and which of its
+        consumers keep which app events (``Router.history``, ``Router.app_history``), so
+        that the app events this worker sends are kept as a socket's would be. The
+        router and ``chgen worker`` pass them; a worker not given ``app_history`` keeps
+        none, and says so once."""
         self.layer = layer
+        self.history = history
+        self.app_history = app_history
 
     # -- hooks a subclass may override -------------------------------------------------
 
@@ -62,9 +77,19 @@ class WorkerConsumer:
         whose consumer lists it, each in its own stream, as a consumer's would; await the
         result. The generated ``group_send_<event>`` helpers call this. A worker has no
         socket to number its group events by, so the layer's losses of these are not
-        reported as gaps."""
-        frame_json = encode_json(event_frame(event, data))
-        return self.layer.group_send(group, app_event_message(group, event, frame_json))
+        reported as gaps. Kept first in the stream of each consumer that lists it and
+        keeps history for ``group`` (``chgen.runtime.appretention``)."""
+        message = app_event_message(group, event, encode_json(event_frame(event, data)))
+        table = self.app_history
+        if table is None:
+            _unkept(type(self))
+        else:
+            keepers = table.keepers(event, group)
+            if keepers:
+                return send_kept_app_event(
+                    self.history, self.layer.group_send, group, message, keepers
+                )
+        return self.layer.group_send(group, message)
 
     def group_send(self, group: str, message: dict[str, Any]) -> Awaitable[None]:
         """Put a Channels-style layer message (``{"type": "thumbnail.ready", ...}``) on
@@ -136,19 +161,26 @@ class WorkerConsumer:
     # -- inside Channels --------------------------------------------------------------
 
     @classmethod
-    def as_asgi(cls, layer: ChannelLayer) -> WorkerApp:
+    def as_asgi(
+        cls,
+        layer: ChannelLayer,
+        *,
+        history: HistoryStore | None = None,
+        app_history: AppEventHistory | None = None,
+    ) -> WorkerApp:
         """The ASGI application for Channels' worker, on ``layer`` (Channels'
         ``get_channel_layer()``, the layer ``runworker`` reads): ``ChannelNameRouter(
         {"thumbnails": Thumbnails.as_asgi(layer)})`` under ``manage.py runworker
         thumbnails``. Channels' worker calls it once per channel, and its ``receive``
-        yields the jobs read there."""
+        yields the jobs read there. Pass the app router's ``history`` and
+        ``app_history`` when the worker sends app events that consumers keep."""
 
         async def application(
             scope: MutableMapping[str, Any], receive: _ASGIReceive, send: _ASGISend
         ) -> None:
             if scope.get("type") != "channel":
                 raise RuntimeError(f'Expected a "channel" scope, got {scope.get("type")!r}')
-            worker = cls(layer)
+            worker = cls(layer, history=history, app_history=app_history)
             while True:
                 await worker.dispatch(dict(await receive()))
 
@@ -156,8 +188,31 @@ class WorkerConsumer:
 
 
 def channel_routes(
-    workers: Iterable[type[WorkerConsumer]], layer: ChannelLayer
+    workers: Iterable[type[WorkerConsumer]],
+    layer: ChannelLayer,
+    *,
+    history: HistoryStore | None = None,
+    app_history: AppEventHistory | None = None,
 ) -> dict[str, WorkerApp]:
     """Channel name -> ASGI application of each worker, for Channels'
-    ``ChannelNameRouter``: ``ChannelNameRouter(channel_routes(workers, layer))``."""
-    return {cls.channel: cls.as_asgi(layer) for cls in workers}
+    ``ChannelNameRouter``: ``ChannelNameRouter(channel_routes(workers, layer))``; see
+    ``WorkerConsumer.as_asgi`` for ``history`` and ``app_history``."""
+    return {
+        cls.channel: cls.as_asgi(layer, history=history, app_history=app_history) for cls in workers
+    }
+
+
+_WARNED: set[type[WorkerConsumer]] = set()
+
+
+def _unkept(worker: type[WorkerConsumer]) -> None:
+    """A worker that was not told which consumers keep app events sends one: it goes out
+    unkept, which a client recovering its group would never learn of. Said once."""
+    if worker not in _WARNED:
+        _WARNED.add(worker)
+        log.warning(
+            "%s sends app events without keeping them in group history: it was not given "
+            "the app's app_history (run it with Router(workers=...) or chgen worker, or "
+            "pass history= and app_history= to as_asgi); a client that recovers misses them",
+            worker.__name__,
+        )

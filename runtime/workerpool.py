@@ -20,7 +20,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from .appretention import AppEventHistory
 from .delivery.pump import pump
+from .history import HistoryStore
 from .layers import ChannelLayer
 from .worker import WorkerConsumer
 
@@ -30,11 +32,20 @@ log = logging.getLogger("chgen.runtime.worker")
 
 
 class WorkerPool:
-    """Run ``classes`` (one instance each) on ``layer``, until stopped."""
+    """Run ``classes`` (one instance each) on ``layer``, until stopped; ``history`` and
+    ``app_history`` keep the app events they send (``WorkerConsumer``)."""
 
-    def __init__(self, classes: Iterable[type[WorkerConsumer]], layer: ChannelLayer) -> None:
+    def __init__(
+        self,
+        classes: Iterable[type[WorkerConsumer]],
+        layer: ChannelLayer,
+        history: HistoryStore | None = None,
+        app_history: AppEventHistory | None = None,
+    ) -> None:
         self.classes = tuple(dict.fromkeys(classes))
         self.layer = layer
+        self.history = history
+        self.app_history = app_history
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -55,9 +66,14 @@ class WorkerPool:
             return
         self._loop = loop
         self._tasks = [
-            loop.create_task(_read(cls(self.layer), self.layer), name=f"chgen worker {cls.channel}")
+            loop.create_task(
+                _read(self._worker(cls), self.layer), name=f"chgen worker {cls.channel}"
+            )
             for cls in self.classes
         ]
+
+    def _worker(self, cls: type[WorkerConsumer]) -> WorkerConsumer:
+        return cls(self.layer, history=self.history, app_history=self.app_history)
 
     async def stop(self) -> None:
         """Stop every worker; a job being handled is cancelled."""

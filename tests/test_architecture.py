@@ -122,7 +122,7 @@ RUNTIME = Layers(
         ("group delivery", ("delivery",)),
         ("the socket", ("connection",)),
         ("consumers", ("base", "consumer", "websocket", "demux", "multiplexer", "hooks",
-                       "running", "startup", "worker", "workerpool", "retention",
+                       "running", "startup", "worker", "workerpool", "retention", "appretention",
                        "recovery")),
         ("ASGI", ("asgi", "routing", "testing", "handshake", "__init__")),
     ),

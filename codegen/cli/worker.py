@@ -56,8 +56,9 @@ def worker(
         if not workers:
             click.echo(f"Error: {app} has no workers", err=True)
             return 2
+        app_history = workerrun.load_app_history(app)
         layer = workerrun.make_layer(redis, layer_path, prefix)
-        workerrun.run_workers(workers, layer, lambda s: click.echo(f"chgen: {s}"))
+        workerrun.run_workers(workers, layer, lambda s: click.echo(f"chgen: {s}"), app_history)
         return 0
 
     sys.exit(guarded(run))

@@ -13,28 +13,39 @@ releases it at the end. Inside, one concept a module:
   and process, and its outages; ``pump``: reading one of its channels;
 * ``eager``: a delivery's first step run at once, inside the sender's ``group_send``;
 * ``forwarding``: forward tables, shared by the sockets of a room;
-* ``appevents``: the source of an app event, and the count of those no consumer took;
+* ``appevents``: the source of an app event, the key of its positions when it is kept,
+  and the count of those no consumer took;
 * ``gaps`` and ``watermarks``: group events the layer lost, counted and reported.
 
 This package imports only the layer interface and the close codes of the runtime: never
 the consumers, the ASGI adapter or the protocol core.
 """
 
-from .appevents import app_event_message, app_event_source, ignored, ignored_app_events
+from .appevents import (
+    KEPT,
+    AppEventKeepers,
+    app_event_message,
+    app_event_source,
+    ignored,
+    ignored_app_events,
+)
 from .eager import NOTHING
-from .forwarding import GROUP_EVENT
+from .forwarding import BY_HANDLER, GROUP_EVENT
 from .inbox import SLOW, STALL_TIMEOUT, GapHandler, LayerHandler, Send, Socket
 from .membership import Delivery, relay_for
 from .relay import LOST, OUTAGE, OUTAGE_TIMEOUT, Relay
 
 __all__ = [
+    "BY_HANDLER",
     "GROUP_EVENT",
+    "KEPT",
     "LOST",
     "NOTHING",
     "OUTAGE",
     "OUTAGE_TIMEOUT",
     "SLOW",
     "STALL_TIMEOUT",
+    "AppEventKeepers",
     "Delivery",
     "GapHandler",
     "LayerHandler",

@@ -9,17 +9,24 @@ consumer's own events. A worker sends one too, straight to the layer.
 A member whose consumers do not list the event ignores it. That is counted here, per
 event, in this process (``ignored_app_events``), never logged per message: a group may
 mix many sockets that do not care for an event with a few that do.
+
+An app event kept in group history (``chgen.runtime.appretention``) carries ``KEPT``:
+its position in the stream of each consumer that keeps it, which that consumer's members
+add to the frame as they deliver it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
+from ..history import Retention
 from .forwarding import GROUP_EVENT
 
 __all__ = [
     "APP_EVENT_MARK",
+    "KEPT",
+    "AppEventKeepers",
     "app_event_message",
     "app_event_source",
     "ignored",
@@ -27,8 +34,20 @@ __all__ = [
 ]
 
 APP_EVENT_MARK: Final = "@"
+# The key of a kept app event's layer message: consumer name -> [epoch, offset] in that
+# consumer's stream of the group; None for a consumer whose socket had it already (a
+# recovery's replay gave it).
+KEPT: Final = "kept"
 
 _ignored: Final[Counter[str]] = Counter()
+
+
+class AppEventKeepers(Protocol):
+    """Which consumers keep an app event sent to a group (``AppEventHistory``)."""
+
+    def keepers(self, event: str, group: str) -> list[tuple[str, Retention]]:
+        """(consumer name, retention) of each consumer that keeps ``event`` in ``group``."""
+        ...
 
 
 def app_event_source(event: str) -> str:

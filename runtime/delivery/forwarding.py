@@ -13,12 +13,25 @@ from __future__ import annotations
 import weakref
 from typing import Any, Final
 
-__all__ = ["GROUP_EVENT", "Entry", "ForwardTable", "forwarded_event", "with_entry", "without_entry"]
+__all__ = [
+    "BY_HANDLER",
+    "GROUP_EVENT",
+    "Entry",
+    "ForwardTable",
+    "forwarded_event",
+    "with_entry",
+    "without_entry",
+]
 
 # Layer message type carrying a group event; see BaseConsumer.group_send_frame.
 GROUP_EVENT: Final = "chgen.event"
 
-# (group, source consumer name, envelope prefix; "" for none)
+# The prefix of an entry saying that the socket's handler delivers these events, whatever
+# other entries say: a consumer that must change each one as it delivers it (a kept app
+# event gets the consumer's own position).
+BY_HANDLER: Final = "\x00"
+
+# (group, source consumer name, envelope prefix; "" for none, or BY_HANDLER)
 Entry = tuple[str, str, str]
 
 
@@ -36,7 +49,9 @@ class ForwardTable(dict[str, dict[str, tuple[str, ...]]]):
         self.entries = entries
         for group, source, prefix in entries:
             sources = self.setdefault(group, {})
-            sources[source] = (*sources.get(source, ()), prefix)
+            # BY_HANDLER counts twice: more than one prefix, so never forwarded.
+            added = (prefix, prefix) if prefix == BY_HANDLER else (prefix,)
+            sources[source] = (*sources.get(source, ()), *added)
 
 
 _TABLES: Final[weakref.WeakValueDictionary[tuple[Entry, ...], ForwardTable]] = (

@@ -313,16 +313,19 @@ class Inbox:
     async def _drain(
         self,
         queued: dict[str, Any] | None,
-        given: Callable[[dict[str, Any]], bool] | None = None,
+        unseen: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
     ) -> None:
         # What queued behind a slow client goes out the way _offer would have sent it: a
         # forwarded event straight to the socket, without the handler chain. A client
-        # that keeps falling behind drains this loop often. ``given``: messages the
-        # socket had already (a recovery's replay), skipped.
+        # that keeps falling behind drains this loop often. ``unseen``: what is left of
+        # a message after what the socket had already (a recovery's replay); None, skip it.
         while queued is not None:
-            if given is not None and given(queued):
-                queued = self._take()
-                continue
+            if unseen is not None:
+                left = unseen(queued)
+                if left is None:
+                    queued = self._take()
+                    continue
+                queued = left
             event = self._forwarded(queued)
             try:
                 if event is None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..history import HistoryStore
 from ..layers import ChannelLayer, LayerUnavailable, WatchableLayer, watchable
+from .appevents import KEPT, AppEventKeepers
 from .forwarding import GROUP_EVENT, with_entry, without_entry
 from .gaps import Sequencer
 from .inbox import BUSY, IDLE, STALL_TIMEOUT, GapHandler, Inbox, LayerHandler, Send, Socket
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 class Delivery(Inbox):
     """Group delivery for one socket; ``Connection.delivery``."""
 
-    __slots__ = ("_groups", "_sequencer", "_watermark_delay", "history")
+    __slots__ = ("_groups", "_sequencer", "_watermark_delay", "app_history", "history")
 
     def __init__(
         self,
@@ -43,14 +44,17 @@ class Delivery(Inbox):
         watermark_delay: float | None = None,
         stall_timeout: float | None = STALL_TIMEOUT,
         history: HistoryStore | None = None,
+        app_history: AppEventKeepers | None = None,
     ) -> None:
         """``send`` is the socket's ASGI send, for the group events it forwards.
         ``watermark_delay`` turns on watermarks for the group events this socket sends,
         on layers that may drop them silently (see ``watermarks``). ``stall_timeout``:
         seconds the socket's queue of group events may stay full before it is closed
-        (None: never). ``history``: where the groups that keep history keep it."""
+        (None: never). ``history``: where the groups that keep history keep it;
+        ``app_history``: which consumers keep the app events this socket sends."""
         super().__init__(socket, send, relay_for(layer), stall_timeout)
         self.history = history
+        self.app_history = app_history
         self._groups: dict[str, int] = {}  # joins per group, counted per consumer
         self._sequencer: Sequencer | None = None
         self._watermark_delay = watermark_delay
@@ -103,25 +107,39 @@ class Delivery(Inbox):
 
     async def resume(self, replayed: Mapping[tuple[str, str], tuple[str, int]]) -> None:
         """Deliver what queued since ``hold``, in order, without the group events a
-        replay gave already: ``replayed`` maps (source, group) to the (epoch, offset)
-        the socket was given up to."""
+        replay gave already: ``replayed`` maps (consumer, group) to the (epoch, offset)
+        the socket was given up to in that consumer's stream. A kept app event is in the
+        stream of each consumer that keeps it: it goes on to the consumers whose replay
+        did not give it (their position is left), and not to the others (theirs becomes
+        None)."""
 
-        def given(message: dict[str, Any]) -> bool:
-            if message.get("type") != GROUP_EVENT:
-                return False
-            upto = replayed.get((message.get("source"), message.get("group")))  # type: ignore[arg-type]
-            offset = message.get("offset")
+        def given(upto: tuple[str, int] | None, epoch: Any, offset: Any) -> bool:
             return (
-                upto is not None
-                and message.get("epoch") == upto[0]
-                and type(offset) is int
-                and offset <= upto[1]
+                upto is not None and epoch == upto[0] and type(offset) is int and offset <= upto[1]
             )
+
+        def unseen(message: dict[str, Any]) -> dict[str, Any] | None:
+            if message.get("type") != GROUP_EVENT:
+                return message
+            group = message.get("group")
+            kept = message.get(KEPT)
+            if type(kept) is dict:
+                had = [
+                    name
+                    for name, position in kept.items()
+                    if type(position) is list
+                    and len(position) == 2
+                    and given(replayed.get((name, group)), *position)  # type: ignore[arg-type]
+                ]
+                # A copy: the layer may have handed the same message to other sockets.
+                return {**message, KEPT: {**kept, **dict.fromkeys(had)}} if had else message
+            upto = replayed.get((message.get("source"), group))  # type: ignore[arg-type]
+            return None if given(upto, message.get("epoch"), message.get("offset")) else message
 
         if self._delivering == IDLE:
             return  # released meanwhile: the socket closed
         try:
-            await self._drain(self._take(), given)
+            await self._drain(self._take(), unseen)
             if self._dropping_since is not None:
                 self._caught_up()
         finally:
