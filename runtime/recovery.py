@@ -134,7 +134,7 @@ class _Session:
         self, store: HistoryStore | None, replayed: dict[tuple[str, str], tuple[str, int]]
     ) -> None:
         self.store = store
-        self.replayed = replayed  # (source, group) -> the (epoch, offset) given up to
+        self.replayed = replayed  # (consumer, group) -> the (epoch, offset) given up to
         self._answers: dict[tuple[str, str], tuple[dict[str, Any], Missed | None]] = {}
 
     async def recover_stream(

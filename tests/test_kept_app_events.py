@@ -190,6 +190,31 @@ def test_app_events_carry_each_consumer_s_own_position_and_skip_those_that_do_no
     run(scenario())
 
 
+def test_a_socket_of_one_consumer_recovers_the_app_events_it_missed(server: ThreadServer) -> None:
+    async def scenario() -> None:
+        base, tracker = server.base_url(), Tracker()
+        async with open_ws(f"{base}/orders/alone/") as orders:
+            ticker = await open_ws(tracker.url(base, "/ticker/alone/"))
+            await receive(ticker, tracker, 1)
+            await trade(orders, "buy", "SEEN")
+            await receive(ticker, tracker, 1)
+            ticker.transport.abort()
+            await trade(orders, "sell", "WORKER")
+            await trade(orders, "buy", "CONSUMER")
+            async with open_ws(tracker.url(base, "/ticker/alone/")) as again:
+                replay = await receive(again, tracker, 3)
+                ticks = [(f["data"]["symbol"], f["pos"][2]) for f in replay[:2]]
+                assert ticks == [("WORKER", 2), ("CONSUMER", 3)]
+                group = replay[2]["recovery"]["groups"]["floor.alone"]
+                assert (replay[2]["recovery"]["recovered"], group["replayed"]) == (True, 2)
+                await trade(orders, "sell", "LIVE")
+                (live,) = await receive(again, tracker, 1)
+                assert (live["data"]["symbol"], live["pos"][2]) == ("LIVE", 4)
+                await assert_silent(again)
+
+    run(scenario())
+
+
 def test_app_events_sent_during_the_replay_come_after_it_once_each(server: ThreadServer) -> None:
     async def scenario() -> None:
         base, tracker = server.base_url(), Tracker()
