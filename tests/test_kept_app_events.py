@@ -299,3 +299,52 @@ def test_a_desk_cut_off_from_one_process_recovers_its_app_events_on_the_other(
     finally:
         for server in servers:
             server.close()
+
+
+def test_a_chgen_worker_process_keeps_the_app_events_it_sends(redis: RedisServer) -> None:
+    """The worker runs in a ``chgen worker`` process of its own, which learns from the
+    app's routing which consumers keep ``tick``, and keeps it in the servers' Redis."""
+    from test_workers_redis import WorkerProcess
+
+    paths = [str(FIXTURES), str(FIXTURES / "djangoproject"), str(REPO_ROOT)]
+    prefix = f"kept-{uuid.uuid4().hex[:8]}:"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]),
+        "CHGEN_REDIS_URL": redis.url,
+        "CHGEN_REDIS_PREFIX": prefix,
+        "CHGEN_KEPT_WORKER": "0",
+    }
+    server = SubprocessServer("kept_events_redis_app:application", env=env)
+    args = ["chgen", "worker", "kept_floor", "--redis", redis.url, "--prefix", prefix]
+    worker = None
+    try:
+        server.start()
+        worker = WorkerProcess(REPO_ROOT, env, args, "reads channel 'feed'")
+        base, floor, tracker = server.base_url(), f"w-{uuid.uuid4().hex[:8]}", Tracker()
+
+        async def scenario() -> None:
+            async with open_ws(f"{base}/orders/{floor}/") as orders:
+                ticker = await open_ws(tracker.url(base, f"/ticker/{floor}/"))
+                await receive(ticker, tracker, 1)
+                await trade(orders, "sell", "SEEN")
+                await receive(ticker, tracker, 1)
+                ticker.transport.abort()
+                await trade(orders, "sell", "AWAY")
+                async with open_ws(tracker.url(base, f"/ticker/{floor}/")) as again:
+                    tick, recovery = await receive(again, tracker, 2)
+                    assert (tick["data"]["symbol"], tick["pos"][2]) == ("AWAY", 2), tick
+                    assert recovery["recovery"]["recovered"] is True, recovery
+                    await assert_silent(again)
+
+        run(scenario(), timeout=40)
+        assert "not kept" not in worker.output()
+    except BaseException:
+        print(f"--- server ---\n{server.output()[-4000:]}")
+        if worker is not None:
+            print(f"--- worker ---\n{worker.output()[-4000:]}")
+        raise
+    finally:
+        if worker is not None:
+            worker.close()
+        server.close()
