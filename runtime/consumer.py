@@ -331,16 +331,22 @@ class JsonWebsocketConsumer(RateLimited, BaseConsumer):
     def _forward_entries(self) -> list[tuple[str, str, str]]:
         """How the socket writes this consumer's group events: (group, source, prefix)
         entries for ``Delivery.forward``. The app events of a group this consumer keeps
-        history for go through its handler (``BY_HANDLER``), which adds its position."""
+        history for go through its handler (``BY_HANDLER``), which adds its position.
+
+        A stream that cannot forward (an overridden hook) says so with ``BY_HANDLER``
+        too when a sibling stream might: an app event two streams list would otherwise be
+        forwarded to the sibling's stream alone, and never reach this one's hook."""
         prefix = _forward_prefix(self)
+        if prefix is None and not _siblings_may_forward(self):
+            return []
         rules = self.history_rules if self.app_event_sources else None
         entries = []
         for group in self.groups:
             kept = rules is not None and rules(group) is not None
             for source in self._group_event_sources():
-                if kept and source != self.consumer_name:
+                if prefix is None or (kept and source != self.consumer_name):
                     entries.append((group, source, BY_HANDLER))
-                elif prefix is not None:
+                else:
                     entries.append((group, source, prefix))
         return entries
 
@@ -375,6 +381,13 @@ class JsonWebsocketConsumer(RateLimited, BaseConsumer):
         """Stop handlers still running when the socket closed; nobody can get their reply."""
         if self._running is not None:
             await self._running.cancel()
+
+
+def _siblings_may_forward(consumer: JsonWebsocketConsumer) -> bool:
+    """Whether other streams of ``consumer``'s socket may forward group events: it is a
+    stream of a demultiplexer that keeps chgen's delivery."""
+    demux = getattr(consumer.multiplexer, "demultiplexer", None)
+    return getattr(demux, "keeps_layer_delivery", False) is True
 
 
 def _forward_prefix(consumer: JsonWebsocketConsumer) -> str | None:

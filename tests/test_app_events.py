@@ -19,9 +19,9 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -42,6 +42,7 @@ from redis_server import RedisServer, redis_server
 import chgen.runtime
 from chgen.build import generate
 from chgen.cli import main
+from chgen.runtime import JsonWebsocketConsumer
 from chgen.writer import write
 from generated.trading import routing as trading_routing
 from generated.trading.client import DeskClient, OrdersSocket, desk_url, orders_url
@@ -129,6 +130,51 @@ def test_members_that_do_not_list_an_app_event_ignore_it_and_are_counted() -> No
         server.stop()
     # Two ticks, each ignored by three FloorChat sockets; the Orders socket took both.
     assert chgen.runtime.ignored_app_events().get("tick", 0) - before == 6
+
+
+class HookedTicker(trading_routing.Ticker):
+    """A Ticker with a delivery hook of its own, so the socket cannot forward its events."""
+
+    def deliver_group_event(self, message: dict[str, Any]) -> Awaitable[None]:
+        return super().deliver_group_event(message)
+
+
+class HookedDesk(trading_routing.Desk):
+    """The desk, its ticker stream with a hook, its orders stream forwarding as before."""
+
+    consumers: ClassVar[Mapping[str, type[JsonWebsocketConsumer]]] = {
+        **trading_routing.Desk.consumers,
+        "ticker": HookedTicker,
+    }
+
+
+async def _ticks_at_a_hooked_desk(base: str) -> None:
+    floor = _floor()
+    async with (
+        open_ws(f"{base}/desk/{floor}/") as desk,
+        open_ws(f"{base}/orders/{floor}/") as orders,
+    ):
+        await send_json(orders, order(1, "ACME", 9.5))
+        await recv_many(orders, 3)
+        at_desk = await recv_many(desk, 3)
+        assert in_stream("ticker", tick("ACME", 9.5)) in at_desk, at_desk
+        assert in_stream("orders", tick("ACME", 9.5)) in at_desk, at_desk
+        await assert_silent(desk)
+
+
+def test_an_app_event_reaches_a_stream_with_a_hook_beside_one_that_forwards() -> None:
+    """Two streams of a socket list tick: the one that forwards must not take it alone."""
+    app = chgen.runtime.Router(
+        [
+            chgen.runtime.route("^/desk/(?P<floor>[a-z0-9-]+)/$", HookedDesk),
+            chgen.runtime.route("^/orders/(?P<floor>[a-z0-9-]+)/$", trading_routing.Orders),
+        ]
+    )
+    server = ThreadServer(app).start()
+    try:
+        run(_ticks_at_a_hooked_desk(server.base_url()))
+    finally:
+        server.stop()
 
 
 def _errors(tmp_path: Path, body: str) -> list[str]:

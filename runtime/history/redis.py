@@ -1,7 +1,8 @@
 """Group history in Redis Streams: one store shared by every process of a deployment.
 
-Each group has two keys, named with the group as a hash tag so both live in one Redis
-Cluster slot:
+Each stream has two keys, named with the stream's name as a hash tag so both live in one
+Redis Cluster slot. The store calls that name ``group``; the runtime names a consumer's
+stream in a group ``<consumer>:<group>`` (``chgen.runtime.retention.stream_key``):
 
 * ``<prefix>{<group>}:m``, the stream's meta (a hash): its epoch ``e`` and the offset ``s``
   of its newest event; it expires ``meta_ttl`` seconds after the group was last used.
