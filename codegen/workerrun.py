@@ -25,7 +25,7 @@ from typing import Any
 
 from chgen.runtime.appretention import AppEventHistory
 from chgen.runtime.layers import ChannelLayer
-from chgen.runtime.routing import default_history
+from chgen.runtime.routing import default_history, served_consumers
 from chgen.runtime.startup import HandlersMissing
 from chgen.runtime.worker import WorkerConsumer
 from chgen.runtime.workerpool import WorkerPool
@@ -74,7 +74,7 @@ def load_app_history(app: str) -> AppEventHistory:
     serve them."""
     module = importlib.import_module(f"{app.removesuffix('.workers')}.routing")
     routes: Sequence[Any] = getattr(module, "routes", ())
-    return AppEventHistory.of(c for r in routes for c in r.consumer.consumer_classes())
+    return AppEventHistory.of(served_consumers(routes))
 
 
 def _selected(

@@ -26,7 +26,7 @@ from .startup import HandlersMissing, check_handlers
 from .worker import WorkerConsumer
 from .workerpool import WorkerPool
 
-__all__ = ["HandlersMissing", "Route", "Router", "route"]
+__all__ = ["HandlersMissing", "Route", "Router", "route", "served_consumers"]
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,10 @@ class Router:
         self.authenticate = authenticate
         self.allowed_origins = None if allowed_origins is None else tuple(allowed_origins)
         self._origins = OriginPolicy(allowed_origins or ())
-        check_handlers([*(c for r in self.routes for c in r.consumer.consumer_classes()), *workers])
+        served = served_consumers(self.routes)
+        check_handlers([*served, *workers])
         self.layer: ChannelLayer = layer if layer is not None else InMemoryChannelLayer()
-        keeping = _keeping_history(self.routes)
+        keeping = _keeping_history(served)
         if history is None and keeping is not None:
             history = default_history(self.layer)
         self.history = history
@@ -128,7 +129,7 @@ class Router:
             )
         # Which of the served consumers keep which app events: whoever sends one here,
         # a socket or a worker, keeps it in each of their streams.
-        table = AppEventHistory.of(c for r in self.routes for c in r.consumer.consumer_classes())
+        table = AppEventHistory.of(served)
         self.app_history: AppEventHistory | None = table or None
         # Told, also when empty: a worker not told says its app events are not kept.
         self.workers = WorkerPool(workers, self.layer, self.history, table)
@@ -251,12 +252,17 @@ _MEMORY_STORES: weakref.WeakKeyDictionary[InMemoryChannelLayer, HistoryStore] = 
 )
 
 
-def _keeping_history(routes: Sequence[Route]) -> str | None:
-    """The name of a consumer of ``routes`` that keeps group history, if one does."""
-    for r in routes:
-        for consumer in r.consumer.consumer_classes():
-            if getattr(consumer, "history_rules", None) is not None:
-                return str(consumer.__name__)
+def served_consumers(routes: Sequence[Route]) -> list[type[Any]]:
+    """The consumer classes that serve ``routes``' sockets (a demultiplexer's streams
+    included), in route order."""
+    return [c for r in routes for c in r.consumer.consumer_classes()]
+
+
+def _keeping_history(consumers: Sequence[type[Any]]) -> str | None:
+    """The name of one of ``consumers`` that keeps group history, if one does."""
+    for consumer in consumers:
+        if getattr(consumer, "history_rules", None) is not None:
+            return str(consumer.__name__)
     return None
 
 

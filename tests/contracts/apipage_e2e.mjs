@@ -14,7 +14,7 @@
 
 import assert from "node:assert/strict";
 import { pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../client/browser_util.mjs";
 import WebSocket from "ws";
 
 const PAGE = process.env.CHGEN_PAGE;
@@ -26,18 +26,7 @@ const watchdog = setTimeout(() => {
 }, 45_000);
 watchdog.unref();
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHGEN_CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-  ],
-  timeout: WAIT,
-});
+const browser = await launchChromium(WAIT);
 let frames;
 let links;
 try {
